@@ -1,0 +1,1 @@
+"""HTTP layer: REST API, CLI, and (later) live stream, dashboard and signaling."""

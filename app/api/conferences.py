@@ -1,0 +1,131 @@
+"""/api/v1/conferences: scheduled events and the sites (with delegates) that take part."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.deps import Admin, SessionDep, Viewer
+from app.schemas.common import Page
+from app.schemas.conferences import (
+    ConferenceCreate,
+    ConferencePublic,
+    ConferenceUpdate,
+    Participant,
+    ParticipantPublic,
+)
+from models.conference import Conference, ConferenceSite
+from models.site import Site
+
+router = APIRouter(prefix="/conferences", tags=["conferences"])
+
+
+def _public(conference: Conference) -> ConferencePublic:
+    sites = [
+        ParticipantPublic(
+            site_code=p.site.code, site_name=p.site.name, expected_delegates=p.expected_delegates
+        )
+        for p in conference.participants
+    ]
+    return ConferencePublic(
+        id=conference.id,
+        title=conference.title,
+        description=conference.description,
+        starts_at=conference.starts_at,
+        ends_at=conference.ends_at,
+        phase=conference.phase,
+        expected_delegates=sum(p.expected_delegates for p in sites),
+        sites=sites,
+        created_at=conference.created_at,
+        updated_at=conference.updated_at,
+    )
+
+
+async def _load(session: AsyncSession, conference_id: int) -> Conference:
+    conference = await session.scalar(
+        select(Conference)
+        .where(Conference.id == conference_id)
+        .options(selectinload(Conference.participants).selectinload(ConferenceSite.site))
+        .execution_options(populate_existing=True)
+    )
+    if conference is None:
+        raise HTTPException(404, f"no conference with id {conference_id}")
+    return conference
+
+
+async def _participants(session: AsyncSession, wanted: list[Participant]) -> list[ConferenceSite]:
+    codes = [p.site_code for p in wanted]
+    ids = dict(
+        (await session.execute(select(Site.code, Site.id).where(Site.code.in_(codes))))
+        .tuples()
+        .all()
+    )
+    missing = [code for code in codes if code not in ids]
+    if missing:
+        raise HTTPException(422, f"unknown site codes: {', '.join(missing)}")
+    return [
+        ConferenceSite(site_id=ids[p.site_code], expected_delegates=p.expected_delegates)
+        for p in wanted
+    ]
+
+
+@router.get("", summary="List conferences, newest first")
+async def list_conferences(
+    session: SessionDep,
+    _: Viewer,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ConferencePublic]:
+    total = await session.scalar(select(func.count()).select_from(Conference))
+    conferences = await session.scalars(
+        select(Conference)
+        .options(selectinload(Conference.participants).selectinload(ConferenceSite.site))
+        .order_by(Conference.starts_at.desc(), Conference.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return Page[ConferencePublic](items=[_public(c) for c in conferences], total=total or 0)
+
+
+@router.get("/{conference_id}", summary="One conference with its sites")
+async def get_conference(conference_id: int, session: SessionDep, _: Viewer) -> ConferencePublic:
+    return _public(await _load(session, conference_id))
+
+
+@router.post("", status_code=201, summary="Create a conference")
+async def create_conference(
+    body: ConferenceCreate, session: SessionDep, _: Admin, response: Response
+) -> ConferencePublic:
+    conference = Conference(
+        **body.model_dump(exclude={"sites"}),
+        participants=await _participants(session, body.sites),
+    )
+    session.add(conference)
+    await session.commit()
+    response.headers["Location"] = f"/api/v1/conferences/{conference.id}"
+    return _public(await _load(session, conference.id))
+
+
+@router.patch("/{conference_id}", summary="Change a conference (and replace its sites)")
+async def update_conference(
+    conference_id: int, body: ConferenceUpdate, session: SessionDep, _: Admin
+) -> ConferencePublic:
+    conference = await _load(session, conference_id)
+    starts_at = body.starts_at or conference.starts_at
+    ends_at = body.ends_at or conference.ends_at
+    if ends_at <= starts_at:
+        raise HTTPException(422, "ends_at must be after starts_at")
+    for field, value in body.model_dump(exclude={"sites"}, exclude_unset=True).items():
+        setattr(conference, field, value)
+    if body.sites is not None:
+        conference.participants = await _participants(session, body.sites)
+    await session.commit()
+    return _public(await _load(session, conference_id))
+
+
+@router.delete("/{conference_id}", status_code=204, summary="Delete a conference")
+async def delete_conference(conference_id: int, session: SessionDep, _: Admin) -> None:
+    await session.delete(await _load(session, conference_id))
+    await session.commit()

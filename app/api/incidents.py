@@ -1,0 +1,71 @@
+"""/api/v1/incidents: down and degraded episodes of sites (opened by the probe engine)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import Select, func, select
+
+from app.deps import SessionDep, Viewer
+from app.schemas.common import Page
+from app.schemas.incidents import IncidentPublic
+from models.incident import Incident
+from models.site import Site
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+
+def _public(incident: Incident, code: str, name: str) -> IncidentPublic:
+    duration = None
+    if incident.closed_at is not None:
+        duration = (incident.closed_at - incident.opened_at).total_seconds()
+    return IncidentPublic(
+        id=incident.id,
+        site_code=code,
+        site_name=name,
+        severity=incident.severity,
+        opened_at=incident.opened_at,
+        closed_at=incident.closed_at,
+        duration_seconds=duration,
+        worst_rtt_seconds=incident.worst_rtt_seconds,
+        worst_jitter_seconds=incident.worst_jitter_seconds,
+        worst_loss_ratio=incident.worst_loss_ratio,
+        worst_mos=incident.worst_mos,
+        acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by,
+        ack_note=incident.ack_note,
+    )
+
+
+def _with_site() -> Select[Incident, str, str]:
+    return select(Incident, Site.code, Site.name).join(Site, Incident.site_id == Site.id)
+
+
+@router.get("", summary="List incidents, newest first")
+async def list_incidents(
+    session: SessionDep,
+    _: Viewer,
+    site: Annotated[str | None, Query(description="Only this site's (by code).")] = None,
+    open: Annotated[bool | None, Query(description="true: still open; false: closed.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[IncidentPublic]:
+    query = _with_site()
+    if site is not None:
+        query = query.where(Site.code == site)
+    if open is not None:
+        query = query.where(
+            Incident.closed_at.is_(None) if open else Incident.closed_at.is_not(None)
+        )
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(
+        query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
+    )
+    return Page[IncidentPublic](items=[_public(*row) for row in rows.tuples()], total=total or 0)
+
+
+@router.get("/{incident_id}", summary="One incident")
+async def get_incident(incident_id: int, session: SessionDep, _: Viewer) -> IncidentPublic:
+    row = (await session.execute(_with_site().where(Incident.id == incident_id))).tuples().first()
+    if row is None:
+        raise HTTPException(404, f"no incident with id {incident_id}")
+    return _public(*row)

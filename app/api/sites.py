@@ -1,0 +1,155 @@
+"""/api/v1/sites: the bridge points, their hierarchy and current status."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.deps import Operator, SessionDep, Viewer
+from app.schemas.common import Page
+from app.schemas.sites import SiteCreate, SitePublic, SiteUpdate, Summary
+from models.site import Site, SiteLevel, SiteStatus
+from models.text import search_key
+from models.topology.hierarchy import find_cycle, load_parent_map
+
+router = APIRouter(prefix="/sites", tags=["sites"])
+summary_router = APIRouter(tags=["sites"])
+Parent = aliased(Site)
+
+
+def _public(site: Site, parent_code: str | None) -> SitePublic:
+    return SitePublic.model_validate({**_columns(site), "parent_code": parent_code})
+
+
+def _columns(site: Site) -> dict[str, Any]:
+    return {column.key: getattr(site, column.key) for column in Site.__table__.columns}
+
+
+def _with_parent_code() -> Select[Site, str | None]:
+    return select(Site, Parent.code).outerjoin(Parent, Site.parent_id == Parent.id)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@router.get("", summary="List sites, filtered")
+async def list_sites(
+    session: SessionDep,
+    _: Viewer,
+    level: SiteLevel | None = None,
+    parent: Annotated[str | None, Query(description="Code of the parent site.")] = None,
+    status: SiteStatus | None = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Name or code, accents optional.")
+    ] = None,
+    enabled: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[SitePublic]:
+    query = _with_parent_code()
+    if level is not None:
+        query = query.where(Site.level == level)
+    if parent is not None:
+        query = query.where(Parent.code == parent)
+    if status is not None:
+        query = query.where(Site.status == status)
+    if enabled is not None:
+        query = query.where(Site.enabled == enabled)
+    if q and (key := search_key(q)):
+        query = query.where(Site.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(Site.code).limit(limit).offset(offset))
+    items = [_public(site, parent_code) for site, parent_code in rows.tuples()]
+    return Page[SitePublic](items=items, total=total or 0)
+
+
+async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
+    row = (await session.execute(_with_parent_code().where(Site.code == code))).tuples().first()
+    if row is None:
+        raise HTTPException(404, f"no site with code '{code}'")
+    return row
+
+
+@router.get("/{code}", summary="One site")
+async def get_site(code: str, session: SessionDep, _: Viewer) -> SitePublic:
+    return _public(*await _get(session, code))
+
+
+async def _parent_id(session: AsyncSession, parent_code: str | None) -> int | None:
+    if parent_code is None:
+        return None
+    parent_id = await session.scalar(select(Site.id).where(Site.code == parent_code))
+    if parent_id is None:
+        raise HTTPException(422, f"parent site '{parent_code}' does not exist")
+    return parent_id
+
+
+def _plain_values(body: SiteCreate | SiteUpdate, fields: set[str]) -> dict[str, Any]:
+    values = body.model_dump(include=fields - {"code", "parent_code"})
+    if "thresholds" in values and values["thresholds"] is not None:
+        values["thresholds"] = {k: v for k, v in values["thresholds"].items() if v is not None}
+    return values
+
+
+@router.post("", status_code=201, summary="Create a site")
+async def create_site(
+    body: SiteCreate, session: SessionDep, _: Operator, response: Response
+) -> SitePublic:
+    if await session.scalar(select(Site.id).where(Site.code == body.code)) is not None:
+        raise HTTPException(409, f"a site with code '{body.code}' already exists")
+    site = Site(code=body.code, parent_id=await _parent_id(session, body.parent_code))
+    site.assign(_plain_values(body, set(SiteCreate.model_fields)))
+    session.add(site)
+    try:
+        await session.commit()
+    except IntegrityError as exc:  # a concurrent create of the same code
+        raise HTTPException(409, f"a site with code '{body.code}' already exists") from exc
+    response.headers["Location"] = f"/api/v1/sites/{site.code}"
+    return _public(site, body.parent_code)
+
+
+@router.patch("/{code}", summary="Change some fields of a site")
+async def update_site(code: str, body: SiteUpdate, session: SessionDep, _: Operator) -> SitePublic:
+    site, parent_code = await _get(session, code)
+    if "parent_code" in body.model_fields_set and body.parent_code != parent_code:
+        site.parent_id = await _parent_id(session, body.parent_code)
+        parents = await load_parent_map(session)
+        parents[code] = body.parent_code
+        if cycle := find_cycle(parents, code):
+            raise HTTPException(422, f"that parent would make a cycle: {' -> '.join(cycle)}")
+        parent_code = body.parent_code
+    site.assign(_plain_values(body, body.model_fields_set))
+    await session.commit()
+    return _public(site, parent_code)
+
+
+@router.delete("/{code}", status_code=204, summary="Delete a site and its history")
+async def delete_site(code: str, session: SessionDep, _: Operator) -> None:
+    site, _parent = await _get(session, code)
+    children = await session.scalar(
+        select(func.count()).select_from(Site).where(Site.parent_id == site.id)
+    )
+    if children:
+        raise HTTPException(409, f"site '{code}' has {children} child sites: move or delete them")
+    await session.delete(site)
+    await session.commit()
+
+
+@summary_router.get("/summary", summary="Counts of sites by status and by level")
+async def summary(session: SessionDep, _: Viewer) -> Summary:
+    rows = await session.execute(
+        select(Site.level, Site.status, func.count()).group_by(Site.level, Site.status)
+    )
+    by_level_status = {level: dict.fromkeys(SiteStatus, 0) for level in SiteLevel}
+    for level, status, count in rows.tuples():
+        by_level_status[level][status] = count
+    return Summary(
+        total=sum(sum(counts.values()) for counts in by_level_status.values()),
+        by_status={s: sum(c[s] for c in by_level_status.values()) for s in SiteStatus},
+        by_level={level: sum(c.values()) for level, c in by_level_status.items()},
+        by_level_status=by_level_status,
+    )

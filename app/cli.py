@@ -1,0 +1,239 @@
+"""The `bridgewatch` command line: serve, demo, db, sites, tokens."""
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app import logs
+from app.main import create_app
+from models import migrations
+from models.auth import ApiToken, Role, issue_token
+from models.base import utcnow
+from models.db import SessionMaker, create_engine, create_sessionmaker
+from models.settings import Settings
+from models.topology.builtin import BUILTIN, builtin_text
+from models.topology.exporter import export_sites
+from models.topology.files import FileFormat, TopologyError, dump, parse
+from models.topology.importer import import_sites
+
+T = TypeVar("T")
+
+cli = typer.Typer(
+    help="BridgeWatch: watch every bridge point (điểm cầu) of a hybrid conference.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+sites_cli = typer.Typer(help="Import and export the site topology.", no_args_is_help=True)
+tokens_cli = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(sites_cli, name="sites")
+cli.add_typer(tokens_cli, name="tokens")
+
+Host = Annotated[str | None, typer.Option(help="Address to listen on [default: settings].")]
+Port = Annotated[int | None, typer.Option(help="Port to listen on [default: settings].")]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise fail(f"bad BRIDGEWATCH_* setting: {exc}") from exc
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a database command; a database that cannot be reached is a clear error, not a trace."""
+    try:
+        return asyncio.run(coroutine)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        raise fail(f"database not reachable or refused the command: {exc}") from exc
+
+
+@asynccontextmanager
+async def database(config: Settings) -> AsyncIterator[SessionMaker]:
+    engine = create_engine(config.resolved_database_url)
+    try:
+        if config.auto_migrate:
+            await migrations.upgrade(engine)
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+def _serve(config: Settings, host: str | None, port: int | None) -> None:
+    config = config.model_copy(update={"host": host or config.host, "port": port or config.port})
+    logs.configure(config.log_level, config.log_json)
+    uvicorn.run(create_app(config), host=config.host, port=config.port, log_config=None)
+
+
+@cli.command()
+def serve(host: Host = None, port: Port = None) -> None:
+    """Run the service (migrations applied first unless BRIDGEWATCH_AUTO_MIGRATE=false)."""
+    _serve(settings(), host, port)
+
+
+@cli.command()
+def demo(host: Host = None, port: Port = None) -> None:
+    """Run the service on SQLite with the Cao Bằng topology; anonymous reads allowed."""
+    config = settings().model_copy(update={"anonymous_read": True, "seed_topology": "cao-bang"})
+    _serve(config, host, port)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+
+    async def go() -> str | None:
+        engine = create_engine(settings().resolved_database_url)
+        try:
+            await migrations.upgrade(engine, revision)
+            return await migrations.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"database at revision {run(go())}")
+
+
+@sites_cli.command("import")
+def sites_import(
+    file: Annotated[Path | None, typer.Argument(help="A .csv, .yaml or .yml file.")] = None,
+    builtin: Annotated[
+        str | None, typer.Option(help=f"Load a built-in topology instead: {', '.join(BUILTIN)}.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing.")] = False,
+) -> None:
+    """Create or update sites from a file; nothing is written if any row is bad."""
+    if (file is None) == (builtin is None):
+        raise fail("give either a FILE or --builtin NAME")
+    try:
+        if file is not None:
+            rows = parse(_read(file), FileFormat.of(file))
+        else:
+            rows = parse(builtin_text(builtin or ""), FileFormat.CSV)
+    except TopologyError as exc:
+        raise _report(exc) from exc
+
+    async def go() -> str:
+        async with database(settings()) as sessionmaker, sessionmaker() as session:
+            result = await import_sites(session, rows)
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+        counts = f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+        return f"{counts} (dry run: nothing written)" if dry_run else counts
+
+    try:
+        typer.echo(run(go()))
+    except TopologyError as exc:
+        raise _report(exc) from exc
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {file}: {exc}") from exc
+
+
+def _report(exc: TopologyError) -> typer.Exit:
+    for problem in exc.problems:
+        typer.echo(problem, err=True)
+    return fail(f"{len(exc.problems)} problem(s); nothing was written")
+
+
+@sites_cli.command("export")
+def sites_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File [default: stdout].")
+    ] = None,
+    format: Annotated[
+        FileFormat | None, typer.Option(help="csv or yaml [default: from --output, else csv].")
+    ] = None,
+) -> None:
+    """Write every site to a file that `sites import` reads back unchanged."""
+    fmt = format or (FileFormat.of(output) if output else FileFormat.CSV)
+
+    async def go() -> str:
+        async with database(settings()) as sessionmaker, sessionmaker() as session:
+            return dump(await export_sites(session), fmt)
+
+    text = run(go())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@tokens_cli.command("create")
+def tokens_create(
+    role: Annotated[Role, typer.Option(help="What the token may do.")],
+    name: Annotated[str, typer.Option(help="Who or what uses it.")] = "cli",
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="Expiry [default: never].")
+    ] = None,
+) -> None:
+    """Create a token and print it once; only its hash is kept."""
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+
+    async def go() -> str:
+        async with database(settings()) as sessionmaker, sessionmaker() as session:
+            _, secret = await issue_token(session, name, role, expires_at)
+            await session.commit()
+            return secret
+
+    typer.echo(run(go()))
+
+
+@tokens_cli.command("list")
+def tokens_list() -> None:
+    """List tokens: id, role, name, prefix, state (never the secret)."""
+
+    async def go() -> list[ApiToken]:
+        async with database(settings()) as sessionmaker, sessionmaker() as session:
+            return list(await session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+    now = utcnow()
+    for token in run(go()):
+        state = "valid" if token.is_valid(now) else ("revoked" if token.revoked_at else "expired")
+        typer.echo(f"{token.id}\t{token.role}\t{token.name}\t{token.prefix}…\t{state}")
+
+
+@tokens_cli.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[int, typer.Argument(help="The id from `tokens list`.")],
+) -> None:
+    """Revoke a token at once."""
+
+    async def go() -> bool:
+        async with database(settings()) as sessionmaker, sessionmaker() as session:
+            token = await session.get(ApiToken, token_id)
+            if token is None:
+                return False
+            token.revoked_at = token.revoked_at or utcnow()
+            await session.commit()
+            return True
+
+    if not run(go()):
+        raise fail(f"no token with id {token_id}")
+    typer.echo(f"token {token_id} revoked")
+
+
+def main() -> None:
+    cli()

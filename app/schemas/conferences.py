@@ -1,0 +1,80 @@
+"""Conference bodies: Create (POST), Update (PATCH), Public (responses)."""
+
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+
+from app.schemas.common import Strict
+from models.conference import ConferencePhase
+from models.topology.fields import SiteCode
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class Participant(Strict):
+    site_code: SiteCode
+    expected_delegates: int = Field(0, ge=0, le=100_000)
+
+
+def _check_schedule_and_sites(
+    starts_at: datetime | None, ends_at: datetime | None, sites: list[Participant] | None
+) -> None:
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    codes = [p.site_code for p in sites or []]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        raise ValueError(f"sites listed twice: {', '.join(duplicates)}")
+
+
+class ConferenceCreate(Strict):
+    title: Title
+    description: str = Field("", max_length=5000)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    phase: ConferencePhase = ConferencePhase.PLANNED
+    sites: list[Participant] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_schedule_and_sites(self.starts_at, self.ends_at, self.sites)
+        return self
+
+
+class ConferenceUpdate(Strict):
+    """Only the fields given change; `sites`, when given, replaces the whole list."""
+
+    title: Title | None = None
+    description: str | None = Field(None, max_length=5000)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    phase: ConferencePhase | None = None
+    sites: list[Participant] | None = Field(None, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for field in self.model_fields_set:
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        _check_schedule_and_sites(self.starts_at, self.ends_at, self.sites)
+        return self
+
+
+class ParticipantPublic(BaseModel):
+    site_code: str
+    site_name: str
+    expected_delegates: int
+
+
+class ConferencePublic(BaseModel):
+    id: int
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    phase: ConferencePhase
+    expected_delegates: int = Field(description="Sum over the participating sites.")
+    sites: list[ParticipantPublic]
+    created_at: datetime
+    updated_at: datetime

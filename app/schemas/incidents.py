@@ -1,0 +1,24 @@
+"""Incident bodies."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from models.site import SiteStatus
+
+
+class IncidentPublic(BaseModel):
+    id: int
+    site_code: str
+    site_name: str
+    severity: SiteStatus
+    opened_at: datetime
+    closed_at: datetime | None
+    duration_seconds: float | None = Field(description="None while the incident is open.")
+    worst_rtt_seconds: float | None
+    worst_jitter_seconds: float | None
+    worst_loss_ratio: float | None
+    worst_mos: float | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_note: str | None

@@ -1,0 +1,74 @@
+"""Site bodies: Create (POST), Update (PATCH), Public (responses)."""
+
+from datetime import datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.schemas.common import Strict
+from models.site import ProbeMode, SiteLevel, SiteStatus
+from models.thresholds import Thresholds
+from models.topology.fields import (
+    Latitude,
+    Longitude,
+    Name,
+    Phone,
+    ProbeTarget,
+    SiteCode,
+    SiteFields,
+)
+
+
+class SiteCreate(SiteFields):
+    """Same fields and rules as a row of a topology file."""
+
+
+class SiteUpdate(Strict):
+    """Only the fields given change; `null` clears an optional field."""
+
+    name: Name | None = None
+    level: SiteLevel | None = None
+    parent_code: SiteCode | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    contact_name: Name | None = None
+    contact_phone: Phone | None = None
+    probe_mode: ProbeMode | None = None
+    probe_target: ProbeTarget | None = None
+    thresholds: Thresholds | None = None
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> Self:
+        for field in ("name", "level", "probe_mode", "enabled"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: SiteLevel
+    parent_code: str | None
+    status: SiteStatus
+    status_since: datetime
+    lat: float | None
+    lon: float | None
+    contact_name: str | None
+    contact_phone: str | None
+    probe_mode: ProbeMode
+    probe_target: str | None
+    thresholds: Thresholds | None
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Summary(BaseModel):
+    total: int
+    by_status: dict[SiteStatus, int] = Field(description="Every status, zero included.")
+    by_level: dict[SiteLevel, int] = Field(description="Every level, zero included.")
+    by_level_status: dict[SiteLevel, dict[SiteStatus, int]]

@@ -1,0 +1,88 @@
+"""Site: one bridge point (điểm cầu) of the conference network, and its current status."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, str_enum, utcnow
+from models.text import search_key
+
+
+class SiteLevel(StrEnum):
+    HUB = "hub"
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class ProbeMode(StrEnum):
+    NONE = "none"  # not probed (usually the hub, where the monitor itself runs)
+    PULL = "pull"  # the monitor dials the agent's signaling URL
+    PUSH = "push"  # the agent dials the monitor (sites behind NAT)
+
+
+class SiteStatus(StrEnum):
+    UNKNOWN = "unknown"
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    PAUSED = "paused"
+
+
+class Site(Base):
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[SiteLevel] = mapped_column(str_enum(SiteLevel, "site_level"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("site.id", ondelete="RESTRICT"), index=True
+    )
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+    probe_mode: Mapped[ProbeMode] = mapped_column(
+        str_enum(ProbeMode, "probe_mode"), default=ProbeMode.PULL
+    )
+    probe_target: Mapped[str | None] = mapped_column(String(500))
+    thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    # Name and code without diacritics, lower-case: lets "hoa an" find "Hòa An" on any database.
+    search_text: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[SiteStatus] = mapped_column(
+        str_enum(SiteStatus, "site_status"), default=SiteStatus.UNKNOWN, index=True
+    )
+    status_since: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    parent: Mapped["Site | None"] = relationship(remote_side=[id], lazy="raise")
+
+    def assign(self, values: Mapping[str, Any]) -> bool:
+        """Set plain fields (not the parent) from `values`; return whether anything changed."""
+        changed = False
+        for field, value in values.items():
+            if getattr(self, field) != value:
+                setattr(self, field, value)
+                changed = True
+        self.search_text = search_key(f"{self.code} {self.name}")
+        if "enabled" in values:
+            self._pause_or_resume()
+        return changed
+
+    def _pause_or_resume(self) -> None:
+        # A disabled site is in maintenance: nobody should be paged for it.
+        if not self.enabled and self.status is not SiteStatus.PAUSED:
+            self.set_status(SiteStatus.PAUSED)
+        elif self.enabled and self.status is SiteStatus.PAUSED:
+            self.set_status(SiteStatus.UNKNOWN)
+
+    def set_status(self, status: SiteStatus) -> None:
+        self.status = status
+        self.status_since = utcnow()

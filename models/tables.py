@@ -1,0 +1,25 @@
+"""Every mapped class, imported in one place so the metadata (and Alembic) sees them all."""
+
+from models.auth import AgentCredential, ApiToken, Role
+from models.base import Base
+from models.conference import Conference, ConferencePhase, ConferenceSite
+from models.history import Sample, StatusChange
+from models.incident import Incident
+from models.site import ProbeMode, Site, SiteLevel, SiteStatus
+
+__all__ = [
+    "AgentCredential",
+    "ApiToken",
+    "Base",
+    "Conference",
+    "ConferencePhase",
+    "ConferenceSite",
+    "Incident",
+    "ProbeMode",
+    "Role",
+    "Sample",
+    "Site",
+    "SiteLevel",
+    "SiteStatus",
+    "StatusChange",
+]

@@ -1,0 +1,1 @@
+"""Probe engine: site agents, status machine, scheduler and metrics (issue [2] onwards)."""
