@@ -123,7 +123,8 @@ def sites_import(
         raise fail("give either a FILE or --builtin NAME")
     try:
         if file is not None:
-            rows = parse(_read(file), FileFormat.of(file))
+            fmt = FileFormat.of(file)  # before reading: a wrong type is the clearer error
+            rows = parse(_read(file), fmt)
         else:
             rows = parse(builtin_text(builtin or ""), FileFormat.CSV)
     except TopologyError as exc:

@@ -58,9 +58,7 @@ async def _load(session: AsyncSession, conference_id: int) -> Conference:
 async def _participants(session: AsyncSession, wanted: list[Participant]) -> list[ConferenceSite]:
     codes = [p.site_code for p in wanted]
     ids = dict(
-        (await session.execute(select(Site.code, Site.id).where(Site.code.in_(codes))))
-        .tuples()
-        .all()
+        (await session.execute(select(Site.code, Site.id).where(Site.code.in_(codes)))).all()
     )
     missing = [code for code in codes if code not in ids]
     if missing:

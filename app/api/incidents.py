@@ -60,12 +60,12 @@ async def list_incidents(
     rows = await session.execute(
         query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
     )
-    return Page[IncidentPublic](items=[_public(*row) for row in rows.tuples()], total=total or 0)
+    return Page[IncidentPublic](items=[_public(*row) for row in rows], total=total or 0)
 
 
 @router.get("/{incident_id}", summary="One incident")
 async def get_incident(incident_id: int, session: SessionDep, _: Viewer) -> IncidentPublic:
-    row = (await session.execute(_with_site().where(Incident.id == incident_id))).tuples().first()
+    row = (await session.execute(_with_site().where(Incident.id == incident_id))).first()
     if row is None:
         raise HTTPException(404, f"no incident with id {incident_id}")
     return _public(*row)

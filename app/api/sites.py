@@ -63,12 +63,12 @@ async def list_sites(
         query = query.where(Site.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(query.order_by(Site.code).limit(limit).offset(offset))
-    items = [_public(site, parent_code) for site, parent_code in rows.tuples()]
+    items = [_public(site, parent_code) for site, parent_code in rows]
     return Page[SitePublic](items=items, total=total or 0)
 
 
 async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
-    row = (await session.execute(_with_parent_code().where(Site.code == code))).tuples().first()
+    row = (await session.execute(_with_parent_code().where(Site.code == code))).first()
     if row is None:
         raise HTTPException(404, f"no site with code '{code}'")
     return row
@@ -145,7 +145,7 @@ async def summary(session: SessionDep, _: Viewer) -> Summary:
         select(Site.level, Site.status, func.count()).group_by(Site.level, Site.status)
     )
     by_level_status = {level: dict.fromkeys(SiteStatus, 0) for level in SiteLevel}
-    for level, status, count in rows.tuples():
+    for level, status, count in rows:
         by_level_status[level][status] = count
     return Summary(
         total=sum(sum(counts.values()) for counts in by_level_status.values()),

@@ -14,7 +14,7 @@ async def export_sites(session: AsyncSession) -> list[SiteFields]:
         select(Site, parent.code).outerjoin(parent, Site.parent_id == parent.id).order_by(Site.code)
     )
     children: dict[str | None, list[SiteFields]] = {}
-    for site, parent_code in rows.tuples():
+    for site, parent_code in rows:
         fields = SiteFields.model_validate(
             {
                 "code": site.code,

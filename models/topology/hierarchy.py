@@ -15,7 +15,7 @@ async def load_parent_map(session: AsyncSession) -> ParentMap:
     rows = await session.execute(
         select(Site.code, parent.code).outerjoin(parent, Site.parent_id == parent.id)
     )
-    return {code: parent_code for code, parent_code in rows.tuples()}
+    return {code: parent_code for code, parent_code in rows}
 
 
 def find_cycle(parents: ParentMap, start: str) -> list[str] | None:

@@ -1,0 +1,86 @@
+"""Fixtures: a fresh real database per test (SQLite and PostgreSQL), the app, tokens per role."""
+
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app.main import create_app
+from models.auth import Role, issue_token
+from models.db import SessionMaker, open_database
+from models.settings import Settings
+from models.topology.builtin import seed_if_empty
+from tests.databases import PostgresDatabases, SqliteDatabases
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def tmp_folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="bridgewatch-tests-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def databases(
+    request: pytest.FixtureRequest, tmp_folder: Path
+) -> AsyncIterator[SqliteDatabases | PostgresDatabases]:
+    backend = SqliteDatabases(tmp_folder) if request.param == "sqlite" else PostgresDatabases()
+    await backend.start()
+    yield backend
+    await backend.stop()
+
+
+@pytest.fixture
+async def db_url(databases: SqliteDatabases | PostgresDatabases) -> AsyncIterator[str]:
+    """A migrated, empty database of its own for this test."""
+    async with databases.fresh() as url:
+        yield url
+
+
+@pytest.fixture
+async def sessionmaker(db_url: str) -> AsyncIterator[SessionMaker]:
+    async with open_database(db_url) as maker:
+        yield maker
+
+
+@pytest.fixture
+async def seeded(sessionmaker: SessionMaker) -> SessionMaker:
+    """The database holds the built-in Cao Bằng topology (172 sites)."""
+    await seed_if_empty(sessionmaker, "cao-bang")
+    return sessionmaker
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        auto_migrate=False,
+        seed_topology="",
+        anonymous_read=False,
+        log_json=False,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, seeded: SessionMaker) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(create_app(settings)) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+async def auth(seeded: SessionMaker) -> dict[Role, dict[str, str]]:
+    """`Authorization` headers of a fresh token for each role."""
+    headers = {}
+    async with seeded() as session:
+        for role in Role:
+            _, secret = await issue_token(session, f"test-{role}", role)
+            headers[role] = {"Authorization": f"Bearer {secret}"}
+        await session.commit()
+    return headers

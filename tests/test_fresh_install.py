@@ -1,0 +1,36 @@
+"""What a newcomer meets: the service started from nothing, as the README says."""
+
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.databases import empty_postgres
+from tests.service import running
+
+
+def test_demo_on_a_fresh_machine_serves_the_172_cao_bang_sites(tmp_path: Path) -> None:
+    env = {"BRIDGEWATCH_DATA_DIR": str(tmp_path / "data")}
+    with running(["demo"], env, tmp_path) as base:
+        sites = httpx.get(f"{base}/api/v1/sites", timeout=10).json()
+        hoa_an = httpx.get(f"{base}/api/v1/sites", params={"q": "hoa an"}, timeout=10).json()
+        refused = httpx.post(f"{base}/api/v1/sites", json={}, timeout=10)
+    assert sites["total"] == 172
+    assert hoa_an["items"][0]["name"] == "Huyện Hòa An"
+    assert refused.status_code == 401  # anonymous reads in the demo, never anonymous writes
+    assert (tmp_path / "data" / "bridgewatch.db").exists()
+    # Structured logs: every line the service wrote is one JSON object.
+    lines = (tmp_path / "service.log").read_text().splitlines()
+    assert lines and all(json.loads(line)["message"] for line in lines)
+
+
+async def test_serve_migrates_and_seeds_an_empty_postgresql(tmp_path: Path) -> None:
+    async with empty_postgres() as url:
+        env = {"BRIDGEWATCH_DATABASE_URL": url, "BRIDGEWATCH_ANONYMOUS_READ": "true"}
+        async with httpx.AsyncClient(timeout=10) as client:
+            with running(["serve"], env, tmp_path) as base:
+                summary = (await client.get(f"{base}/api/v1/summary")).json()
+            # A restart on the same database neither fails nor seeds twice.
+            with running(["serve"], env, tmp_path) as base:
+                again = (await client.get(f"{base}/api/v1/summary")).json()
+    assert summary["total"] == again["total"] == 172
