@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -21,10 +22,16 @@ from models.auth import ApiToken, Role, issue_token
 from models.base import utcnow
 from models.db import SessionMaker, create_engine, create_sessionmaker
 from models.settings import Settings
+from models.site import Site
 from models.topology.builtin import BUILTIN, builtin_text
 from models.topology.exporter import export_sites
 from models.topology.files import FileFormat, TopologyError, dump, parse
 from models.topology.importer import import_sites
+from monitor.agent import SiteAgent
+from monitor.agent_http import agent_app
+from monitor.credentials import issue_agent_secret
+from monitor.ice import restrict_host_addresses, rtc_configuration
+from monitor.protocol import Report
 
 T = TypeVar("T")
 
@@ -180,6 +187,69 @@ def sites_export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@sites_cli.command("secret")
+def sites_secret(code: Annotated[str, typer.Argument(help="The site's code.")]) -> None:
+    """Issue (or rotate) the site's agent secret and print it once; the old one stops working."""
+
+    async def go() -> str | None:
+        async with database(settings()) as sessionmaker, sessionmaker() as session:
+            site = await session.scalar(select(Site).where(Site.code == code))
+            if site is None:
+                return None
+            secret = await issue_agent_secret(session, site)
+            await session.commit()
+            return secret
+
+    secret = run(go())
+    if secret is None:
+        raise fail(f"no site with code '{code}'")
+    typer.echo(secret)
+
+
+@cli.command()
+def agent(
+    site: Annotated[str, typer.Option(help="The code of the site this agent speaks for.")],
+    secret: Annotated[
+        str,
+        typer.Option(envvar="BRIDGEWATCH_AGENT_SECRET", help="From `bridgewatch sites secret`."),
+    ],
+    listen: Annotated[
+        str | None, typer.Option(help="Pull mode: HOST:PORT where the monitor dials in.")
+    ] = None,
+    monitor: Annotated[
+        str | None, typer.Option(help="Push mode: the monitor's base URL, e.g. https://bw.tinh.vn")
+    ] = None,
+    attendance: Annotated[
+        int | None, typer.Option(min=0, help="Delegates present, reported to the monitor.")
+    ] = None,
+) -> None:
+    """Run a site agent that answers the monitor's probes (pull: --listen; push: --monitor)."""
+    if (listen is None) == (monitor is None):
+        raise fail("give either --listen HOST:PORT (pull mode) or --monitor URL (push mode)")
+    config = settings()
+    logs.configure(config.log_level, config.log_json)
+    restrict_host_addresses(config.ice_host_addresses)
+    site_agent = SiteAgent(
+        site,
+        secret,
+        rtc_configuration(config.ice_servers),
+        report=lambda: Report(attendance=attendance),
+    )
+    if listen is not None:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit():
+            raise fail(f"--listen must be HOST:PORT, got '{listen}'")
+        uvicorn.run(agent_app({site: site_agent}), host=host, port=int(port), log_config=None)
+        return
+    url = f"{(monitor or '').rstrip('/')}/api/v1/agents/{site}/sessions"
+    asyncio.run(_push(site_agent, url))
+
+
+async def _push(site_agent: SiteAgent, url: str) -> None:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+        await site_agent.push_forever(url, http)
 
 
 @tokens_cli.command("create")

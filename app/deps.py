@@ -13,6 +13,8 @@ from models.auth import Role, find_token
 from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
+from monitor.engine import Engine
+from monitor.events import EventBus
 
 
 class State(TypedDict):
@@ -20,6 +22,8 @@ class State(TypedDict):
 
     settings: Settings
     sessionmaker: SessionMaker
+    bus: EventBus
+    engine: Engine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
 
 
 def settings_of(request: Request) -> Settings:
@@ -33,7 +37,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def engine_of(request: Request) -> Engine | None:
+    engine: Engine | None = request.state.engine
+    return engine
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+EngineDep = Annotated[Engine | None, Depends(engine_of)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 

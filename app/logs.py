@@ -37,3 +37,6 @@ def configure(level: str, as_json: bool) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # Every ICE check and every signaling request at INFO would drown what matters.
+    for name in ("aioice", "aiortc", "httpx"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app import health, problems
-from app.api import conferences, incidents, sites, tokens
+from app.api import agents, conferences, incidents, sites, tokens
 from app.deps import State
 from models import migrations
 from models.db import create_engine, create_sessionmaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
+from monitor.engine import Engine
+from monitor.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "loaded built-in topology",
                         extra={"topology": settings.seed_topology, "sites": seeded.created},
                     )
-            yield {"settings": settings, "sessionmaker": sessionmaker}
+            bus = EventBus()
+            probe_engine = Engine(settings, sessionmaker, bus) if settings.engine else None
+            if probe_engine is not None:
+                await probe_engine.start()
+            try:
+                yield {
+                    "settings": settings,
+                    "sessionmaker": sessionmaker,
+                    "bus": bus,
+                    "engine": probe_engine,
+                }
+            finally:
+                if probe_engine is not None:
+                    await probe_engine.stop()
         finally:
             await engine.dispose()
 
@@ -61,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conferences.router,
         incidents.router,
         tokens.router,
+        agents.router,
     ):
         api.include_router(router)
     app.include_router(api)

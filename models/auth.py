@@ -62,6 +62,9 @@ class AgentCredential(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Derived from the secret by a one-way HMAC: lets the monitor prove itself to the agent in
+    # pull mode without keeping the secret (which it never stores). See docs/PROTOCOL.md.
+    monitor_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,8 +2,20 @@
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.thresholds import Thresholds
+
+DEFAULT_THRESHOLDS = Thresholds(rtt_seconds=0.3, jitter_seconds=0.03, loss_ratio=0.03, mos=3.5)
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server, as in WebRTC's RTCIceServer."""
+
+    urls: list[str] = Field(min_length=1, examples=[["turn:turn.example.vn:3478"]])
+    username: str | None = None
+    credential: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -25,6 +37,30 @@ class Settings(BaseSettings):
         description="Built-in topology loaded into an empty database at start; '' for none.",
     )
     anonymous_read: bool = Field(False, description="Allow reads without a token (demo, kiosk).")
+    engine: bool = Field(True, description="Run the probe engine inside the service process.")
+    heartbeat_interval_seconds: float = Field(1.0, gt=0, le=60)
+    heartbeat_timeout_seconds: float = Field(
+        1.0, gt=0, le=60, description="A ping not answered within this is a missed heartbeat."
+    )
+    window_seconds: float = Field(10.0, gt=0, le=3600, description="One Sample per window.")
+    missed_heartbeats_to_down: int = Field(3, ge=1, le=100)
+    good_windows_to_up: int = Field(2, ge=1, le=100)
+    thresholds: Thresholds = Field(
+        DEFAULT_THRESHOLDS, description="Global limits for `degraded` (JSON); sites may override."
+    )
+    setup_timeout_seconds: float = Field(15.0, gt=0, le=300)
+    max_concurrent_setups: int = Field(20, ge=1, le=1000)
+    reconnect_backoff_max_seconds: float = Field(30.0, ge=1, le=3600)
+    push_grace_seconds: float = Field(
+        30.0, gt=0, description="A push site whose agent has not dialled in by then is down."
+    )
+    recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
+    ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN (JSON).")
+    ice_host_addresses: list[str] = Field(
+        default_factory=list,
+        description='Gather host candidates only on these addresses (e.g. ["127.0.0.1"] for '
+        "a demo or tests on loopback); empty: every non-loopback interface.",
+    )
     log_level: str = "info"
     log_json: bool = Field(True, description="One JSON object per log line.")
 

@@ -59,6 +59,10 @@ class Site(Base):
         str_enum(SiteStatus, "site_status"), default=SiteStatus.UNKNOWN, index=True
     )
     status_since: Mapped[datetime] = mapped_column(default=utcnow)
+    # Kept current by the probe engine's recorder: the last answered heartbeat and the figures
+    # of the last window, so any process (API, scale-out workers) can show them.
+    last_seen_at: Mapped[datetime | None]
+    latest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -63,6 +63,7 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         seed_topology="",
         anonymous_read=False,
         log_json=False,
+        engine=False,
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:50:42.346269
+Create Date: 2026-11-23 09:03:08.925547
 """
 
 from collections.abc import Sequence
@@ -128,6 +128,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("status_since", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("latest", sa.JSON(), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -145,6 +147,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
+        sa.Column("monitor_key", sa.String(length=64), nullable=False),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["site_id"],

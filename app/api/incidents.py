@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import Select, func, select
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import Row, Select, func, select
 
-from app.deps import SessionDep, Viewer
+from app.deps import Operator, SessionDep, Viewer
 from app.schemas.common import Page
-from app.schemas.incidents import IncidentPublic
+from app.schemas.incidents import Acknowledge, IncidentPublic
+from models.base import utcnow
 from models.incident import Incident
 from models.site import Site
+from monitor.events import IncidentChanged
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -63,9 +65,26 @@ async def list_incidents(
     return Page[IncidentPublic](items=[_public(*row) for row in rows], total=total or 0)
 
 
-@router.get("/{incident_id}", summary="One incident")
-async def get_incident(incident_id: int, session: SessionDep, _: Viewer) -> IncidentPublic:
+async def _get(session: SessionDep, incident_id: int) -> Row[Incident, str, str]:
     row = (await session.execute(_with_site().where(Incident.id == incident_id))).first()
     if row is None:
         raise HTTPException(404, f"no incident with id {incident_id}")
-    return _public(*row)
+    return row
+
+
+@router.get("/{incident_id}", summary="One incident")
+async def get_incident(incident_id: int, session: SessionDep, _: Viewer) -> IncidentPublic:
+    return _public(*await _get(session, incident_id))
+
+
+@router.post("/{incident_id}/ack", summary="Acknowledge an incident, with a note")
+async def acknowledge(
+    incident_id: int, body: Acknowledge, session: SessionDep, who: Operator, request: Request
+) -> IncidentPublic:
+    incident, code, name = await _get(session, incident_id)
+    incident.acknowledged_at = utcnow()
+    incident.acknowledged_by = who.name
+    incident.ack_note = body.note
+    await session.commit()
+    request.state.bus.publish(IncidentChanged(incident.id, code, "acknowledged"))
+    return _public(incident, code, name)

@@ -3,14 +3,16 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import AwareDatetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.deps import Operator, SessionDep, Viewer
+from app.deps import EngineDep, Operator, SessionDep, Viewer
 from app.schemas.common import Page
-from app.schemas.sites import SiteCreate, SitePublic, SiteUpdate, Summary
+from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
+from models.history import Sample
 from models.site import Site, SiteLevel, SiteStatus
 from models.text import search_key
 from models.topology.hierarchy import find_cycle, load_parent_map
@@ -97,7 +99,7 @@ def _plain_values(body: SiteCreate | SiteUpdate, fields: set[str]) -> dict[str, 
 
 @router.post("", status_code=201, summary="Create a site")
 async def create_site(
-    body: SiteCreate, session: SessionDep, _: Operator, response: Response
+    body: SiteCreate, session: SessionDep, _: Operator, response: Response, engine: EngineDep
 ) -> SitePublic:
     if await session.scalar(select(Site.id).where(Site.code == body.code)) is not None:
         raise HTTPException(409, f"a site with code '{body.code}' already exists")
@@ -109,11 +111,15 @@ async def create_site(
     except IntegrityError as exc:  # a concurrent create of the same code
         raise HTTPException(409, f"a site with code '{body.code}' already exists") from exc
     response.headers["Location"] = f"/api/v1/sites/{site.code}"
+    if engine is not None:
+        engine.request_reload()
     return _public(site, body.parent_code)
 
 
 @router.patch("/{code}", summary="Change some fields of a site")
-async def update_site(code: str, body: SiteUpdate, session: SessionDep, _: Operator) -> SitePublic:
+async def update_site(
+    code: str, body: SiteUpdate, session: SessionDep, _: Operator, engine: EngineDep
+) -> SitePublic:
     site, parent_code = await _get(session, code)
     if "parent_code" in body.model_fields_set and body.parent_code != parent_code:
         site.parent_id = await _parent_id(session, body.parent_code)
@@ -124,11 +130,13 @@ async def update_site(code: str, body: SiteUpdate, session: SessionDep, _: Opera
         parent_code = body.parent_code
     site.assign(_plain_values(body, body.model_fields_set))
     await session.commit()
+    if engine is not None:
+        engine.request_reload()
     return _public(site, parent_code)
 
 
 @router.delete("/{code}", status_code=204, summary="Delete a site and its history")
-async def delete_site(code: str, session: SessionDep, _: Operator) -> None:
+async def delete_site(code: str, session: SessionDep, _: Operator, engine: EngineDep) -> None:
     site, _parent = await _get(session, code)
     children = await session.scalar(
         select(func.count()).select_from(Site).where(Site.parent_id == site.id)
@@ -137,6 +145,27 @@ async def delete_site(code: str, session: SessionDep, _: Operator) -> None:
         raise HTTPException(409, f"site '{code}' has {children} child sites: move or delete them")
     await session.delete(site)
     await session.commit()
+    if engine is not None:
+        engine.request_reload()
+
+
+@router.get("/{code}/samples", summary="Measurement windows of a site, newest first")
+async def list_samples(
+    code: str,
+    session: SessionDep,
+    _: Viewer,
+    since: Annotated[AwareDatetime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Before this time.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 360,
+) -> SampleList:
+    site, _parent = await _get(session, code)
+    query = select(Sample).where(Sample.site_id == site.id)
+    if since is not None:
+        query = query.where(Sample.at >= since)
+    if until is not None:
+        query = query.where(Sample.at < until)
+    rows = await session.scalars(query.order_by(Sample.at.desc()).limit(limit))
+    return SampleList(site_code=code, items=[SamplePublic.model_validate(r) for r in rows])
 
 
 @summary_router.get("/summary", summary="Counts of sites by status and by level")

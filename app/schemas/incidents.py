@@ -4,7 +4,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from app.schemas.common import Strict
 from models.site import SiteStatus
+
+
+class Acknowledge(Strict):
+    note: str = Field("", max_length=2000, description="What is being done, who was called.")
 
 
 class IncidentPublic(BaseModel):

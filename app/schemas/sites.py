@@ -1,7 +1,7 @@
 """Site bodies: Create (POST), Update (PATCH), Public (responses)."""
 
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -63,8 +63,31 @@ class SitePublic(BaseModel):
     probe_target: str | None
     thresholds: Thresholds | None
     enabled: bool
+    last_seen_at: datetime | None = Field(description="The last answered heartbeat.")
+    latest: dict[str, Any] | None = Field(description="Figures of the last measured window.")
     created_at: datetime
     updated_at: datetime
+
+
+class SamplePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    reachable: bool
+    setup_seconds: float | None
+    rtt_median_seconds: float | None
+    rtt_p95_seconds: float | None
+    jitter_seconds: float | None
+    loss_ratio: float | None
+    mos: float | None
+    attendance: int | None
+    error_class: str | None
+    report: dict[str, Any] | None
+
+
+class SampleList(BaseModel):
+    site_code: str
+    items: list[SamplePublic]
 
 
 class Summary(BaseModel):

@@ -1,0 +1,219 @@
+"""The site agent: the program at a bridge point that answers the monitor's probes.
+
+It answers pings on the `bridgewatch` data channel at once and reports what it knows of the room.
+In pull mode the monitor dials it (see `monitor.agent_http`); in push mode it dials the monitor
+and keeps dialling, with capped exponential backoff and jitter, whenever the link drops.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
+
+from monitor.credentials import verify_monitor_token
+from monitor.netem import Impairment, UdpRelay, relay_candidates
+from monitor.peer import (
+    answer_offer,
+    apply_answer,
+    close_quietly,
+    make_offer,
+    offering_channel,
+    wait_open,
+)
+from monitor.protocol import CHANNEL_LABEL, Ping, Pong, Report, decode, encode
+from monitor.signaling import delete_session, post_offer
+
+log = logging.getLogger(__name__)
+
+VERSION = "bridgewatch-agent/0.1.0"
+SETUP_TIMEOUT_SECONDS = 15.0
+# With no ping for this long the monitor is gone: drop the session (push: dial again).
+IDLE_TIMEOUT_SECONDS = 10.0
+REPORT_INTERVAL_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class AgentSession:
+    pc: RTCPeerConnection
+    relays: list[UdpRelay] = field(default_factory=list)
+    last_ping: float = 0.0
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class SiteAgent:
+    def __init__(
+        self,
+        site_code: str,
+        secret: str,
+        rtc: RTCConfiguration,
+        report: Callable[[], Report] = lambda: Report(),
+        impairment: Impairment | None = None,
+    ) -> None:
+        self.site_code = site_code
+        self._secret = secret
+        self._rtc = rtc
+        self._report = report
+        self._impairment = impairment
+        self.sessions: dict[str, AgentSession] = {}
+        self._reapers: set[asyncio.Task[None]] = set()
+
+    # -- what both modes share ------------------------------------------------------------
+
+    @property
+    def impairment(self) -> Impairment | None:
+        return self._impairment
+
+    @impairment.setter
+    def impairment(self, value: Impairment | None) -> None:
+        """Change the simulated link of every live session too (demo: flapping, degrading)."""
+        self._impairment = value
+        for session in self.sessions.values():
+            for relay in session.relays:
+                relay.impairment = value or Impairment()
+
+    def authorized(self, token: str) -> bool:
+        return verify_monitor_token(self._secret, self.site_code, token)
+
+    def _serve(self, session: AgentSession, channel: RTCDataChannel) -> None:
+        loop = asyncio.get_running_loop()
+        session.last_ping = loop.time()
+
+        def on_message(raw: str | bytes) -> None:
+            message = decode(raw)
+            if isinstance(message, Ping):
+                session.last_ping = loop.time()
+                with contextlib.suppress(Exception):  # the channel may close under us
+                    channel.send(encode(Pong(seq=message.seq, t=message.t)))
+
+        async def report_and_watch() -> None:
+            while channel.readyState == "open" and not session.closed.is_set():
+                with contextlib.suppress(Exception):
+                    channel.send(encode(self._report().model_copy(update={"version": VERSION})))
+                for _ in range(int(REPORT_INTERVAL_SECONDS)):
+                    await asyncio.sleep(1.0)
+                    if loop.time() - session.last_ping > IDLE_TIMEOUT_SECONDS:
+                        session.closed.set()
+                        return
+
+        channel.on("message", on_message)
+        channel.on("close", session.closed.set)
+        session.pc.on("connectionstatechange", lambda: self._on_state(session))
+        session.tasks.add(asyncio.create_task(report_and_watch()))
+        session.opened.set()
+
+    @staticmethod
+    def _on_state(session: AgentSession) -> None:
+        if session.pc.connectionState in ("closed", "failed"):
+            session.closed.set()
+
+    async def _impaired(self, sdp: str, session: AgentSession) -> str:
+        if self._impairment is None:
+            return sdp
+        rewritten, relays = await relay_candidates(sdp, self._impairment)
+        session.relays.extend(relays)
+        return rewritten
+
+    async def _close(self, session: AgentSession) -> None:
+        session.closed.set()
+        for task in session.tasks:
+            task.cancel()
+        await close_quietly(session.pc)
+        for relay in session.relays:
+            relay.close()
+
+    async def close(self) -> None:
+        for reaper in list(self._reapers):
+            reaper.cancel()
+        sessions, self.sessions = list(self.sessions.values()), {}
+        await asyncio.gather(*(self._close(s) for s in sessions))
+
+    # -- pull mode: the monitor dials us --------------------------------------------------
+
+    async def answer(self, offer: str) -> tuple[str, str]:
+        """Answer the monitor's offer; returns (answer SDP, session id)."""
+        session = AgentSession(RTCPeerConnection(self._rtc))
+
+        @session.pc.on("datachannel")
+        def on_channel(channel: RTCDataChannel) -> None:
+            if channel.label == CHANNEL_LABEL:
+                self._serve(session, channel)
+
+        try:
+            async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
+                answer = await answer_offer(session.pc, await self._impaired(offer, session))
+                answer = await self._impaired(answer, session)
+        except BaseException:
+            await self._close(session)
+            raise
+        session_id = uuid.uuid4().hex
+        self.sessions[session_id] = session
+        reaper = asyncio.create_task(self._reap(session_id, session))
+        self._reapers.add(reaper)
+        reaper.add_done_callback(self._reapers.discard)
+        return answer, session_id
+
+    async def _reap(self, session_id: str, session: AgentSession) -> None:
+        """Forget a session once it is closed, idle, or never opened."""
+        try:
+            async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
+                await session.opened.wait()
+        except TimeoutError:
+            pass  # the monitor never connected: drop the session
+        else:
+            await session.closed.wait()
+        self.sessions.pop(session_id, None)
+        await self._close(session)
+
+    async def end(self, session_id: str) -> bool:
+        session = self.sessions.pop(session_id, None)
+        if session is None:
+            return False
+        await self._close(session)
+        return True
+
+    # -- push mode: we dial the monitor ---------------------------------------------------
+
+    async def push_forever(self, url: str, http: httpx.AsyncClient) -> None:
+        """Keep a session with the monitor at `url` (…/api/v1/agents/CODE/sessions)."""
+        failures = 0
+        while True:
+            try:
+                await self._push_once(url, http)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.warning(
+                    "push session failed", extra={"site": self.site_code, "error": str(exc)[:200]}
+                )
+            ceiling = min(MAX_BACKOFF_SECONDS, 2.0 ** max(0, failures - 1))
+            await asyncio.sleep(ceiling * random.uniform(0.5, 1.0))
+
+    async def _push_once(self, url: str, http: httpx.AsyncClient) -> None:
+        session = AgentSession(RTCPeerConnection(self._rtc))
+        location = None
+        try:
+            channel = offering_channel(session.pc)
+            async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
+                offer = await self._impaired(await make_offer(session.pc), session)
+                answer = await post_offer(http, url, offer, self._secret)
+                location = answer.location
+                await apply_answer(session.pc, await self._impaired(answer.sdp, session))
+                await wait_open(channel)
+            log.info("connected to the monitor", extra={"site": self.site_code})
+            self._serve(session, channel)
+            self.sessions["push"] = session
+            await session.closed.wait()
+        finally:
+            self.sessions.pop("push", None)
+            await self._close(session)
+            if location:
+                await delete_session(http, location, self._secret)

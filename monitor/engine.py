@@ -1,0 +1,155 @@
+"""The probe engine: one `SiteMonitor` per probed site, kept in step with the database.
+
+It restores each site's last known status at start, caps concurrent set-ups globally, and hands
+everything it observes to the event bus (recorder, live stream, metrics).
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
+
+from models.auth import AgentCredential
+from models.db import SessionMaker
+from models.settings import Settings
+from models.site import ProbeMode, Site, SiteStatus
+from models.thresholds import Thresholds
+from monitor.events import EventBus
+from monitor.ice import restrict_host_addresses, rtc_configuration
+from monitor.recorder import Recorder
+from monitor.site_monitor import EngineContext, SiteConfig, SiteMonitor
+from monitor.status import Policy, StatusMachine
+
+log = logging.getLogger(__name__)
+RELOAD_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    config: SiteConfig
+    status: SiteStatus
+    since: datetime
+
+
+class NotProbedError(Exception):
+    """The site exists but the engine does not watch it (disabled, or not in push mode)."""
+
+
+class Engine:
+    def __init__(self, settings: Settings, sessionmaker: SessionMaker, bus: EventBus) -> None:
+        self.settings = settings
+        self.bus = bus
+        self._sessionmaker = sessionmaker
+        self.monitors: dict[str, SiteMonitor] = {}
+        self._reload_requested = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.setup_timeout_seconds, connect=5.0),
+            limits=httpx.Limits(max_connections=settings.max_concurrent_setups * 2),
+        )
+        restrict_host_addresses(settings.ice_host_addresses)
+        self._context = EngineContext(
+            settings=settings,
+            bus=bus,
+            setup_slots=asyncio.Semaphore(settings.max_concurrent_setups),
+            rtc=rtc_configuration(settings.ice_servers),
+            http=self._http,
+        )
+        self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds)
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
+        self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
+
+    async def stop(self) -> None:
+        for task in self._tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*(m.stop() for m in self.monitors.values()))
+        self.monitors.clear()
+        recorder = self._tasks[0] if self._tasks else None
+        if recorder is not None:  # last: it writes what the monitors said while stopping
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+        await self._http.aclose()
+
+    def request_reload(self) -> None:
+        """Sites changed (API, import): pick the change up now instead of at the next poll."""
+        self._reload_requested.set()
+
+    async def _reload_loop(self) -> None:
+        # A database that is down at start-up must not stop the service from starting
+        # (`/readyz` says 503 meanwhile): keep trying.
+        while True:
+            self._reload_requested.clear()
+            try:
+                await self.reload()
+            except Exception:
+                log.exception("reloading sites failed; keeping the current set")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reload_requested.wait(), RELOAD_SECONDS)
+
+    async def reload(self) -> None:
+        wanted = await self._load()
+        for code in list(self.monitors):
+            if code not in wanted or wanted[code].config != self.monitors[code].config:
+                await self.monitors.pop(code).stop()
+        for code, loaded in wanted.items():
+            if code not in self.monitors:
+                policy = self._policy(loaded.config.limits)
+                machine = StatusMachine(policy, loaded.status, loaded.since)
+                monitor = SiteMonitor(loaded.config, self._context, machine)
+                self.monitors[code] = monitor
+                monitor.start()
+
+    def _policy(self, limits: Thresholds) -> Policy:
+        return Policy(
+            missed_to_down=self.settings.missed_heartbeats_to_down,
+            good_windows_to_up=self.settings.good_windows_to_up,
+            limits=limits,
+        )
+
+    async def _load(self) -> dict[str, _Loaded]:
+        credential = aliased(AgentCredential)
+        query = (
+            select(Site, credential.monitor_key)
+            .outerjoin(credential, credential.site_id == Site.id)
+            .where(
+                Site.enabled.is_(True),
+                or_(
+                    Site.probe_mode == ProbeMode.PUSH,
+                    (Site.probe_mode == ProbeMode.PULL) & Site.probe_target.is_not(None),
+                ),
+            )
+        )
+        async with self._sessionmaker() as session:
+            rows = (await session.execute(query)).all()
+        defaults = self.settings.thresholds
+        loaded = {}
+        for site, key in rows:
+            limits = defaults.model_copy(
+                update=Thresholds.model_validate(site.thresholds or {}).model_dump(
+                    exclude_none=True
+                )
+            )
+            config = SiteConfig(site.id, site.code, site.probe_mode, site.probe_target, key, limits)
+            loaded[site.code] = _Loaded(config, site.status, site.status_since)
+        return loaded
+
+    async def accept_push(self, code: str, offer: str) -> tuple[str, str]:
+        monitor = self.monitors.get(code)
+        if monitor is None or monitor.config.mode is not ProbeMode.PUSH:
+            await self.reload()  # the site may have been switched to push a moment ago
+            monitor = self.monitors.get(code)
+        if monitor is None or monitor.config.mode is not ProbeMode.PUSH:
+            raise NotProbedError(code)
+        return await monitor.accept(offer)
+
+    async def end_push(self, code: str, session: str) -> bool:
+        monitor = self.monitors.get(code)
+        return monitor is not None and await monitor.end_push(session)

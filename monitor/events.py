@@ -1,0 +1,110 @@
+"""What the engine tells the rest of the process, and the bounded fan-out that carries it.
+
+A subscriber that falls behind never slows the engine: when its queue is full its backlog is
+dropped and it receives a single `Resync`, after which it must re-read the current state.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from models.site import SiteStatus
+from monitor.quality import WindowFigures
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SampleTaken:
+    """One measurement window of one site."""
+
+    site_id: int
+    site_code: str
+    at: datetime
+    reachable: bool
+    figures: WindowFigures
+    setup_seconds: float | None = None
+    last_seen_at: datetime | None = None
+    error_class: str | None = None
+    report: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    site_id: int
+    site_code: str
+    old: SiteStatus
+    new: SiteStatus
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentChanged:
+    """An incident was opened, escalated, closed or acknowledged (published by the recorder)."""
+
+    incident_id: int
+    site_code: str
+    state: str  # "opened" | "updated" | "closed" | "acknowledged"
+
+
+@dataclass(frozen=True)
+class Resync:
+    """Events were lost for this subscriber: re-read the current state before going on."""
+
+    dropped: int
+
+
+Event = SampleTaken | StatusChanged | IncidentChanged | Resync
+
+
+@dataclass
+class Subscription:
+    name: str
+    queue: asyncio.Queue[Event]
+    dropped: int = field(default=0)
+
+    async def get(self) -> Event:
+        return await self.queue.get()
+
+    def get_nowait(self) -> Event | None:
+        try:
+            return self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscriptions: list[Subscription] = []
+
+    def subscribe(self, name: str, maxsize: int = 10_000) -> Subscription:
+        subscription = Subscription(name, asyncio.Queue(maxsize))
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)
+
+    def publish(self, event: Event) -> None:
+        for subscription in self._subscriptions:
+            try:
+                subscription.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self._overflow(subscription)
+
+    @staticmethod
+    def _overflow(subscription: Subscription) -> None:
+        lost = subscription.queue.qsize() + 1
+        while not subscription.queue.empty():
+            subscription.queue.get_nowait()
+        subscription.dropped += lost
+        subscription.queue.put_nowait(Resync(lost))
+        log.warning("subscriber fell behind", extra={"subscriber": subscription.name, "lost": lost})

@@ -1,0 +1,77 @@
+"""The monitor's side of the heartbeat: a ping every interval, each answered or missed.
+
+Our own heartbeat is the liveness signal because aiortc's ICE consent check needs ~30 s to notice
+a dead peer, and its connection state jumps straight to `closed`.
+"""
+
+import asyncio
+import time
+from typing import Protocol
+
+from aiortc import RTCDataChannel
+
+from monitor.protocol import Ping, Pong, Report, decode, encode
+
+
+class HeartbeatSink(Protocol):
+    def answered(self, rtt_seconds: float) -> None: ...
+    def missed(self) -> None: ...
+    def late(self) -> None:
+        """A pong came after its ping was counted missed: the peer is alive, the link is slow."""
+
+    def reported(self, report: Report) -> None: ...
+
+
+class Heartbeat:
+    def __init__(
+        self, channel: RTCDataChannel, interval: float, timeout: float, sink: HeartbeatSink
+    ) -> None:
+        self._channel = channel
+        self._interval = interval
+        self._timeout = timeout
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        self._pending: dict[int, float] = {}
+        self._seq = 0
+        channel.on("message", self._on_message)
+
+    async def run(self) -> None:
+        """Ping until the channel closes (or the task is cancelled)."""
+        next_at = self._loop.time()
+        try:
+            while self._channel.readyState == "open":
+                self._ping()
+                # Schedule against the clock, not after the previous sleep: no drift.
+                next_at += self._interval
+                await asyncio.sleep(max(0.0, next_at - self._loop.time()))
+        finally:
+            # Expiry timers still pending find nothing to expire: a finished heartbeat
+            # never counts misses against the next connection.
+            self._pending.clear()
+
+    def _ping(self) -> None:
+        self._seq += 1
+        seq = self._seq
+        self._pending[seq] = self._loop.time()
+        try:
+            self._channel.send(encode(Ping(seq=seq, t=time.time())))
+        except Exception:  # the transport went away between the check and the send
+            self._pending.pop(seq, None)
+            self._sink.missed()
+            return
+        self._loop.call_later(self._timeout, self._expire, seq)
+
+    def _expire(self, seq: int) -> None:
+        if self._pending.pop(seq, None) is not None:
+            self._sink.missed()
+
+    def _on_message(self, raw: str | bytes) -> None:
+        message = decode(raw)
+        if isinstance(message, Pong):
+            sent = self._pending.pop(message.seq, None)
+            if sent is not None:
+                self._sink.answered(self._loop.time() - sent)
+            elif 0 < message.seq <= self._seq:
+                self._sink.late()
+        elif isinstance(message, Report):
+            self._sink.reported(message)

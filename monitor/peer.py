@@ -1,0 +1,60 @@
+"""aiortc peer connections with a bound on every wait (aiortc itself can wait ~60 s)."""
+
+import asyncio
+import contextlib
+import logging
+
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+
+from monitor.protocol import CHANNEL_LABEL
+
+log = logging.getLogger(__name__)
+CLOSE_TIMEOUT_SECONDS = 5.0
+
+
+class SetupError(Exception):
+    def __init__(self, error_class: str, detail: str) -> None:
+        super().__init__(f"{error_class}: {detail}")
+        self.error_class = error_class
+
+
+async def close_quietly(pc: RTCPeerConnection) -> None:
+    """Close with a deadline; a peer that hangs in close must not hang us."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT_SECONDS)
+
+
+def offering_channel(pc: RTCPeerConnection) -> RTCDataChannel:
+    # Unordered and never retransmitted: a lost ping must count as lost, not arrive late.
+    channel: RTCDataChannel = pc.createDataChannel(CHANNEL_LABEL, ordered=False, maxRetransmits=0)
+    return channel
+
+
+async def wait_open(channel: RTCDataChannel) -> None:
+    if channel.readyState == "open":
+        return
+    opened = asyncio.Event()
+    channel.on("open", opened.set)
+    await opened.wait()
+
+
+async def make_offer(pc: RTCPeerConnection) -> str:
+    await pc.setLocalDescription(await pc.createOffer())
+    return str(pc.localDescription.sdp)
+
+
+async def answer_offer(pc: RTCPeerConnection, offer: str) -> str:
+    """Apply a remote offer and return our answer; malformed SDP is a `SetupError`."""
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+    except Exception as exc:  # aiortc raises ValueError and others for malformed SDP
+        raise SetupError("bad_offer", str(exc) or type(exc).__name__) from exc
+    await pc.setLocalDescription(await pc.createAnswer())
+    return str(pc.localDescription.sdp)
+
+
+async def apply_answer(pc: RTCPeerConnection, answer: str) -> None:
+    try:
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    except Exception as exc:
+        raise SetupError("bad_answer", str(exc) or type(exc).__name__) from exc

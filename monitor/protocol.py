@@ -1,0 +1,58 @@
+"""The heartbeat protocol on the `bridgewatch` data channel (see docs/PROTOCOL.md).
+
+The monitor sends `{"type": "ping", "seq": N, "t": SENT}`; the agent answers at once with
+`{"type": "pong", "seq": N, "t": SENT}` (the same values back); the agent may send
+`{"type": "report", ...}` with its version and what it knows of the room.
+"""
+
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+CHANNEL_LABEL = "bridgewatch"
+PROTOCOL_VERSION = 1
+
+
+class Ping(BaseModel):
+    type: Literal["ping"] = "ping"
+    seq: int = Field(ge=0)
+    t: float
+
+
+class Pong(BaseModel):
+    type: Literal["pong"] = "pong"
+    seq: int = Field(ge=0)
+    t: float
+
+
+class Report(BaseModel):
+    """What the agent knows; fields it does not know are left out. Unknown fields are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["report"] = "report"
+    version: str | None = Field(None, max_length=64)
+    attendance: int | None = Field(None, ge=0, le=100_000)
+    camera_ok: bool | None = None
+    microphone_ok: bool | None = None
+
+
+Message = Annotated[Ping | Pong | Report, Field(discriminator="type")]
+_messages: TypeAdapter[Ping | Pong | Report] = TypeAdapter(Message)
+
+MAX_MESSAGE_BYTES = 4096
+
+
+def encode(message: Ping | Pong | Report) -> str:
+    return message.model_dump_json(exclude_none=True)
+
+
+def decode(raw: str | bytes) -> Ping | Pong | Report | None:
+    """The message, or None for anything malformed (a peer's junk must never crash us)."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        return _messages.validate_python(json.loads(raw))
+    except (ValueError, ValidationError):
+        return None

@@ -1,0 +1,190 @@
+"""The recorder: writes what the engine observes to the database, in batches.
+
+One transaction per batch, at least once per `recorder_flush_seconds`: samples, status changes,
+each site's current status and latest figures, and incidents (one per down/degraded episode,
+opened, escalated, given its worst figures, closed). It publishes `IncidentChanged` after commit.
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.db import SessionMaker
+from models.history import Sample, StatusChange
+from models.incident import Incident
+from models.site import Site, SiteStatus
+from monitor.events import (
+    Event,
+    EventBus,
+    IncidentChanged,
+    Resync,
+    SampleTaken,
+    StatusChanged,
+)
+
+log = logging.getLogger(__name__)
+
+BAD = (SiteStatus.DOWN, SiteStatus.DEGRADED)
+MAX_BATCH = 5000
+RETRY_SECONDS = 2.0
+
+
+def _sample_row(event: SampleTaken) -> dict[str, Any]:
+    figures = event.figures
+    report = event.report or {}
+    return {
+        "site_id": event.site_id,
+        "at": event.at,
+        "reachable": event.reachable,
+        "setup_seconds": event.setup_seconds,
+        "rtt_median_seconds": figures.rtt_median_seconds,
+        "rtt_p95_seconds": figures.rtt_p95_seconds,
+        "jitter_seconds": figures.jitter_seconds,
+        "loss_ratio": figures.loss_ratio,
+        "mos": figures.mos,
+        "attendance": report.get("attendance"),
+        "error_class": event.error_class,
+        "report": event.report,
+    }
+
+
+def latest_figures(event: SampleTaken) -> dict[str, Any]:
+    """What a site shows as its latest figures (JSON-safe)."""
+    row = _sample_row(event)
+    row["at"] = event.at.isoformat()
+    row.pop("site_id")
+    row["heartbeats_sent"] = asdict(event.figures)["sent"]
+    return row
+
+
+class Recorder:
+    def __init__(self, sessionmaker: SessionMaker, bus: EventBus, flush_seconds: float) -> None:
+        self._sessionmaker = sessionmaker
+        self._bus = bus
+        self._flush_seconds = flush_seconds
+        self._subscription = bus.subscribe("recorder", maxsize=200_000)
+        self.written = 0
+
+    async def run(self) -> None:
+        pending: list[Event] = []
+        try:
+            while True:
+                pending.append(await self._subscription.get())
+                await asyncio.sleep(self._flush_seconds)  # let the batch gather
+                pending.extend(self._drain())
+                try:
+                    await self._write(pending)
+                except Exception:
+                    # Keep the batch and try again: a busy database must not lose history.
+                    log.exception(
+                        "recorder write failed; will retry", extra={"events": len(pending)}
+                    )
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
+                pending = []
+        finally:
+            pending.extend(self._drain())
+            if pending:  # shutting down: a last write, bounded in time
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._write(pending), 10)
+            self._bus.unsubscribe(self._subscription)
+
+    def _drain(self) -> list[Event]:
+        events: list[Event] = []
+        while len(events) < MAX_BATCH and (event := self._subscription.get_nowait()) is not None:
+            events.append(event)
+        return events
+
+    async def _write(self, events: list[Event]) -> None:
+        samples = [e for e in events if isinstance(e, SampleTaken)]
+        changes = [e for e in events if isinstance(e, StatusChanged)]
+        lost = sum(e.dropped for e in events if isinstance(e, Resync))
+        if lost:
+            log.error("recorder fell behind; events lost", extra={"lost": lost})
+        async with self._sessionmaker() as session, session.begin():
+            if samples:
+                await session.execute(insert(Sample), [_sample_row(e) for e in samples])
+                await session.execute(update(Site), self._latest(samples))
+            if changes:
+                await session.execute(
+                    insert(StatusChange),
+                    [
+                        {
+                            "site_id": c.site_id,
+                            "at": c.at,
+                            "old_status": c.old,
+                            "new_status": c.new,
+                            "reason": c.reason[:200],
+                        }
+                        for c in changes
+                    ],
+                )
+                await session.execute(
+                    update(Site),
+                    [{"id": c.site_id, "status": c.new, "status_since": c.at} for c in changes],
+                )
+            notices = await self._incidents(session, changes, samples)
+        self.written += len(samples) + len(changes)
+        for notice in notices:
+            self._bus.publish(notice)
+
+    @staticmethod
+    def _latest(samples: list[SampleTaken]) -> list[dict[str, Any]]:
+        newest: dict[int, SampleTaken] = {}
+        for sample in samples:
+            newest[sample.site_id] = sample
+        return [
+            {"id": s.site_id, "latest": latest_figures(s), "last_seen_at": s.last_seen_at}
+            for s in newest.values()
+        ]
+
+    async def _incidents(
+        self, session: AsyncSession, changes: list[StatusChanged], samples: list[SampleTaken]
+    ) -> list[IncidentChanged]:
+        site_ids = {c.site_id for c in changes} | {s.site_id for s in samples}
+        if not site_ids:
+            return []
+        rows = await session.scalars(
+            select(Incident).where(Incident.closed_at.is_(None), Incident.site_id.in_(site_ids))
+        )
+        open_by_site = {incident.site_id: incident for incident in rows}
+        touched: dict[int, tuple[Incident, str, str]] = {}
+        for change in changes:
+            incident = open_by_site.get(change.site_id)
+            if change.new in BAD and incident is None:
+                incident = Incident(
+                    site_id=change.site_id, severity=change.new, opened_at=change.at
+                )
+                session.add(incident)
+                open_by_site[change.site_id] = incident
+                touched[change.site_id] = (incident, change.site_code, "opened")
+            elif change.new is SiteStatus.DOWN and incident is not None:
+                incident.severity = SiteStatus.DOWN  # a degraded episode that went down
+                touched.setdefault(change.site_id, (incident, change.site_code, "updated"))
+            elif change.new not in BAD and incident is not None:
+                incident.closed_at = change.at
+                del open_by_site[change.site_id]
+                touched[change.site_id] = (incident, change.site_code, "closed")
+        for sample in samples:
+            if (incident := open_by_site.get(sample.site_id)) is not None:
+                _worsen(incident, sample)
+        await session.flush()
+        return [IncidentChanged(i.id, code, state) for i, code, state in touched.values()]
+
+
+def _worsen(incident: Incident, sample: SampleTaken) -> None:
+    """Keep the worst figures seen during the incident."""
+    f = sample.figures
+
+    def worst(current: float | None, new: float | None, pick: Any = max) -> float | None:
+        return new if current is None else current if new is None else pick(current, new)
+
+    incident.worst_rtt_seconds = worst(incident.worst_rtt_seconds, f.rtt_median_seconds)
+    incident.worst_jitter_seconds = worst(incident.worst_jitter_seconds, f.jitter_seconds)
+    incident.worst_loss_ratio = worst(incident.worst_loss_ratio, f.loss_ratio)
+    incident.worst_mos = worst(incident.worst_mos, f.mos, min)

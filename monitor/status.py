@@ -1,0 +1,97 @@
+"""The status of one site, with hysteresis: a lost packet never pages anyone, a dead site is
+flagged within a few heartbeats, and a site comes back only after it has proven itself."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from models.site import SiteStatus
+from models.thresholds import Thresholds
+from monitor.quality import WindowFigures
+
+
+@dataclass(frozen=True)
+class Policy:
+    missed_to_down: int
+    good_windows_to_up: int
+    limits: Thresholds
+
+
+@dataclass(frozen=True)
+class Transition:
+    old: SiteStatus
+    new: SiteStatus
+    reason: str
+    at: datetime
+
+
+def _exceeds(value: float | None, limit: float | None) -> bool:
+    return value is not None and limit is not None and value > limit
+
+
+def problems(figures: WindowFigures, limits: Thresholds) -> list[str]:
+    """Why a window counts as degraded (empty: it is good)."""
+    found = []
+    if _exceeds(figures.rtt_median_seconds, limits.rtt_seconds):
+        found.append(f"RTT {(figures.rtt_median_seconds or 0) * 1000:.0f} ms")
+    if _exceeds(figures.jitter_seconds, limits.jitter_seconds):
+        found.append(f"jitter {(figures.jitter_seconds or 0) * 1000:.0f} ms")
+    if _exceeds(figures.loss_ratio, limits.loss_ratio):
+        found.append(f"loss {figures.loss_ratio:.0%}")
+    if figures.mos is not None and limits.mos is not None and figures.mos < limits.mos:
+        found.append(f"MOS {figures.mos:.1f}")
+    return found
+
+
+class StatusMachine:
+    def __init__(self, policy: Policy, status: SiteStatus, since: datetime) -> None:
+        self.policy = policy
+        self.status = status
+        self.since = since
+        self._missed = 0
+        self._good_streak = 0  # consecutive windows that argue for a better status
+
+    def _move(self, new: SiteStatus, reason: str, now: datetime) -> Transition | None:
+        self._good_streak = 0
+        if new is self.status:
+            return None
+        change = Transition(self.status, new, reason, now)
+        self.status, self.since = new, now
+        return change
+
+    def heartbeat(self, answered: bool, now: datetime) -> Transition | None:
+        if answered:
+            self._missed = 0
+            return None
+        self._missed += 1
+        if self._missed >= self.policy.missed_to_down and self.status is not SiteStatus.DOWN:
+            return self._move(SiteStatus.DOWN, f"{self._missed} heartbeats missed", now)
+        return None
+
+    def setup_failed(self, reason: str, now: datetime) -> Transition | None:
+        if self.status in (SiteStatus.DOWN, SiteStatus.PAUSED):
+            self._good_streak = 0
+            return None
+        return self._move(SiteStatus.DOWN, reason, now)
+
+    def window(self, figures: WindowFigures, now: datetime) -> Transition | None:
+        """Judge one window in which the site answered at least once."""
+        if self.status is SiteStatus.PAUSED or figures.rtt_median_seconds is None:
+            return None
+        bad = problems(figures, self.policy.limits)
+        verdict = SiteStatus.DEGRADED if bad else SiteStatus.UP
+        reason = ", ".join(bad) if bad else "link good"
+        if self.status is SiteStatus.UNKNOWN or (
+            self.status is SiteStatus.UP and verdict is SiteStatus.DEGRADED
+        ):
+            return self._move(verdict, reason, now)
+        if self.status is verdict:
+            self._good_streak = 0
+            return None
+        # DOWN -> anything, or DEGRADED -> UP: only after enough windows in a row argue for it.
+        self._good_streak += 1
+        if self._good_streak >= self.policy.good_windows_to_up:
+            return self._move(verdict, f"{reason} for {self._good_streak} windows", now)
+        return None
+
+    def pause(self, now: datetime) -> Transition | None:
+        return self._move(SiteStatus.PAUSED, "disabled (maintenance)", now)
