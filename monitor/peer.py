@@ -43,8 +43,16 @@ async def make_offer(pc: RTCPeerConnection) -> str:
     return str(pc.localDescription.sdp)
 
 
+# What an offer must carry for a data channel to be possible at all. aiortc parses almost
+# anything into an empty description, so it would "answer" garbage without this check.
+REQUIRED_IN_OFFER = ("v=0", "m=application", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
+
+
 async def answer_offer(pc: RTCPeerConnection, offer: str) -> str:
     """Apply a remote offer and return our answer; malformed SDP is a `SetupError`."""
+    missing = [part for part in REQUIRED_IN_OFFER if part not in offer]
+    if missing:
+        raise SetupError("bad_offer", f"the SDP has no {', '.join(missing)}")
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
     except Exception as exc:  # aiortc raises ValueError and others for malformed SDP
