@@ -1,6 +1,10 @@
 """The `bridgewatch` command line: serve, demo, db, sites, tokens."""
 
 import asyncio
+import contextlib
+import json
+import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import logs
+from app.demo import LOOPBACK, demo_settings, prepare, start_fleet
 from app.main import create_app
 from models import migrations
 from models.auth import ApiToken, Role, issue_token
@@ -30,6 +35,7 @@ from models.topology.importer import import_sites
 from monitor.agent import SiteAgent
 from monitor.agent_http import agent_app
 from monitor.credentials import issue_agent_secret
+from monitor.fleet import run_fleet
 from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.protocol import Report
 
@@ -83,6 +89,13 @@ async def database(config: Settings) -> AsyncIterator[SessionMaker]:
         await engine.dispose()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def _serve(config: Settings, host: str | None, port: int | None) -> None:
     config = config.model_copy(update={"host": host or config.host, "port": port or config.port})
     logs.configure(config.log_level, config.log_json)
@@ -97,9 +110,33 @@ def serve(host: Host = None, port: Port = None) -> None:
 
 @cli.command()
 def demo(host: Host = None, port: Port = None) -> None:
-    """Run the service on SQLite with the Cao Bằng topology; anonymous reads allowed."""
-    config = settings().model_copy(update={"anonymous_read": True, "seed_topology": "cao-bang"})
-    _serve(config, host, port)
+    """The service on SQLite (data dir, demo.db) with the Cao Bằng topology and a simulated
+    fleet of 171 agents, some dropping, flapping or degrading; anonymous reads allowed."""
+    config = demo_settings(settings())
+    fleet_port = free_port()
+    secrets = run(prepare(config, fleet_port))
+    try:
+        fleet = start_fleet(secrets, fleet_port)
+    except RuntimeError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        _serve(config, host, port)
+    finally:
+        fleet.terminate()
+        try:
+            fleet.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            fleet.kill()
+
+
+@cli.command("demo-fleet", hidden=True)
+def demo_fleet(port: Annotated[int, typer.Option(help="Port of the fleet's agents.")]) -> None:
+    """The demo's simulated agents; reads {code: secret} as JSON on standard input."""
+    config = settings()
+    logs.configure(config.log_level, config.log_json)
+    secrets = json.loads(sys.stdin.read())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_fleet(secrets, LOOPBACK, port))
 
 
 @db_cli.command("upgrade")

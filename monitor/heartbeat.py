@@ -52,7 +52,9 @@ class Heartbeat:
     def _ping(self) -> None:
         self._seq += 1
         seq = self._seq
-        self._pending[seq] = self._loop.time()
+        # Not loop.time(): under uvloop it is cached per loop iteration at 1 ms resolution,
+        # which turns loopback RTTs into 0.0 and quantises every other one.
+        self._pending[seq] = time.perf_counter()
         try:
             self._channel.send(encode(Ping(seq=seq, t=time.time())))
         except Exception:  # the transport went away between the check and the send
@@ -70,7 +72,7 @@ class Heartbeat:
         if isinstance(message, Pong):
             sent = self._pending.pop(message.seq, None)
             if sent is not None:
-                self._sink.answered(self._loop.time() - sent)
+                self._sink.answered(time.perf_counter() - sent)
             elif 0 < message.seq <= self._seq:
                 self._sink.late()
         elif isinstance(message, Report):

@@ -1,7 +1,9 @@
 """What a newcomer meets: the service started from nothing, as the README says."""
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -9,19 +11,33 @@ from tests.databases import empty_postgres
 from tests.service import running
 
 
-def test_demo_on_a_fresh_machine_serves_the_172_cao_bang_sites(tmp_path: Path) -> None:
+def test_demo_on_a_fresh_machine_is_alive_with_the_172_cao_bang_sites(tmp_path: Path) -> None:
     env = {"BRIDGEWATCH_DATA_DIR": str(tmp_path / "data")}
     with running(["demo"], env, tmp_path) as base:
         sites = httpx.get(f"{base}/api/v1/sites", timeout=10).json()
         hoa_an = httpx.get(f"{base}/api/v1/sites", params={"q": "hoa an"}, timeout=10).json()
         refused = httpx.post(f"{base}/api/v1/sites", json={}, timeout=10)
+        summary = wait_for_fleet(base)
     assert sites["total"] == 172
     assert hoa_an["items"][0]["name"] == "Huyện Hòa An"
     assert refused.status_code == 401  # anonymous reads in the demo, never anonymous writes
-    assert (tmp_path / "data" / "bridgewatch.db").exists()
-    # Structured logs: every line the service wrote is one JSON object.
+    # The simulated fleet answers: nearly every site is up and the scripted poor links show.
+    assert summary["by_status"]["up"] >= 150 and summary["by_status"]["degraded"] >= 1
+    assert summary["by_status"]["unknown"] == 1  # the hub, where the monitor runs
+    assert (tmp_path / "data" / "demo.db").exists()
+    # Structured logs: every line the service and the fleet wrote is one JSON object.
     lines = (tmp_path / "service.log").read_text().splitlines()
     assert lines and all(json.loads(line)["message"] for line in lines)
+
+
+def wait_for_fleet(base: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while True:
+        summary: dict[str, Any] = httpx.get(f"{base}/api/v1/summary", timeout=10).json()
+        counts = summary["by_status"]
+        if (counts["up"] >= 150 and counts["degraded"] >= 1) or time.monotonic() > deadline:
+            return summary
+        time.sleep(1)
 
 
 async def test_serve_migrates_and_seeds_an_empty_postgresql(tmp_path: Path) -> None:

@@ -1,0 +1,74 @@
+"""`bridgewatch demo`: the service on SQLite with the Cao Bằng topology and a simulated fleet of
+171 real aiortc agents (in a second process) answering over loopback."""
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+from sqlalchemy import select
+
+from models import migrations
+from models.db import create_engine, create_sessionmaker
+from models.settings import Settings
+from models.site import ProbeMode, Site
+from models.topology.builtin import seed_if_empty
+from monitor.credentials import issue_agent_secret
+
+LOOPBACK = "127.0.0.1"
+FLEET_START_SECONDS = 60.0
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """Always its own SQLite file: the demo rewrites agent URLs and secrets of every site."""
+    return settings.model_copy(
+        update={
+            "database_url": f"sqlite+aiosqlite:///{settings.data_dir.resolve() / 'demo.db'}",
+            "anonymous_read": True,
+            "seed_topology": "cao-bang",
+            "ice_host_addresses": [LOOPBACK],
+        }
+    )
+
+
+async def prepare(settings: Settings, fleet_port: int) -> dict[str, str]:
+    """Point every probed site at the simulated fleet and give it a fresh secret."""
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await migrations.upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        await seed_if_empty(sessionmaker, settings.seed_topology)
+        secrets = {}
+        async with sessionmaker() as session:
+            sites = await session.scalars(select(Site).where(Site.probe_mode != ProbeMode.NONE))
+            for site in sites:
+                site.probe_mode = ProbeMode.PULL
+                site.probe_target = f"http://{LOOPBACK}:{fleet_port}/{site.code}"
+                secrets[site.code] = await issue_agent_secret(session, site)
+            await session.commit()
+        return secrets
+    finally:
+        await engine.dispose()
+
+
+def start_fleet(secrets: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """The fleet in its own process; its secrets go through a pipe, never to disk.
+
+    Returns once the fleet answers, so the first probes find their agents (otherwise every
+    site would open an incident in the demo's first second).
+    """
+    command = [sys.executable, "-m", "app", "demo-fleet", "--port", str(port)]
+    fleet = subprocess.Popen(command, stdin=subprocess.PIPE)  # noqa: S603 (our own command)
+    assert fleet.stdin is not None
+    fleet.stdin.write(json.dumps(secrets).encode())
+    fleet.stdin.close()
+    deadline = time.monotonic() + FLEET_START_SECONDS
+    while time.monotonic() < deadline and fleet.poll() is None:
+        try:
+            httpx.get(f"http://{LOOPBACK}:{port}/healthz", timeout=1).raise_for_status()
+            return fleet
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    fleet.kill()
+    raise RuntimeError("the simulated fleet did not start")

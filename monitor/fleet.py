@@ -1,0 +1,94 @@
+"""A simulated fleet of site agents for the demo: one process, one HTTP server, a real aiortc
+agent per site, a few of them scripted to drop, flap or degrade.
+
+Misbehaviour goes through the same userspace relay the tests use (`monitor.netem`): every
+packet of a scripted site crosses a relay whose loss and delay change over time, so the monitor
+sees exactly what a real bad link would show it.
+"""
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+
+import uvicorn
+
+from monitor.agent import SiteAgent
+from monitor.agent_http import agent_app
+from monitor.ice import restrict_host_addresses, rtc_configuration
+from monitor.netem import BLACKHOLE, Impairment
+from monitor.protocol import Report
+
+log = logging.getLogger(__name__)
+
+POOR_LINK = Impairment(loss=0.04, delay_seconds=0.18, jitter_seconds=0.03)
+
+
+class Behaviour(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"  # a poor link all the time
+    FLAPPING = "flapping"  # drops for a few seconds every minute
+    DROPPING = "dropping"  # down for a minute every five
+
+
+def _stable_number(code: str, low: int, high: int) -> int:
+    digest = hashlib.sha256(code.encode()).digest()
+    return low + int.from_bytes(digest[:4], "big") % (high - low + 1)
+
+
+def behaviour_of(code: str) -> Behaviour:
+    """About 3 % of sites drop, 3 % flap and 5 % degrade; the same sites every run."""
+    roll = _stable_number(code, 0, 99)
+    if roll < 3:
+        return Behaviour.DROPPING
+    if roll < 6:
+        return Behaviour.FLAPPING
+    if roll < 11:
+        return Behaviour.DEGRADED
+    return Behaviour.HEALTHY
+
+
+def _attendance(code: str) -> Callable[[], Report]:
+    expected = _stable_number(code, 12, 40)
+    return lambda: Report(attendance=expected, camera_ok=True, microphone_ok=True)
+
+
+async def _script(agent: SiteAgent, behaviour: Behaviour) -> None:
+    """Change the agent's link over time; runs until cancelled."""
+    if behaviour is Behaviour.DEGRADED:
+        agent.impairment = POOR_LINK
+        return
+    bad_seconds, period = (60.0, 300.0) if behaviour is Behaviour.DROPPING else (6.0, 60.0)
+    await asyncio.sleep(_stable_number(agent.site_code, 20, int(period)))
+    while True:
+        agent.impairment = BLACKHOLE
+        await asyncio.sleep(bad_seconds)
+        agent.impairment = Impairment()
+        await asyncio.sleep(period - bad_seconds)
+
+
+async def run_fleet(secrets: dict[str, str], host: str, port: int) -> None:
+    """Serve one agent per site at http://HOST:PORT/<code> until cancelled."""
+    restrict_host_addresses([host])
+    rtc = rtc_configuration([])
+    agents: dict[str, SiteAgent] = {}
+    scripts: list[asyncio.Task[None]] = []
+    for code, secret in secrets.items():
+        behaviour = behaviour_of(code)
+        # Scripted sites get a relay from the start, so their link can change mid-session.
+        impairment = None if behaviour is Behaviour.HEALTHY else Impairment()
+        agents[code] = SiteAgent(code, secret, rtc, _attendance(code), impairment)
+        if behaviour is not Behaviour.HEALTHY:
+            scripts.append(asyncio.create_task(_script(agents[code], behaviour)))
+    counts = {b.value: sum(behaviour_of(c) is b for c in secrets) for b in Behaviour}
+    log.info("simulated fleet ready", extra={"sites": len(agents), **counts})
+    server = uvicorn.Server(
+        uvicorn.Config(agent_app(agents), host=host, port=port, log_config=None, access_log=False)
+    )
+    try:
+        await server.serve()
+    finally:
+        for task in scripts:
+            task.cancel()
+        await asyncio.gather(*(agent.close() for agent in agents.values()))
