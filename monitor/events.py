@@ -102,9 +102,16 @@ class EventBus:
 
     @staticmethod
     def _overflow(subscription: Subscription) -> None:
-        lost = subscription.queue.qsize() + 1
+        lost = 1  # the event that did not fit
+        carried = 0
         while not subscription.queue.empty():
-            subscription.queue.get_nowait()
+            dropped = subscription.queue.get_nowait()
+            # An unread Resync carries what it already stood for into the new one.
+            if isinstance(dropped, Resync):
+                carried += dropped.dropped
+            else:
+                lost += 1
         subscription.dropped += lost
+        lost += carried
         subscription.queue.put_nowait(Resync(lost))
         log.warning("subscriber fell behind", extra={"subscriber": subscription.name, "lost": lost})

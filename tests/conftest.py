@@ -13,9 +13,16 @@ from models.auth import Role, issue_token
 from models.db import SessionMaker, open_database
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
+from monitor.ice import restrict_host_addresses
 from tests.databases import PostgresDatabases, SqliteDatabases
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> None:
+    """Every WebRTC peer in the tests gathers only 127.0.0.1: no packet leaves loopback."""
+    restrict_host_addresses(["127.0.0.1"])
 
 
 @pytest.fixture(scope="session")

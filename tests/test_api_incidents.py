@@ -51,3 +51,29 @@ async def test_incidents_list_open_and_closed(
     one = await client.get(f"/api/v1/incidents/{latest['id']}", headers=viewer)
     assert one.json()["worst_loss_ratio"] == 0.08
     assert (await client.get("/api/v1/incidents/999999", headers=viewer)).status_code == 404
+
+
+async def test_an_operator_acknowledges_with_a_note_a_viewer_cannot(
+    client: httpx.AsyncClient, auth: Headers, seeded: SessionMaker
+) -> None:
+    async with seeded() as session:
+        site = await session.scalar(select(Site).where(Site.code == "01267"))
+        assert site is not None
+        incident = Incident(site_id=site.id, severity=SiteStatus.DOWN, opened_at=utcnow())
+        session.add(incident)
+        await session.commit()
+    url = f"/api/v1/incidents/{incident.id}/ack"
+    note = {"note": "Đã gọi anh Tuấn, đang khởi động lại bộ định tuyến"}
+    refused = await client.post(url, json=note, headers=auth[Role.VIEWER])
+    assert refused.status_code == 403
+    acked = await client.post(url, json=note, headers=auth[Role.OPERATOR])
+    assert acked.status_code == 200, acked.text
+    assert acked.json()["acknowledged_by"] == "test-operator"
+    stored = await client.get(f"/api/v1/incidents/{incident.id}", headers=auth[Role.VIEWER])
+    assert stored.json()["ack_note"] == note["note"] and stored.json()["acknowledged_at"]
+    bad = await client.post(url, json={"note": 5, "by": "x"}, headers=auth[Role.OPERATOR])
+    assert bad.status_code == 422
+    missing = await client.post(
+        "/api/v1/incidents/999999/ack", json={}, headers=auth[Role.OPERATOR]
+    )
+    assert missing.status_code == 404

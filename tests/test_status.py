@@ -1,0 +1,105 @@
+"""Hysteresis and figures: a lost packet never pages anyone, a dead site is flagged, a site comes
+back only after proving itself, and the MOS estimate moves the way people expect."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.settings import DEFAULT_THRESHOLDS
+from models.site import SiteStatus
+from monitor.quality import WindowFigures, estimate_mos, figures
+from monitor.status import Policy, StatusMachine
+
+T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+GOOD = figures([0.020, 0.022, 0.021, 0.019], 0)
+SLOW = figures([0.450, 0.460, 0.455], 0)
+
+
+def machine(status: SiteStatus = SiteStatus.UNKNOWN) -> StatusMachine:
+    return StatusMachine(Policy(3, 2, DEFAULT_THRESHOLDS), status, T0)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_two_missed_heartbeats_page_nobody_the_third_does() -> None:
+    site = machine(SiteStatus.UP)
+    assert site.heartbeat(False, at(1)) is None
+    assert site.heartbeat(False, at(2)) is None
+    assert site.heartbeat(True, at(3)) is None  # an answer resets the count
+    assert site.heartbeat(False, at(4)) is None
+    assert site.heartbeat(False, at(5)) is None
+    change = site.heartbeat(False, at(6))
+    assert change is not None and (change.old, change.new) == (SiteStatus.UP, SiteStatus.DOWN)
+    assert change.reason == "3 heartbeats missed" and site.since == at(6)
+    assert site.heartbeat(False, at(7)) is None  # already down: no repeated change
+
+
+def test_a_down_site_comes_back_only_after_two_good_windows() -> None:
+    site = machine(SiteStatus.DOWN)
+    assert site.window(GOOD, at(10)) is None
+    change = site.window(GOOD, at(20))
+    assert change is not None and change.new is SiteStatus.UP
+
+
+def test_a_bad_window_breaks_the_streak_of_a_recovering_site() -> None:
+    site = machine(SiteStatus.DEGRADED)
+    assert site.window(GOOD, at(10)) is None
+    assert site.window(SLOW, at(20)) is None
+    assert site.window(GOOD, at(30)) is None
+    change = site.window(GOOD, at(40))
+    assert change is not None and change.new is SiteStatus.UP
+
+
+def test_first_window_decides_unknown_and_one_bad_window_degrades() -> None:
+    site = machine()
+    first = site.window(GOOD, at(10))
+    assert first is not None and (first.old, first.new) == (SiteStatus.UNKNOWN, SiteStatus.UP)
+    change = site.window(SLOW, at(20))
+    assert change is not None and change.new is SiteStatus.DEGRADED
+    assert change.reason.startswith("RTT 455 ms")
+
+
+def test_failed_setup_is_down_and_paused_sites_stay_paused() -> None:
+    site = machine()
+    change = site.setup_failed("set-up failed: unreachable", at(1))
+    assert change is not None and change.new is SiteStatus.DOWN
+    assert site.setup_failed("again", at(2)) is None
+    paused = machine(SiteStatus.PAUSED)
+    assert paused.window(GOOD, at(1)) is None and paused.setup_failed("x", at(2)) is None
+
+
+def test_site_thresholds_override_the_defaults() -> None:
+    lenient = DEFAULT_THRESHOLDS.model_copy(update={"rtt_seconds": 0.6})
+    site = StatusMachine(Policy(3, 2, lenient), SiteStatus.UNKNOWN, T0)
+    change = site.window(SLOW, at(10))
+    assert change is not None and change.new is SiteStatus.UP
+
+
+def test_window_figures() -> None:
+    result = figures([0.010, 0.030, 0.020, 0.040], 1)
+    assert result == WindowFigures(
+        sent=5,
+        lost=1,
+        rtt_median_seconds=0.025,
+        rtt_p95_seconds=0.04,
+        jitter_seconds=0.016667,
+        loss_ratio=0.2,
+        mos=result.mos,
+    )
+    silent = figures([], 3)
+    assert (silent.loss_ratio, silent.rtt_median_seconds, silent.mos) == (1.0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("rtt", "jitter", "loss", "low", "high"),
+    [
+        (0.020, 0.002, 0.0, 4.3, 4.5),  # a clean provincial link
+        (0.300, 0.010, 0.0, 4.0, 4.4),  # slow but clean: still fine for speech
+        (0.050, 0.005, 0.10, 3.0, 3.6),  # 10 % loss is what people hear first
+        (0.900, 0.100, 0.20, 1.0, 2.0),  # unusable
+    ],
+)
+def test_mos_estimate(rtt: float, jitter: float, loss: float, low: float, high: float) -> None:
+    assert low <= estimate_mos(rtt, jitter, loss) <= high
