@@ -7,6 +7,7 @@ from typing import Annotated, TypedDict
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.auth import Role, find_token
@@ -24,6 +25,7 @@ class State(TypedDict):
     sessionmaker: SessionMaker
     bus: EventBus
     engine: Engine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
+    registry: CollectorRegistry
 
 
 def settings_of(request: Request) -> Settings:

@@ -5,16 +5,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
 
 from app import health, problems
 from app.api import agents, conferences, incidents, sites, tokens
 from app.deps import State
+from app.metrics import build_registry
+from app.metrics import router as metrics_router
 from models import migrations
 from models.db import create_engine, create_sessionmaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
 from monitor.engine import Engine
 from monitor.events import EventBus
+from monitor.metrics import EngineMetrics
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +49,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         "loaded built-in topology",
                         extra={"topology": settings.seed_topology, "sites": seeded.created},
                     )
-            bus = EventBus()
-            probe_engine = Engine(settings, sessionmaker, bus) if settings.engine else None
-            if probe_engine is not None:
+            registry = CollectorRegistry()
+            engine_metrics = EngineMetrics(registry)
+            bus = EventBus(
+                on_drop=lambda name, n: engine_metrics.dropped_events.labels(name).inc(n)
+            )
+            probe_engine = None
+            if settings.engine:
+                probe_engine = Engine(settings, sessionmaker, bus, engine_metrics)
                 await probe_engine.start()
+            build_registry(probe_engine, bus, registry)
             try:
                 yield {
                     "settings": settings,
                     "sessionmaker": sessionmaker,
                     "bus": bus,
                     "engine": probe_engine,
+                    "registry": registry,
                 }
             finally:
                 if probe_engine is not None:
@@ -81,4 +92,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     return app

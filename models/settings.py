@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     max_concurrent_setups: int = Field(20, ge=1, le=1000)
     reconnect_backoff_max_seconds: float = Field(30.0, ge=1, le=3600)
     push_grace_seconds: float = Field(
-        30.0, gt=0, description="A push site whose agent has not dialled in by then is down."
+        10.0, gt=0, description="A push site whose agent has not dialled in by then is down."
     )
     recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
     ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN (JSON).")
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Gather host candidates only on these addresses (e.g. ["127.0.0.1"] for '
         "a demo or tests on loopback); empty: every non-loopback interface.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="When set, /metrics wants `Authorization: Bearer <this>`."
     )
     log_level: str = "info"
     log_json: bool = Field(True, description="One JSON object per log line.")

@@ -7,6 +7,7 @@ everything it observes to the event bus (recorder, live stream, metrics).
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,17 +22,29 @@ from models.site import ProbeMode, Site, SiteStatus
 from models.thresholds import Thresholds
 from monitor.events import EventBus
 from monitor.ice import restrict_host_addresses, rtc_configuration
+from monitor.metrics import EngineMetrics, SiteSnapshot
 from monitor.recorder import Recorder
 from monitor.site_monitor import EngineContext, SiteConfig, SiteMonitor
 from monitor.status import Policy, StatusMachine
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
+LAG_PROBE_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """Metadata shown beside a site's figures; changing it never restarts a probe."""
+
+    name: str
+    level: str
+    parent: str
 
 
 @dataclass(frozen=True)
 class _Loaded:
     config: SiteConfig
+    info: SiteInfo
     status: SiteStatus
     since: datetime
 
@@ -41,11 +54,19 @@ class NotProbedError(Exception):
 
 
 class Engine:
-    def __init__(self, settings: Settings, sessionmaker: SessionMaker, bus: EventBus) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: SessionMaker,
+        bus: EventBus,
+        metrics: EngineMetrics,
+    ) -> None:
         self.settings = settings
         self.bus = bus
+        self.metrics = metrics
         self._sessionmaker = sessionmaker
         self.monitors: dict[str, SiteMonitor] = {}
+        self.info: dict[str, SiteInfo] = {}
         self._reload_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._http = httpx.AsyncClient(
@@ -59,12 +80,14 @@ class Engine:
             setup_slots=asyncio.Semaphore(settings.max_concurrent_setups),
             rtc=rtc_configuration(settings.ice_servers),
             http=self._http,
+            metrics=metrics,
         )
         self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds)
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
+        self._tasks.append(asyncio.create_task(self._measure_lag(), name="loop lag"))
 
     async def stop(self) -> None:
         for task in self._tasks[1:]:
@@ -77,6 +100,28 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
         await self._http.aclose()
+
+    async def _measure_lag(self) -> None:
+        """How late a timer fires tells whether anything blocks the loop the probes share."""
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            lateness = time.perf_counter() - started - LAG_PROBE_SECONDS
+            self.metrics.loop_lag.observe(max(0.0, lateness))
+
+    def snapshots(self) -> list[SiteSnapshot]:
+        unknown = SiteInfo("", "", "")
+        snapshots = []
+        for code, monitor in list(self.monitors.items()):
+            info = self.info.get(code, unknown)
+            snapshots.append(monitor.snapshot(info.name, info.level, info.parent))
+        return snapshots
+
+    def gauges(self) -> dict[str, float]:
+        return {
+            "bridgewatch_recorder_queue_events": float(self.recorder.backlog),
+            "bridgewatch_sites_monitored": float(len(self.monitors)),
+        }
 
     def request_reload(self) -> None:
         """Sites changed (API, import): pick the change up now instead of at the next poll."""
@@ -96,6 +141,7 @@ class Engine:
 
     async def reload(self) -> None:
         wanted = await self._load()
+        self.info = {code: loaded.info for code, loaded in wanted.items()}
         for code in list(self.monitors):
             if code not in wanted or wanted[code].config != self.monitors[code].config:
                 await self.monitors.pop(code).stop()
@@ -116,9 +162,11 @@ class Engine:
 
     async def _load(self) -> dict[str, _Loaded]:
         credential = aliased(AgentCredential)
+        parent = aliased(Site)
         query = (
-            select(Site, credential.monitor_key)
+            select(Site, credential.monitor_key, parent.code)
             .outerjoin(credential, credential.site_id == Site.id)
+            .outerjoin(parent, parent.id == Site.parent_id)
             .where(
                 Site.enabled.is_(True),
                 or_(
@@ -131,14 +179,15 @@ class Engine:
             rows = (await session.execute(query)).all()
         defaults = self.settings.thresholds
         loaded = {}
-        for site, key in rows:
+        for site, key, parent_code in rows:
             limits = defaults.model_copy(
                 update=Thresholds.model_validate(site.thresholds or {}).model_dump(
                     exclude_none=True
                 )
             )
             config = SiteConfig(site.id, site.code, site.probe_mode, site.probe_target, key, limits)
-            loaded[site.code] = _Loaded(config, site.status, site.status_since)
+            info = SiteInfo(site.name, site.level.value, parent_code or "")
+            loaded[site.code] = _Loaded(config, info, site.status, site.status_since)
         return loaded
 
     async def accept_push(self, code: str, offer: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ dropped and it receives a single `Resync`, after which it must re-read the curre
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,8 +78,9 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, on_drop: Callable[[str, int], None] | None = None) -> None:
         self._subscriptions: list[Subscription] = []
+        self._on_drop = on_drop
 
     def subscribe(self, name: str, maxsize: int = 10_000) -> Subscription:
         subscription = Subscription(name, asyncio.Queue(maxsize))
@@ -93,6 +95,9 @@ class EventBus:
     def subscriber_count(self) -> int:
         return len(self._subscriptions)
 
+    def count(self, name: str) -> int:
+        return sum(1 for s in self._subscriptions if s.name == name)
+
     def publish(self, event: Event) -> None:
         for subscription in self._subscriptions:
             try:
@@ -100,8 +105,7 @@ class EventBus:
             except asyncio.QueueFull:
                 self._overflow(subscription)
 
-    @staticmethod
-    def _overflow(subscription: Subscription) -> None:
+    def _overflow(self, subscription: Subscription) -> None:
         lost = 1  # the event that did not fit
         carried = 0
         while not subscription.queue.empty():
@@ -112,6 +116,8 @@ class EventBus:
             else:
                 lost += 1
         subscription.dropped += lost
+        if self._on_drop is not None:
+            self._on_drop(subscription.name, lost)
         lost += carried
         subscription.queue.put_nowait(Resync(lost))
         log.warning("subscriber fell behind", extra={"subscriber": subscription.name, "lost": lost})

@@ -70,6 +70,10 @@ class Recorder:
         self._subscription = bus.subscribe("recorder", maxsize=200_000)
         self.written = 0
 
+    @property
+    def backlog(self) -> int:
+        return self._subscription.queue.qsize()
+
     async def run(self) -> None:
         pending: list[Event] = []
         try:

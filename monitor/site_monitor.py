@@ -19,6 +19,7 @@ from models.thresholds import Thresholds
 from monitor.credentials import monitor_token
 from monitor.events import EventBus, SampleTaken, StatusChanged
 from monitor.heartbeat import Heartbeat
+from monitor.metrics import EngineMetrics, SiteSnapshot
 from monitor.peer import (
     SetupError,
     answer_offer,
@@ -29,7 +30,7 @@ from monitor.peer import (
     wait_open,
 )
 from monitor.protocol import CHANNEL_LABEL, Report
-from monitor.quality import figures
+from monitor.quality import WindowFigures, figures
 from monitor.signaling import SignalingError, delete_session, post_offer
 from monitor.status import StatusMachine, Transition
 
@@ -55,6 +56,7 @@ class EngineContext:
     setup_slots: asyncio.Semaphore  # the global cap on concurrent connection set-ups
     rtc: RTCConfiguration
     http: httpx.AsyncClient
+    metrics: EngineMetrics
 
 
 @dataclass
@@ -79,6 +81,8 @@ class SiteMonitor:
         self._error_class: str | None = None
         self._report: Report | None = None
         self.last_seen_at: datetime | None = None
+        self.last_figures: WindowFigures | None = None  # of the last window that had pings
+        self.last_setup_seconds: float | None = None
         self._dead = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._push_task: asyncio.Task[None] | None = None
@@ -107,10 +111,12 @@ class SiteMonitor:
     # -- heartbeat sink ---------------------------------------------------------------------
 
     def answered(self, rtt_seconds: float) -> None:
+        self._context.metrics.heartbeats.labels("answered").inc()
         self._rtts.append(rtt_seconds)
         self._alive()
 
     def late(self) -> None:
+        self._context.metrics.heartbeats.labels("late").inc()
         self._alive()
 
     def _alive(self) -> None:
@@ -119,6 +125,7 @@ class SiteMonitor:
         self._publish(self.machine.heartbeat(True, self.last_seen_at))
 
     def missed(self) -> None:
+        self._context.metrics.heartbeats.labels("missed").inc()
         self._lost += 1
         self._misses_in_row += 1
         self._publish(self.machine.heartbeat(False, utcnow()))
@@ -158,9 +165,25 @@ class SiteMonitor:
                 report=report,
             )
         )
+        if result.sent:
+            self.last_figures = result
         if self._rtts:
             self._publish(self.machine.window(result, now))
         self._rtts, self._lost, self._setup_seconds = [], 0, None
+
+    def snapshot(self, name: str, level: str, parent: str) -> SiteSnapshot:
+        return SiteSnapshot(
+            code=self.config.code,
+            name=name,
+            level=level,
+            parent=parent,
+            status=self.machine.status,
+            since=self.machine.since,
+            figures=self.last_figures,
+            setup_seconds=self.last_setup_seconds,
+            attendance=self._report.attendance if self._report else None,
+            last_seen_at=self.last_seen_at,
+        )
 
     # -- status -----------------------------------------------------------------------------
 
@@ -183,6 +206,7 @@ class SiteMonitor:
         )
 
     def _setup_failed(self, error_class: str, detail: str) -> None:
+        self._context.metrics.setups.labels(error_class).inc()
         self._error_class = error_class
         log.info(
             "set-up failed",
@@ -243,7 +267,9 @@ class SiteMonitor:
 
     async def _watch(self, connection: Connection) -> None:
         """Heartbeat on the connection until it is dead, then close it."""
-        self._setup_seconds = connection.setup_seconds
+        self._context.metrics.setups.labels("ok").inc()
+        self._context.metrics.setup_duration.observe(connection.setup_seconds)
+        self._setup_seconds = self.last_setup_seconds = connection.setup_seconds
         self._error_class = None
         self._misses_in_row = 0
         self._dead = asyncio.Event()

@@ -1,0 +1,56 @@
+"""`/metrics`: Prometheus text exposition (OpenMetrics when the scraper asks for it)."""
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics
+from prometheus_client.exposition import choose_encoder
+
+from app.deps import UNAUTHORIZED, SettingsDep
+from monitor.engine import Engine
+from monitor.events import EventBus
+from monitor.metrics import BuildInfo, SiteCollector
+
+router = APIRouter(tags=["metrics"])
+_bearer = HTTPBearer(auto_error=False, description="BRIDGEWATCH_METRICS_TOKEN, when set.")
+
+
+def build_registry(engine: Engine | None, bus: EventBus, registry: CollectorRegistry) -> None:
+    """Register what /metrics exposes in `registry` (the engine's counters are already there)."""
+    # `*_created` series double the counters for no use in PromQL; most exporters drop them.
+    disable_created_metrics()  # type: ignore[no-untyped-call]  (untyped in prometheus-client)
+    registry.register(BuildInfo())
+    ProcessCollector(registry=registry)
+
+    def gauges() -> dict[str, float]:
+        values = engine.gauges() if engine is not None else {}
+        values["bridgewatch_stream_subscribers"] = float(bus.count("stream"))
+        return values
+
+    registry.register(SiteCollector(engine.snapshots if engine else list, gauges))
+
+
+def _check_token(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    wanted = settings.metrics_token
+    if wanted is None:
+        return
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), wanted.get_secret_value().encode()):
+        raise HTTPException(401, "this /metrics needs its bearer token", headers=UNAUTHORIZED)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    dependencies=[Depends(_check_token)],
+)
+async def metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.state.registry
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encoder(registry), media_type=content_type)

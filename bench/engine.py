@@ -1,0 +1,731 @@
+"""Benchmark: the probe engine holding N persistent sites over real WebRTC on loopback.
+
+    .venv/bin/python -m bench.engine [--sites 171] [--seconds 30] [--kill 10] [--deadline 900]
+
+A throwaway SQLite database gets the built-in `vietnam-2025` topology; N commune sites point at
+real aiortc agents served by separate processes (4 healthy ones, plus one holding the K victims
+that get SIGKILLed). `monitor.engine.Engine` runs in this process, under uvloop when installed.
+Reported: time until every site is `up`, monitor CPU and RSS per site in steady state, event-loop
+lag, gen-2 GC pauses, how long SIGKILLed agents take to be flagged `down`, and false downs.
+
+It prints results and asserts nothing. It stops by itself: the phases share one deadline, after
+which it reports what it has and exits 2 (also when not every site came up); a watchdog thread
+kills everything a minute after the deadline should the event loop be stuck.
+
+Agent secrets reach the agent processes on their standard input (never argv, never a file), and
+every process gathers ICE candidates on 127.0.0.1 only. The agent-process sub-mode, started by
+the benchmark itself, is `python -m bench.engine agents --port P --lifetime S` (the JSON object
+{code: secret} on the first line of stdin; the process exits when stdin closes).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import gc
+import importlib
+import json
+import logging
+import os
+import resource
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+
+from models import migrations
+from models.db import SessionMaker, create_engine, create_sessionmaker
+from models.settings import Settings
+from models.site import ProbeMode, Site, SiteLevel, SiteStatus
+from models.topology.builtin import seed_if_empty
+from monitor.agent import SiteAgent
+from monitor.agent_http import agent_app
+from monitor.credentials import issue_agent_secret
+from monitor.engine import Engine
+from monitor.events import EventBus, Resync, SampleTaken, StatusChanged
+from monitor.ice import restrict_host_addresses, rtc_configuration
+from monitor.metrics import EngineMetrics
+from tests.service import free_port
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = "127.0.0.1"
+TOPOLOGY = "vietnam-2025"
+HEALTHY_PROCESSES = 4
+LAG_PERIOD_SECONDS = 0.05
+SETTLE_SECONDS = 5.0  # after all-up, before the steady window opens
+DETECT_WAIT_SECONDS = 30.0
+STOP_BUDGET_SECONDS = 120.0
+AGENT_START_SECONDS = 60.0
+WATCHDOG_GRACE_SECONDS = 60.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- shared helpers -------------------------------------------------------------------------
+
+
+def loop_factory() -> tuple[Callable[[], asyncio.AbstractEventLoop] | None, str]:
+    """uvloop when installed (the service runs under it via uvicorn), else asyncio's loop."""
+    try:
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return None, "asyncio"
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory, f"uvloop {uvloop.__version__}"
+
+
+def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    factory, _ = loop_factory()
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coroutine)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def spread(items: list[T], count: int) -> list[T]:
+    """`count` items picked evenly across `items`."""
+    return [items[i * len(items) // count] for i in range(count)]
+
+
+# -- the agent processes (sub-mode) ---------------------------------------------------------
+
+
+async def serve_agents(secrets: dict[str, str], port: int) -> None:
+    """One SiteAgent per site behind one loopback HTTP server, until the process ends."""
+    restrict_host_addresses([LOOPBACK])
+    rtc = rtc_configuration([])
+    agents = {code: SiteAgent(code, secret, rtc) for code, secret in secrets.items()}
+    config = uvicorn.Config(
+        agent_app(agents), host=LOOPBACK, port=port, log_config=None, access_log=False
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await asyncio.gather(*(agent.close() for agent in agents.values()))
+
+
+def _exit_when_stdin_closes() -> None:
+    sys.stdin.buffer.read()  # EOF: the benchmark is gone (or done with us)
+    os._exit(0)
+
+
+def agents_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine agents")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--lifetime", type=float, required=True, help="exit after this long")
+    args = parser.parse_args(argv)
+    secrets = json.loads(sys.stdin.buffer.readline())
+    threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    lifetime = threading.Timer(args.lifetime, os._exit, args=(3,))
+    lifetime.daemon = True
+    lifetime.start()
+    logging.basicConfig(level=logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_loop(serve_agents(secrets, args.port))
+
+
+# -- set-up: database and agent processes ---------------------------------------------------
+
+
+@dataclass
+class Plan:
+    url: str
+    codes: list[str]
+    victims: set[str]
+    ports: list[int]  # one per agent process; the last one holds the victims
+    shares: list[dict[str, str]] = field(default_factory=list)  # {code: secret} per process
+
+
+def make_plan(url: str, codes: list[str], kill: int) -> Plan:
+    victims = set(spread(codes, kill)) if kill else set()
+    ports = [free_port() for _ in range(HEALTHY_PROCESSES + 1)]
+    return Plan(url, codes, victims, ports)
+
+
+def port_of(plan: Plan) -> dict[str, int]:
+    """Victims go to the last process; the others round-robin over the healthy ones."""
+    healthy = [code for code in plan.codes if code not in plan.victims]
+    ports = {code: plan.ports[i % HEALTHY_PROCESSES] for i, code in enumerate(healthy)}
+    return ports | {code: plan.ports[-1] for code in plan.victims}
+
+
+async def prepare(url: str, sites: int, kill: int) -> Plan:
+    """Migrate, load the topology, point N communes at their agents and issue their secrets."""
+    engine = create_engine(url)
+    try:
+        await migrations.upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        await seed_if_empty(sessionmaker, TOPOLOGY)
+        return await _assign(sessionmaker, url, sites, kill)
+    finally:
+        await engine.dispose()
+
+
+async def _assign(sessionmaker: SessionMaker, url: str, sites: int, kill: int) -> Plan:
+    async with sessionmaker() as session:
+        query = select(Site).where(Site.level == SiteLevel.COMMUNE).order_by(Site.code)
+        communes = list(await session.scalars(query))
+        if not 0 <= kill < sites <= len(communes):
+            raise SystemExit(f"need 0 <= --kill < --sites <= {len(communes)}")
+        chosen = spread(communes, sites)
+        plan = make_plan(url, [site.code for site in chosen], kill)
+        ports = port_of(plan)
+        plan.shares = [{} for _ in plan.ports]
+        for site in chosen:  # the others keep no probe_target: the engine ignores them
+            site.probe_mode = ProbeMode.PULL
+            site.probe_target = f"http://{LOOPBACK}:{ports[site.code]}/{site.code}"
+            secret = await issue_agent_secret(session, site)
+            plan.shares[plan.ports.index(ports[site.code])][site.code] = secret
+        await session.commit()
+    return plan
+
+
+def spawn_agents(port: int, lifetime: float, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "bench.engine", "agents", "--port", str(port)]
+    command += ["--lifetime", f"{lifetime:.0f}"]
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 (our own command)
+            command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+
+
+def send_secrets(process: subprocess.Popen[bytes], share: dict[str, str]) -> None:
+    """The secrets as one JSON line; stdin stays open: its EOF tells the agents to exit."""
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(share).encode() + b"\n")
+    process.stdin.flush()
+
+
+def wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + AGENT_START_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"http://{LOOPBACK}:{port}/healthz", timeout=1).raise_for_status()
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"agents on port {port} did not start: {log.read_text()[-2000:]}")
+
+
+def end_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+
+
+@contextlib.contextmanager
+def agent_processes(
+    plan: Plan, folder: Path, lifetime: float
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start every agent process, hand each its secrets, wait until all answer; kill at exit."""
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = [folder / f"agents-{port}.log" for port in plan.ports]
+    try:
+        for port, log in zip(plan.ports, logs, strict=True):
+            processes.append(spawn_agents(port, lifetime, log))
+        for process, share in zip(processes, plan.shares, strict=True):
+            send_secrets(process, share)
+        for process, port, log in zip(processes, plan.ports, logs, strict=True):
+            wait_ready(process, port, log)
+        yield processes
+    finally:
+        for process in processes:
+            end_process(process)
+
+
+# -- probes in the monitor process ----------------------------------------------------------
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user+sys CPU of another process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class Usage:
+    """CPU counters at one instant: this process, the agent processes, the machine."""
+
+    at: float
+    monitor: float
+    agents: float
+    machine: tuple[int, int]
+
+    @classmethod
+    def now(cls, pids: list[int]) -> "Usage":
+        agents = sum(process_cpu_seconds(pid) for pid in pids)
+        return cls(time.monotonic(), cpu_seconds(), agents, machine_ticks())
+
+    def since(self, start: "Usage") -> tuple[float, float, float]:
+        """(monitor, agents) in cores used, and the machine's busy share, over the interval."""
+        wall = max(1e-9, self.at - start.at)
+        busy = self.machine[0] - start.machine[0]
+        total = max(1, self.machine[1] - start.machine[1])
+        return (
+            (self.monitor - start.monitor) / wall,
+            (self.agents - start.agents) / wall,
+            busy / total,
+        )
+
+
+class LagProbe:
+    """Sleeps 50 ms again and again and records how late it woke up."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+
+    async def run(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(LAG_PERIOD_SECONDS)
+            after = time.monotonic()
+            self.samples.append((after, after - before - LAG_PERIOD_SECONDS))
+
+    def between(self, start: float, end: float) -> list[float]:
+        return [lag for at, lag in self.samples if start <= at <= end]
+
+
+class GcProbe:
+    """Times every garbage collection through `gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, int, float]] = []  # (started, generation, seconds)
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.monotonic()
+        else:
+            took = time.monotonic() - self._started
+            self.pauses.append((self._started, info["generation"], took))
+
+    def between(self, start: float, end: float, generation: int) -> list[float]:
+        return [s for at, g, s in self.pauses if start <= at <= end and g == generation]
+
+
+class Watcher:
+    """Follows the event bus: each site's status, and when it first came up or went down."""
+
+    def __init__(self, bus: EventBus, plan: Plan, started: float) -> None:
+        self._subscription = bus.subscribe("bench", maxsize=1_000_000)
+        self._plan = plan
+        self.started = started
+        self.status = dict.fromkeys(plan.codes, SiteStatus.UNKNOWN)
+        self.up_at: dict[str, float] = {}
+        self.connected_at: dict[str, float] = {}
+        self.downs: list[tuple[str, float, str]] = []  # (code, when, reason)
+        self.dial_seconds: list[float] = []
+        self.lost_events = 0
+        self._changed = asyncio.Event()
+
+    async def wait_until(self, done: Callable[[], bool], until: float) -> None:
+        """Return once `done()` holds (checked at each status change) or at `until`."""
+        while not done() and (left := until - time.monotonic()) > 0:
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    async def run(self) -> None:
+        while True:
+            event = await self._subscription.get()
+            now = time.monotonic()
+            if isinstance(event, StatusChanged):
+                self._on_change(event, now)
+            elif isinstance(event, SampleTaken) and event.setup_seconds is not None:
+                self.dial_seconds.append(event.setup_seconds)
+            elif isinstance(event, Resync):
+                self.lost_events += event.dropped
+
+    def _on_change(self, event: StatusChanged, now: float) -> None:
+        self._changed.set()
+        self.status[event.site_code] = event.new
+        if event.new is SiteStatus.UP:
+            self.up_at.setdefault(event.site_code, now - self.started)
+        elif event.new is SiteStatus.DOWN:
+            self.downs.append((event.site_code, now, event.reason))
+
+    def note_connected(self, engine: Engine) -> None:
+        """First answered heartbeat per site (polled: `last_seen_at` is set on every pong)."""
+        now = time.monotonic() - self.started
+        for code, monitor in engine.monitors.items():
+            if monitor.last_seen_at is not None:
+                self.connected_at.setdefault(code, now)
+
+    def count(self, status: SiteStatus) -> int:
+        return sum(s is status for s in self.status.values())
+
+
+# -- the measurement ------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    sites: int
+    loop: str
+    rss_before_kb: int = 0
+    all_up_seconds: float | None = None
+    up_at_setup_end: int = 0
+    statuses_at_setup_end: str = ""
+    setup_cores: tuple[float, float, float] | None = None
+    steady: tuple[float, float, float] | None = None  # cores: monitor, agents; machine share
+    steady_seconds: float = 0.0
+    steady_cpu_seconds: float = 0.0
+    rss_steady_kb: int = 0
+    rss_peak_kb: int = 0
+    lag: list[float] = field(default_factory=list)
+    lag_setup_max: float | None = None
+    gc2: list[float] = field(default_factory=list)
+    gc_any_max: float | None = None
+    victims_up: int = 0
+    detection: list[float] = field(default_factory=list)
+    false_downs: list[tuple[str, float, str]] = field(default_factory=list)
+    stop_seconds: float | None = None
+    timed_out: str | None = None
+    up: list[float] = field(default_factory=list)  # per-site seconds from engine start
+    connected: list[float] = field(default_factory=list)
+    dial: list[float] = field(default_factory=list)
+    lost_events: int = 0
+
+
+@dataclass
+class Run:
+    """Everything one measurement holds on to."""
+
+    plan: Plan
+    args: argparse.Namespace
+    deadline: float
+    processes: list[subprocess.Popen[bytes]]
+    engine: Engine
+    watcher: Watcher
+    lag: LagProbe
+    gc: GcProbe
+    results: Results
+    steady_window: tuple[float, float] = (0.0, 0.0)
+    killed_at: float | None = None
+
+    @property
+    def agent_pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.poll() is None]
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(
+        database_url=url,
+        engine=True,
+        ice_host_addresses=[LOOPBACK],
+        heartbeat_interval_seconds=1.0,
+        heartbeat_timeout_seconds=1.0,
+        window_seconds=10.0,
+        setup_timeout_seconds=15.0,
+        seed_topology="",
+    )
+
+
+async def setup_phase(run: Run) -> None:
+    """From engine start until every site is up, or until the set-up budget is spent."""
+    budget_end = run.deadline - (SETTLE_SECONDS + run.args.seconds + DETECT_WAIT_SECONDS + 10)
+    start = Usage.now(run.agent_pids)
+    watcher = run.watcher
+    while watcher.count(SiteStatus.UP) < len(run.plan.codes) and time.monotonic() < budget_end:
+        watcher.note_connected(run.engine)
+        await asyncio.sleep(0.1)
+    watcher.note_connected(run.engine)
+    results = run.results
+    results.setup_cores = Usage.now(run.agent_pids).since(start)
+    results.up_at_setup_end = watcher.count(SiteStatus.UP)
+    counts = Counter(s.value for s in watcher.status.values())
+    results.statuses_at_setup_end = ", ".join(f"{k} {v}" for k, v in counts.most_common())
+    if results.up_at_setup_end == len(run.plan.codes):
+        results.all_up_seconds = time.monotonic() - watcher.started
+    results.lag_setup_max = max(run.lag.between(watcher.started, time.monotonic()), default=None)
+
+
+async def steady_phase(run: Run) -> None:
+    await asyncio.sleep(SETTLE_SECONDS)
+    results = run.results
+    start = Usage.now(run.agent_pids)
+    rss = []
+    for _ in range(int(run.args.seconds)):
+        await asyncio.sleep(1.0)
+        rss.append(rss_kb())
+    end = Usage.now(run.agent_pids)
+    run.steady_window = (start.at, end.at)
+    results.steady = end.since(start)
+    results.steady_seconds = end.at - start.at
+    results.steady_cpu_seconds = end.monitor - start.monitor
+    results.rss_steady_kb, results.rss_peak_kb = rss[-1], max(rss)
+    results.lag = run.lag.between(start.at, end.at)
+    results.gc2 = run.gc.between(start.at, end.at, 2)
+    steady_gcs = [s for at, _, s in run.gc.pauses if start.at <= at <= end.at]
+    results.gc_any_max = max(steady_gcs, default=None)
+
+
+async def kill_phase(run: Run) -> None:
+    """SIGKILL the victims' process; wait until each victim that was up is flagged down."""
+    victims = {c for c in run.plan.victims if run.watcher.status[c] is SiteStatus.UP}
+    run.results.victims_up = len(victims)
+    if not run.plan.victims:
+        return
+    run.killed_at = killed = time.monotonic()
+    os.kill(run.processes[-1].pid, signal.SIGKILL)
+    await run.watcher.wait_until(
+        lambda: all(run.watcher.status[c] is SiteStatus.DOWN for c in victims),
+        killed + DETECT_WAIT_SECONDS,
+    )
+    first: dict[str, float] = {}
+    for code, at, _ in run.watcher.downs:
+        if code in victims and at >= killed:
+            first.setdefault(code, at - killed)
+    run.results.detection = sorted(first.values())
+
+
+def false_downs(run: Run, until: float) -> list[tuple[str, float, str]]:
+    """`down` for a site whose agent was alive: any non-victim, or a victim before the kill."""
+    killed = run.killed_at if run.killed_at is not None else until
+    return [
+        (code, at - run.watcher.started, reason)
+        for code, at, reason in run.watcher.downs
+        if at < until and (code not in run.plan.victims or at < killed)
+    ]
+
+
+async def phases(run: Run) -> None:
+    budget = run.deadline - STOP_BUDGET_SECONDS - time.monotonic()
+    try:
+        async with asyncio.timeout(budget):
+            await setup_phase(run)
+            await steady_phase(run)
+            await kill_phase(run)
+    except TimeoutError:
+        run.results.timed_out = "the deadline passed before the run was complete"
+
+
+async def stop_engine(run: Run) -> None:
+    started = time.monotonic()
+    run.results.false_downs = false_downs(run, started)
+    try:
+        await asyncio.wait_for(run.engine.stop(), STOP_BUDGET_SECONDS)
+        run.results.stop_seconds = time.monotonic() - started
+    except TimeoutError:
+        run.results.timed_out = f"engine.stop() took over {STOP_BUDGET_SECONDS:.0f} s"
+
+
+async def measure(
+    plan: Plan, processes: list[subprocess.Popen[bytes]], args: argparse.Namespace, deadline: float
+) -> Results:
+    """Run the engine in this process against the agents; every phase bounded by `deadline`."""
+    loop = asyncio.get_running_loop()
+    results = Results(len(plan.codes), f"{type(loop).__module__}.{type(loop).__name__}")
+    database = create_engine(plan.url)
+    bus = EventBus()
+    gc_probe, lag = GcProbe(), LagProbe()
+    results.rss_before_kb = rss_kb()
+    metrics = EngineMetrics(CollectorRegistry())
+    engine = Engine(settings_for(plan.url), create_sessionmaker(database), bus, metrics)
+    watcher = Watcher(bus, plan, time.monotonic())
+    run = Run(plan, args, deadline, processes, engine, watcher, lag, gc_probe, results)
+    helpers = [asyncio.create_task(watcher.run()), asyncio.create_task(lag.run())]
+    gc.callbacks.append(gc_probe)
+    try:
+        await engine.start()
+        await phases(run)
+    finally:
+        await stop_engine(run)
+        gc.callbacks.remove(gc_probe)
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        await database.dispose()
+    results.up, results.connected = (
+        list(watcher.up_at.values()),
+        list(watcher.connected_at.values()),
+    )
+    results.dial, results.lost_events = watcher.dial_seconds, watcher.lost_events
+    return results
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def _dist(values: list[float], unit: str = "s") -> str:
+    if not values:
+        return "n/a"
+    scale = 1000.0 if unit == "ms" else 1.0
+    median, p95 = percentile(values, 50) * scale, percentile(values, 95) * scale
+    return f"median {median:.2f} {unit}, p95 {p95:.2f} {unit}, max {max(values) * scale:.2f} {unit}"
+
+
+def setup_rows(r: Results) -> list[tuple[str, str]]:
+    all_up = "NOT REACHED" if r.all_up_seconds is None else f"{r.all_up_seconds:.1f} s"
+    cores = r.setup_cores or (0.0, 0.0, 0.0)
+    return [
+        ("all sites up after engine start", f"{all_up} ({r.up_at_setup_end}/{r.sites} up)"),
+        ("statuses when set-up ended", r.statuses_at_setup_end),
+        ("per-site time to up", _dist(r.up)),
+        ("per-site time to first pong", f"{_dist(r.connected)} ({len(r.connected)} sites)"),
+        ("CPU during set-up (cores)", f"monitor {cores[0]:.2f}, agents {cores[1]:.2f}, "
+         f"machine {cores[2]:.0%} busy"),
+        ("loop lag max during set-up", _ms(r.lag_setup_max)),
+    ]  # fmt: skip
+
+
+def steady_rows(r: Results) -> list[tuple[str, str]]:
+    if r.steady is None:
+        return [("steady state", "not reached")]
+    monitor, agents, machine = r.steady
+    per_site = r.steady_cpu_seconds / (r.sites * r.steady_seconds) * 1e6
+    rss_per_site = (r.rss_steady_kb - r.rss_before_kb) / r.sites
+    lag = f"p99 {_ms(percentile(r.lag, 99))}, max {_ms(max(r.lag))}" if r.lag else "n/a"
+    gc2 = f"{len(r.gc2)} collections, longest {_ms(max(r.gc2, default=None))}"
+    return [
+        ("monitor CPU per site-second", f"{per_site:.0f} µs (baseline ~340 µs)"),
+        ("CPU in steady state (cores)", f"monitor {monitor:.2f}, agents {agents:.2f}, "
+         f"machine {machine:.0%} busy"),
+        ("RSS per site", f"{rss_per_site:.0f} KB (baseline ~175 KB)"),
+        ("RSS before / steady / peak", f"{r.rss_before_kb / 1024:.0f} / "
+         f"{r.rss_steady_kb / 1024:.0f} / {r.rss_peak_kb / 1024:.0f} MB"),
+        ("loop lag (50 ms sleeper)", f"{lag} ({len(r.lag)} samples)"),
+        ("gen-2 GC in steady state", gc2),
+        ("longest GC of any generation", _ms(r.gc_any_max)),
+    ]  # fmt: skip
+
+
+def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
+    detected = f"{len(r.detection)}/{r.victims_up} up victims (of {kill}) detected"
+    return [
+        ("detection (SIGKILL -> down)", f"{_dist(r.detection)}; {detected}"),
+        ("FALSE DOWNS", f"{len(r.false_downs)}"),
+        ("engine.stop()", "n/a" if r.stop_seconds is None else f"{r.stop_seconds:.1f} s"),
+    ]
+
+
+def report(r: Results, run_info: dict[str, str], kill: int) -> None:
+    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r), *kill_rows(r, kill)]
+    rows.append(("connection set-up (dial)", _dist(r.dial)))
+    if r.lost_events:
+        rows.append(("bench subscriber lost events", str(r.lost_events)))
+    if r.timed_out:
+        rows.append(("INCOMPLETE", r.timed_out))
+    print("| measure | value |\n| --- | --- |")
+    for key, value in rows:
+        print(f"| {key} | {value} |")
+    print(f"\n*** FALSE DOWNS: {len(r.false_downs)} ***")
+    reasons = Counter(reason for _, _, reason in r.false_downs)
+    for reason, count in reasons.most_common():
+        print(f"    {count} x {reason}")
+    for code, at, reason in r.false_downs[:10]:
+        print(f"    {code} at {at:.1f} s: {reason}")
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.engine", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--sites", type=int, default=171, help="N persistent sites")
+    parser.add_argument("--seconds", type=float, default=30.0, help="steady-state window")
+    parser.add_argument("--kill", type=int, default=10, help="victim agents to SIGKILL")
+    parser.add_argument("--deadline", type=float, default=900.0, help="overall limit, seconds")
+    return parser.parse_args(argv)
+
+
+def start_watchdog(processes: list[subprocess.Popen[bytes]], after: float) -> threading.Timer:
+    """Last resort should the event loop hang: kill the agents and exit."""
+
+    def fire() -> None:
+        print(f"watchdog: still running {after:.0f} s after start; exiting", file=sys.stderr)
+        for process in processes:
+            with contextlib.suppress(OSError):
+                process.kill()
+        os._exit(3)
+
+    timer = threading.Timer(after, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def run_info(args: argparse.Namespace, argv: list[str], loop: str) -> dict[str, str]:
+    command = shlex.join([".venv/bin/python", "-m", "bench.engine", *argv])
+    return {
+        "command": f"`{command}`",
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "sites (N)": str(args.sites),
+        "event loop": loop,
+        "CPUs": str(os.cpu_count()),
+    }
+
+
+def main(argv: list[str]) -> int:
+    args = parse(argv)
+    started = time.monotonic()
+    deadline = started + args.deadline
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench-engine-") as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        plan = run_loop(prepare(url, args.sites, args.kill))
+        lifetime = args.deadline + WATCHDOG_GRACE_SECONDS
+        with agent_processes(plan, Path(folder), lifetime) as processes:
+            watchdog = start_watchdog(processes, lifetime)
+            results = run_loop(measure(plan, processes, args, deadline))
+            watchdog.cancel()
+    info = run_info(args, argv, results.loop)
+    info["event loop"] = f"{results.loop} ({loop_factory()[1]})"
+    report(results, info, args.kill)
+    print(f"total run time {time.monotonic() - started:.0f} s")
+    return 2 if results.timed_out or results.all_up_seconds is None else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["agents"]:
+        agents_main(sys.argv[2:])
+    else:
+        sys.exit(main(sys.argv[1:]))
