@@ -20,7 +20,7 @@ _bearer = HTTPBearer(auto_error=False, description="BRIDGEWATCH_METRICS_TOKEN, w
 def build_registry(engine: Engine | None, bus: EventBus, registry: CollectorRegistry) -> None:
     """Register what /metrics exposes in `registry` (the engine's counters are already there)."""
     # `*_created` series double the counters for no use in PromQL; most exporters drop them.
-    disable_created_metrics()  # type: ignore[no-untyped-call]  (untyped in prometheus-client)
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     registry.register(BuildInfo())
     ProcessCollector(registry=registry)
 
