@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from app import health, problems
-from app.api import agents, conferences, incidents, sites, tokens
+from app.api import agents, conferences, incidents, sites, stream, tokens
 from app.deps import State
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents.router,
         tokens.router,
         agents.router,
+        stream.router,
     ):
         api.include_router(router)
     app.include_router(api)

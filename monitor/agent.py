@@ -86,18 +86,25 @@ class SiteAgent:
     def _serve(self, session: AgentSession, channel: RTCDataChannel) -> None:
         loop = asyncio.get_running_loop()
         session.last_ping = loop.time()
+        first_ping = asyncio.Event()
+
+        def send(message: Pong | Report) -> None:
+            with contextlib.suppress(Exception):  # the channel may close under us
+                channel.send(encode(message))
 
         def on_message(raw: str | bytes) -> None:
             message = decode(raw)
             if isinstance(message, Ping):
                 session.last_ping = loop.time()
-                with contextlib.suppress(Exception):  # the channel may close under us
-                    channel.send(encode(Pong(seq=message.seq, t=message.t)))
+                send(Pong(seq=message.seq, t=message.t))
+                first_ping.set()
 
         async def report_and_watch() -> None:
+            # Report after the first ping, not at open: by then the monitor surely listens.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first_ping.wait(), IDLE_TIMEOUT_SECONDS)
             while channel.readyState == "open" and not session.closed.is_set():
-                with contextlib.suppress(Exception):
-                    channel.send(encode(self._report().model_copy(update={"version": VERSION})))
+                send(self._report().model_copy(update={"version": VERSION}))
                 for _ in range(int(REPORT_INTERVAL_SECONDS)):
                     await asyncio.sleep(1.0)
                     if loop.time() - session.last_ping > IDLE_TIMEOUT_SECONDS:

@@ -16,7 +16,7 @@ from monitor.events import IncidentChanged
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
 
-def _public(incident: Incident, code: str, name: str) -> IncidentPublic:
+def incident_public(incident: Incident, code: str, name: str) -> IncidentPublic:
     duration = None
     if incident.closed_at is not None:
         duration = (incident.closed_at - incident.opened_at).total_seconds()
@@ -38,7 +38,7 @@ def _public(incident: Incident, code: str, name: str) -> IncidentPublic:
     )
 
 
-def _with_site() -> Select[Incident, str, str]:
+def incidents_with_site() -> Select[Incident, str, str]:
     return select(Incident, Site.code, Site.name).join(Site, Incident.site_id == Site.id)
 
 
@@ -51,7 +51,7 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[IncidentPublic]:
-    query = _with_site()
+    query = incidents_with_site()
     if site is not None:
         query = query.where(Site.code == site)
     if open is not None:
@@ -62,11 +62,11 @@ async def list_incidents(
     rows = await session.execute(
         query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit).offset(offset)
     )
-    return Page[IncidentPublic](items=[_public(*row) for row in rows], total=total or 0)
+    return Page[IncidentPublic](items=[incident_public(*row) for row in rows], total=total or 0)
 
 
 async def _get(session: SessionDep, incident_id: int) -> Row[Incident, str, str]:
-    row = (await session.execute(_with_site().where(Incident.id == incident_id))).first()
+    row = (await session.execute(incidents_with_site().where(Incident.id == incident_id))).first()
     if row is None:
         raise HTTPException(404, f"no incident with id {incident_id}")
     return row
@@ -74,7 +74,7 @@ async def _get(session: SessionDep, incident_id: int) -> Row[Incident, str, str]
 
 @router.get("/{incident_id}", summary="One incident")
 async def get_incident(incident_id: int, session: SessionDep, _: Viewer) -> IncidentPublic:
-    return _public(*await _get(session, incident_id))
+    return incident_public(*await _get(session, incident_id))
 
 
 @router.post("/{incident_id}/ack", summary="Acknowledge an incident, with a note")
@@ -87,4 +87,4 @@ async def acknowledge(
     incident.ack_note = body.note
     await session.commit()
     request.state.bus.publish(IncidentChanged(incident.id, code, "acknowledged"))
-    return _public(incident, code, name)
+    return incident_public(incident, code, name)

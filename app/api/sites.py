@@ -22,7 +22,7 @@ summary_router = APIRouter(tags=["sites"])
 Parent = aliased(Site)
 
 
-def _public(site: Site, parent_code: str | None) -> SitePublic:
+def site_public(site: Site, parent_code: str | None) -> SitePublic:
     return SitePublic.model_validate({**_columns(site), "parent_code": parent_code})
 
 
@@ -30,7 +30,7 @@ def _columns(site: Site) -> dict[str, Any]:
     return {column.key: getattr(site, column.key) for column in Site.__table__.columns}
 
 
-def _with_parent_code() -> Select[Site, str | None]:
+def sites_with_parent_code() -> Select[Site, str | None]:
     return select(Site, Parent.code).outerjoin(Parent, Site.parent_id == Parent.id)
 
 
@@ -52,7 +52,7 @@ async def list_sites(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[SitePublic]:
-    query = _with_parent_code()
+    query = sites_with_parent_code()
     if level is not None:
         query = query.where(Site.level == level)
     if parent is not None:
@@ -65,12 +65,12 @@ async def list_sites(
         query = query.where(Site.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(query.order_by(Site.code).limit(limit).offset(offset))
-    items = [_public(site, parent_code) for site, parent_code in rows]
+    items = [site_public(site, parent_code) for site, parent_code in rows]
     return Page[SitePublic](items=items, total=total or 0)
 
 
 async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
-    row = (await session.execute(_with_parent_code().where(Site.code == code))).first()
+    row = (await session.execute(sites_with_parent_code().where(Site.code == code))).first()
     if row is None:
         raise HTTPException(404, f"no site with code '{code}'")
     return row
@@ -78,7 +78,7 @@ async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
 
 @router.get("/{code}", summary="One site")
 async def get_site(code: str, session: SessionDep, _: Viewer) -> SitePublic:
-    return _public(*await _get(session, code))
+    return site_public(*await _get(session, code))
 
 
 async def _parent_id(session: AsyncSession, parent_code: str | None) -> int | None:
@@ -113,7 +113,7 @@ async def create_site(
     response.headers["Location"] = f"/api/v1/sites/{site.code}"
     if engine is not None:
         engine.request_reload()
-    return _public(site, body.parent_code)
+    return site_public(site, body.parent_code)
 
 
 @router.patch("/{code}", summary="Change some fields of a site")
@@ -132,7 +132,7 @@ async def update_site(
     await session.commit()
     if engine is not None:
         engine.request_reload()
-    return _public(site, parent_code)
+    return site_public(site, parent_code)
 
 
 @router.delete("/{code}", status_code=204, summary="Delete a site and its history")
