@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
-from app import health, problems
+from app import dashboard, health, problems
 from app.api import agents, conferences, incidents, sites, stream, tokens
 from app.deps import State
 from app.metrics import build_registry
@@ -94,4 +94,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(metrics_router)
+    dashboard.install(app)
     return app

@@ -1,0 +1,124 @@
+"""The live stream as the dashboard reads it: a snapshot, then changes as they happen."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from app.main import create_app
+from models.auth import Role
+from models.db import SessionMaker
+from models.settings import Settings
+from monitor.agent import SiteAgent
+from monitor.agent_http import agent_app
+from monitor.ice import rtc_configuration
+from monitor.protocol import Report
+from tests.probing import DEADLINE_SECONDS, fast, give_agent, serving
+from tests.service import free_port
+
+Headers = dict[Role, dict[str, str]]
+
+
+async def events(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+    """(event, data) pairs of a Server-Sent Events response."""
+    name, data = "message", ""
+    async for line in response.aiter_lines():
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data += line.removeprefix("data: ")
+        elif line == "" and data:
+            yield name, json.loads(data)
+            name, data = "message", ""
+
+
+async def test_snapshot_then_live_changes_and_incidents(
+    settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    port, victim_port = free_port(), free_port()
+    secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
+    victim_secret = await give_agent(seeded, "01270", f"http://127.0.0.1:{victim_port}/01270")
+    rtc = rtc_configuration([])
+    agent = SiteAgent("01267", secret, rtc, lambda: Report(attendance=30))
+    victim = SiteAgent("01270", victim_secret, rtc)
+    statuses: dict[str, str] = {}
+    seen_incident: dict[str, Any] = {}
+    try:
+        async with (
+            serving(agent_app({"01267": agent}), port),
+            serving(create_app(fast(settings))) as base,
+            httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as client,
+        ):
+            assert (await client.get("/api/v1/stream")).status_code == 401
+            async with (
+                serving(agent_app({"01270": victim}), victim_port),
+                client.stream("GET", "/api/v1/stream", headers=auth[Role.VIEWER]) as response,
+            ):
+                assert response.headers["content-type"].startswith("text/event-stream")
+                stream = events(response)
+                kind, snapshot = await anext(stream)
+                assert kind == "snapshot" and len(snapshot["sites"]) == 172
+                assert snapshot["me"] == {
+                    "name": "test-viewer",
+                    "role": "viewer",
+                    "anonymous": False,
+                }
+                async for kind, data in stream:
+                    if kind == "update":
+                        statuses.update(
+                            {s["code"]: s["status"] for s in data["sites"] if "status" in s}
+                        )
+                    if statuses.get("01267") == statuses.get("01270") == "up":
+                        break
+            await victim.close()
+            async with client.stream(
+                "GET", "/api/v1/stream", headers=auth[Role.VIEWER]
+            ) as response:
+                async for kind, data in events(response):
+                    if kind == "update":
+                        statuses.update(
+                            {s["code"]: s["status"] for s in data["sites"] if "status" in s}
+                        )
+                    if kind == "incident":
+                        seen_incident = data
+                    if statuses.get("01270") == "down" and seen_incident:
+                        break
+    finally:
+        await agent.close()
+        await victim.close()
+    assert seen_incident["site_code"] == "01270" and seen_incident["state"] == "opened"
+    assert seen_incident["severity"] == "down" and seen_incident["closed_at"] is None
+    assert statuses["01267"] == "up"
+
+
+async def test_updates_carry_the_latest_figures(
+    settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    port = free_port()
+    secret = await give_agent(seeded, "040", f"http://127.0.0.1:{port}/040")
+    agent = SiteAgent("040", secret, rtc_configuration([]), lambda: Report(attendance=44))
+    latest: dict[str, Any] = {}
+    try:
+        async with (
+            serving(agent_app({"040": agent}), port),
+            serving(create_app(fast(settings))) as base,
+            httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as client,
+            client.stream("GET", "/api/v1/stream", headers=auth[Role.VIEWER]) as response,
+        ):
+
+            async def figures_arrive() -> bool:
+                async for kind, data in events(response):
+                    for site in data.get("sites", []) if kind == "update" else []:
+                        if site["code"] == "040" and (site.get("latest") or {}).get("attendance"):
+                            latest.update(site["latest"])
+                            return True
+                return False
+
+            async with asyncio.timeout(DEADLINE_SECONDS):  # a stream never ends by itself
+                assert await figures_arrive()
+    finally:
+        await agent.close()
+    assert latest["attendance"] == 44 and latest["reachable"] is True
+    assert 0 < latest["rtt_median_seconds"] < 1 and latest["mos"] > 4
