@@ -55,6 +55,9 @@ class Settings(BaseSettings):
         10.0, gt=0, description="A push site whose agent has not dialled in by then is down."
     )
     recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
+    sample_retention_days: float = Field(
+        90.0, gt=0, description="Raw samples older than this are deleted (hourly)."
+    )
     ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN (JSON).")
     ice_host_addresses: list[str] = Field(
         default_factory=list,

@@ -36,6 +36,8 @@ def agent_app(agents: dict[str, SiteAgent]) -> Starlette:
             return _problem(401, "not a valid monitor token for this site")
         if not request.headers.get("content-type", "").startswith(SDP):
             return _problem(415, "the offer must be application/sdp")
+        if int(request.headers.get("content-length") or 0) > MAX_SDP_BYTES:
+            return _problem(413, "the offer is too large")
         body = await request.body()
         if len(body) > MAX_SDP_BYTES:
             return _problem(413, "the offer is too large")

@@ -9,13 +9,14 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from models.auth import AgentCredential
+from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
@@ -23,13 +24,14 @@ from models.thresholds import Thresholds
 from monitor.events import EventBus
 from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.metrics import EngineMetrics, SiteSnapshot
-from monitor.recorder import Recorder
+from monitor.recorder import Recorder, prune_samples
 from monitor.site_monitor import EngineContext, SiteConfig, SiteMonitor
 from monitor.status import Policy, StatusMachine
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
 LAG_PROBE_SECONDS = 0.25
+RETENTION_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Engine:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
         self._tasks.append(asyncio.create_task(self._measure_lag(), name="loop lag"))
+        self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
 
     async def stop(self) -> None:
         for task in self._tasks[1:]:
@@ -108,6 +111,17 @@ class Engine:
             await asyncio.sleep(LAG_PROBE_SECONDS)
             lateness = time.perf_counter() - started - LAG_PROBE_SECONDS
             self.metrics.loop_lag.observe(max(0.0, lateness))
+
+    async def _retention(self) -> None:
+        keep = timedelta(days=self.settings.sample_retention_days)
+        while True:
+            try:
+                pruned = await prune_samples(self._sessionmaker, utcnow() - keep)
+                if pruned:
+                    log.info("old samples deleted", extra={"samples": pruned})
+            except Exception:
+                log.exception("deleting old samples failed; will try again")
+            await asyncio.sleep(RETENTION_SECONDS)
 
     def snapshots(self) -> list[SiteSnapshot]:
         unknown = SiteInfo("", "", "")

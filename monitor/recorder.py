@@ -9,9 +9,10 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db import SessionMaker
@@ -132,7 +133,9 @@ class Recorder:
                     update(Site),
                     [{"id": c.site_id, "status": c.new, "status_since": c.at} for c in changes],
                 )
-            notices = await self._incidents(session, changes, samples)
+            notices = await self._incidents(
+                session, [e for e in events if isinstance(e, SampleTaken | StatusChanged)]
+            )
         self.written += len(samples) + len(changes)
         for notice in notices:
             self._bus.publish(notice)
@@ -148,37 +151,43 @@ class Recorder:
         ]
 
     async def _incidents(
-        self, session: AsyncSession, changes: list[StatusChanged], samples: list[SampleTaken]
+        self, session: AsyncSession, events: list[SampleTaken | StatusChanged]
     ) -> list[IncidentChanged]:
-        site_ids = {c.site_id for c in changes} | {s.site_id for s in samples}
+        """Open, escalate, worsen and close incidents, following the events in their order."""
+        site_ids = {event.site_id for event in events}
         if not site_ids:
             return []
         rows = await session.scalars(
             select(Incident).where(Incident.closed_at.is_(None), Incident.site_id.in_(site_ids))
         )
         open_by_site = {incident.site_id: incident for incident in rows}
-        touched: dict[int, tuple[Incident, str, str]] = {}
-        for change in changes:
-            incident = open_by_site.get(change.site_id)
-            if change.new in BAD and incident is None:
-                incident = Incident(
-                    site_id=change.site_id, severity=change.new, opened_at=change.at
-                )
+        notices: dict[int, tuple[Incident, str, str]] = {}  # by id(incident): ids come at flush
+        for event in events:
+            incident = open_by_site.get(event.site_id)
+            if isinstance(event, SampleTaken):
+                if incident is not None:
+                    _worsen(incident, event)
+            elif event.new in BAD and incident is None:
+                incident = Incident(site_id=event.site_id, severity=event.new, opened_at=event.at)
                 session.add(incident)
-                open_by_site[change.site_id] = incident
-                touched[change.site_id] = (incident, change.site_code, "opened")
-            elif change.new is SiteStatus.DOWN and incident is not None:
+                open_by_site[event.site_id] = incident
+                notices[id(incident)] = (incident, event.site_code, "opened")
+            elif event.new is SiteStatus.DOWN and incident is not None:
                 incident.severity = SiteStatus.DOWN  # a degraded episode that went down
-                touched.setdefault(change.site_id, (incident, change.site_code, "updated"))
-            elif change.new not in BAD and incident is not None:
-                incident.closed_at = change.at
-                del open_by_site[change.site_id]
-                touched[change.site_id] = (incident, change.site_code, "closed")
-        for sample in samples:
-            if (incident := open_by_site.get(sample.site_id)) is not None:
-                _worsen(incident, sample)
+                notices.setdefault(id(incident), (incident, event.site_code, "updated"))
+            elif event.new not in BAD and incident is not None:
+                incident.closed_at = event.at
+                del open_by_site[event.site_id]
+                notices[id(incident)] = (incident, event.site_code, "closed")
         await session.flush()
-        return [IncidentChanged(i.id, code, state) for i, code, state in touched.values()]
+        return [IncidentChanged(i.id, code, state) for i, code, state in notices.values()]
+
+
+async def prune_samples(sessionmaker: SessionMaker, before: datetime) -> int:
+    """Delete raw samples older than `before`; incidents and status changes are kept."""
+    async with sessionmaker() as session, session.begin():
+        result = await session.execute(delete(Sample).where(Sample.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _worsen(incident: Incident, sample: SampleTaken) -> None:

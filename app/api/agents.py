@@ -64,6 +64,8 @@ def _running(engine: Engine | None) -> Engine:
 async def open_session(code: str, request: Request, _: AgentSite, engine: EngineDep) -> Response:
     if not request.headers.get("content-type", "").startswith(SDP):
         raise HTTPException(415, "the offer must be sent as application/sdp")
+    if int(request.headers.get("content-length") or 0) > MAX_SDP_BYTES:
+        raise HTTPException(413, "the offer is too large")
     body = await request.body()
     if len(body) > MAX_SDP_BYTES:
         raise HTTPException(413, "the offer is too large")

@@ -1,0 +1,92 @@
+"""The recorder: batched writes of what the engine saw, incidents with their worst figures, and
+retention of raw samples."""
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from models.base import utcnow
+from models.db import SessionMaker
+from models.history import Sample, StatusChange
+from models.incident import Incident
+from models.site import Site, SiteStatus
+from monitor.events import EventBus, IncidentChanged, SampleTaken, StatusChanged
+from monitor.quality import figures
+from monitor.recorder import Recorder, prune_samples
+from tests.probing import eventually
+
+
+async def _site_id(sessionmaker: SessionMaker, code: str) -> int:
+    async with sessionmaker() as session:
+        site_id = await session.scalar(select(Site.id).where(Site.code == code))
+    assert site_id is not None
+    return site_id
+
+
+async def test_an_episode_becomes_one_incident_with_its_worst_figures(seeded: SessionMaker) -> None:
+    site_id = await _site_id(seeded, "040")
+    bus = EventBus()
+    notices = bus.subscribe("test")
+    recorder = Recorder(seeded, bus, flush_seconds=0.05)
+    task = asyncio.create_task(recorder.run())
+    t0 = utcnow()
+
+    def change(old: SiteStatus, new: SiteStatus, seconds: float) -> StatusChanged:
+        return StatusChanged(site_id, "040", old, new, "test", t0 + timedelta(seconds=seconds))
+
+    def sample(rtts: list[float], lost: int, seconds: float) -> SampleTaken:
+        return SampleTaken(
+            site_id, "040", t0 + timedelta(seconds=seconds), bool(rtts), figures(rtts, lost)
+        )
+
+    try:
+        for event in (
+            change(SiteStatus.UNKNOWN, SiteStatus.UP, 0),
+            change(SiteStatus.UP, SiteStatus.DEGRADED, 10),
+            sample([0.40, 0.42], 1, 10),
+            sample([0.90, 0.95], 2, 20),
+            change(SiteStatus.DEGRADED, SiteStatus.DOWN, 25),
+            sample([], 5, 30),
+            change(SiteStatus.DOWN, SiteStatus.UP, 40),
+        ):
+            bus.publish(event)
+
+        async def written() -> bool:
+            return recorder.written == 7
+
+        await eventually(written, "the recorder wrote everything")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    async with seeded() as session:
+        incidents = list(await session.scalars(select(Incident)))
+        changes = await session.scalar(select(func.count()).select_from(StatusChange))
+        site = await session.get(Site, site_id)
+    assert len(incidents) == 1 and changes == 4
+    incident = incidents[0]
+    assert incident.severity is SiteStatus.DOWN  # a degraded episode that went down
+    assert incident.opened_at == t0 + timedelta(seconds=10)
+    assert incident.closed_at == t0 + timedelta(seconds=40)
+    assert incident.worst_rtt_seconds == 0.925 and incident.worst_loss_ratio == 1.0
+    assert site is not None and site.status is SiteStatus.UP and site.latest is not None
+    told = []
+    while (notice := notices.get_nowait()) is not None:
+        if isinstance(notice, IncidentChanged):
+            told.append((notice.incident_id, notice.state))
+    # Opened and closed within one batch: subscribers hear of it once, in its final state.
+    assert told == [(incident.id, "closed")]
+
+
+async def test_old_samples_are_pruned(seeded: SessionMaker) -> None:
+    site_id = await _site_id(seeded, "040")
+    now = utcnow()
+    async with seeded() as session:
+        for age in (200, 100, 1):
+            session.add(Sample(site_id=site_id, at=now - timedelta(days=age), reachable=True))
+        await session.commit()
+    assert await prune_samples(seeded, now - timedelta(days=90)) == 2
+    async with seeded() as session:
+        assert await session.scalar(select(func.count()).select_from(Sample)) == 1
