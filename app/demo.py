@@ -28,6 +28,9 @@ def demo_settings(settings: Settings) -> Settings:
             "anonymous_read": True,
             "seed_topology": "cao-bang",
             "ice_host_addresses": [LOOPBACK],
+            # A few seconds of test video per site every five minutes: the media figures show
+            # up in the samples without loading a small machine.
+            "media_check_interval_seconds": 300.0,
         }
     )
 

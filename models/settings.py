@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     push_grace_seconds: float = Field(
         10.0, gt=0, description="A push site whose agent has not dialled in by then is down."
     )
+    media_check_interval_seconds: float = Field(
+        0.0, ge=0, description="Every this often, a short test-video check per pull site; 0: off."
+    )
+    media_check_seconds: float = Field(5.0, gt=0, le=60, description="Length of a media check.")
     recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
     sample_retention_days: float = Field(
         90.0, gt=0, description="Raw samples older than this are deleted (hourly)."

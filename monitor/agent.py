@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCDataChannel, RTCPeerConnection
 
 from monitor.credentials import verify_monitor_token
+from monitor.media import TestPattern, drain
 from monitor.netem import Impairment, UdpRelay, relay_candidates
 from monitor.peer import (
     answer_offer,
@@ -113,7 +114,6 @@ class SiteAgent:
 
         channel.on("message", on_message)
         channel.on("close", session.closed.set)
-        session.pc.on("connectionstatechange", lambda: self._on_state(session))
         session.tasks.add(asyncio.create_task(report_and_watch()))
         session.opened.set()
 
@@ -145,14 +145,30 @@ class SiteAgent:
 
     # -- pull mode: the monitor dials us --------------------------------------------------
 
-    async def answer(self, offer: str) -> tuple[str, str]:
-        """Answer the monitor's offer; returns (answer SDP, session id)."""
+    def _new_session(self) -> AgentSession:
         session = AgentSession(RTCPeerConnection(self._rtc))
+        session.pc.on("connectionstatechange", lambda: self._on_state(session))
+        return session
+
+    async def answer(self, offer: str, media: bool = False) -> tuple[str, str]:
+        """Answer the monitor's offer; returns (answer SDP, session id).
+
+        With `media`, the session is a media check: test video goes back to the monitor.
+        """
+        session = self._new_session()
 
         @session.pc.on("datachannel")
         def on_channel(channel: RTCDataChannel) -> None:
             if channel.label == CHANNEL_LABEL:
                 self._serve(session, channel)
+
+        @session.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            # Fired while the offer is applied, so the answer carries our video too.
+            if media and track.kind == "video":
+                session.pc.addTrack(TestPattern())
+                session.opened.set()
+            session.tasks.add(asyncio.create_task(drain(track)))
 
         try:
             async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
@@ -205,7 +221,7 @@ class SiteAgent:
             await asyncio.sleep(ceiling * random.uniform(0.5, 1.0))
 
     async def _push_once(self, url: str, http: httpx.AsyncClient) -> None:
-        session = AgentSession(RTCPeerConnection(self._rtc))
+        session = self._new_session()
         location = None
         try:
             channel = offering_channel(session.pc)

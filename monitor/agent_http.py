@@ -42,7 +42,8 @@ def agent_app(agents: dict[str, SiteAgent]) -> Starlette:
         if len(body) > MAX_SDP_BYTES:
             return _problem(413, "the offer is too large")
         try:
-            answer, session = await agent.answer(body.decode("utf-8", "replace"))
+            media = request.query_params.get("media") == "1"
+            answer, session = await agent.answer(body.decode("utf-8", "replace"), media)
         except SetupError as exc:
             return _problem(400, str(exc))
         location = f"/{agent.site_code}/sessions/{session}"

@@ -30,6 +30,7 @@ class SampleTaken:
     last_seen_at: datetime | None = None
     error_class: str | None = None
     report: dict[str, Any] | None = None
+    media: dict[str, Any] | None = None  # figures of a media check finished in this window
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,9 @@ async def make_offer(pc: RTCPeerConnection) -> str:
     return str(pc.localDescription.sdp)
 
 
-# What an offer must carry for a data channel to be possible at all. aiortc parses almost
-# anything into an empty description, so it would "answer" garbage without this check.
-REQUIRED_IN_OFFER = ("v=0", "m=application", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
+# What an offer must carry for a connection to be possible at all: a media line, ICE, DTLS.
+# aiortc parses almost anything into an empty description and would "answer" garbage.
+REQUIRED_IN_OFFER = ("v=0", "\nm=", "a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:")
 
 
 async def answer_offer(pc: RTCPeerConnection, offer: str) -> str:

@@ -51,6 +51,7 @@ def _sample_row(event: SampleTaken) -> dict[str, Any]:
         "attendance": report.get("attendance"),
         "error_class": event.error_class,
         "report": event.report,
+        "media": event.media,
     }
 
 

@@ -8,6 +8,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
@@ -19,6 +20,7 @@ from models.thresholds import Thresholds
 from monitor.credentials import monitor_token
 from monitor.events import EventBus, SampleTaken, StatusChanged
 from monitor.heartbeat import Heartbeat
+from monitor.media import media_check
 from monitor.metrics import EngineMetrics, SiteSnapshot
 from monitor.peer import (
     SetupError,
@@ -83,6 +85,8 @@ class SiteMonitor:
         self.last_seen_at: datetime | None = None
         self.last_figures: WindowFigures | None = None  # of the last window that had pings
         self.last_setup_seconds: float | None = None
+        self._media: dict[str, Any] | None = None
+        self._connected = False
         self._dead = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._push_task: asyncio.Task[None] | None = None
@@ -95,6 +99,8 @@ class SiteMonitor:
         self._tasks.append(asyncio.create_task(self._windows(), name=f"windows {self.config.code}"))
         if self.config.mode is ProbeMode.PULL:
             self._tasks.append(asyncio.create_task(self._pull(), name=f"pull {self.config.code}"))
+            if self._settings.media_check_interval_seconds:
+                self._tasks.append(asyncio.create_task(self._media_checks()))
         else:
             self._start_grace()
 
@@ -163,8 +169,10 @@ class SiteMonitor:
                 last_seen_at=self.last_seen_at,
                 error_class=None if self._rtts else self._error_class,
                 report=report,
+                media=self._media,
             )
         )
+        self._media = None
         if result.sent:
             self.last_figures = result
         if self._rtts:
@@ -282,9 +290,11 @@ class SiteMonitor:
         )
         beating = asyncio.create_task(heartbeat.run())
         dead = asyncio.create_task(self._dead.wait())
+        self._connected = True
         try:
             await asyncio.wait({beating, dead}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._connected = False
             beating.cancel()
             dead.cancel()
             self._error_class = "heartbeat_lost"
@@ -292,6 +302,23 @@ class SiteMonitor:
             if connection.location and self.config.monitor_key:
                 token = monitor_token(self.config.monitor_key, self.config.code)
                 await delete_session(self._context.http, connection.location, token)
+
+    async def _media_checks(self) -> None:
+        """Now and then, while the site answers, a few seconds of test video both ways."""
+        interval = self._settings.media_check_interval_seconds
+        await asyncio.sleep(random.uniform(0.2, 1.0) * interval)
+        while True:
+            if self._connected and self.config.target and self.config.monitor_key:
+                async with self._context.setup_slots:
+                    self._media = await media_check(
+                        self._context.http,
+                        self._context.rtc,
+                        self.config.target,
+                        monitor_token(self.config.monitor_key, self.config.code),
+                        self._settings.media_check_seconds,
+                        self._settings.setup_timeout_seconds,
+                    )
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
 
     # -- push mode --------------------------------------------------------------------------
 

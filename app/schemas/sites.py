@@ -83,6 +83,9 @@ class SamplePublic(BaseModel):
     attendance: int | None
     error_class: str | None
     report: dict[str, Any] | None
+    media: dict[str, Any] | None = Field(
+        description="Figures of a media check that ended in this window (test video)."
+    )
 
 
 class SampleList(BaseModel):
