@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     )
     anonymous_read: bool = Field(False, description="Allow reads without a token (demo, kiosk).")
     engine: bool = Field(True, description="Run the probe engine inside the service process.")
-    heartbeat_interval_seconds: float = Field(1.0, gt=0, le=60)
+    # At most 5 s: agents drop a session after 10 s without a ping (docs/PROTOCOL.md).
+    heartbeat_interval_seconds: float = Field(1.0, gt=0, le=5)
     heartbeat_timeout_seconds: float = Field(
         1.0, gt=0, le=60, description="A ping not answered within this is a missed heartbeat."
     )

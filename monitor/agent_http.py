@@ -34,7 +34,7 @@ def agent_app(agents: dict[str, SiteAgent]) -> Starlette:
             return _problem(404, "no agent for that site here")
         if not agent.authorized(_bearer(request)):
             return _problem(401, "not a valid monitor token for this site")
-        if not request.headers.get("content-type", "").startswith(SDP):
+        if not request.headers.get("content-type", "").lower().startswith(SDP):
             return _problem(415, "the offer must be application/sdp")
         if int(request.headers.get("content-length") or 0) > MAX_SDP_BYTES:
             return _problem(413, "the offer is too large")
@@ -46,6 +46,8 @@ def agent_app(agents: dict[str, SiteAgent]) -> Starlette:
             answer, session = await agent.answer(body.decode("utf-8", "replace"), media)
         except SetupError as exc:
             return _problem(400, str(exc))
+        except TimeoutError:
+            return _problem(503, "could not answer in time; try again")
         location = f"/{agent.site_code}/sessions/{session}"
         return PlainTextResponse(
             answer, status_code=201, media_type=SDP, headers={"Location": location}

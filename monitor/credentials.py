@@ -38,13 +38,16 @@ def monitor_token(key: str, site_code: str, now: float | None = None) -> str:
 
 
 def verify_monitor_token(secret: str, site_code: str, token: str, now: float | None = None) -> bool:
-    parts = token.split(".")
-    if len(parts) != 4 or parts[0] != "bwm1" or parts[1] != site_code or not parts[2].isdigit():
+    # Split from the right: site codes may contain dots themselves.
+    head, _, rest = token.partition(".")
+    site, stamp_text, mac = [*rest.rsplit(".", 2), "", ""][:3]
+    if head != "bwm1" or site != site_code or not (stamp_text.isascii() and stamp_text.isdigit()):
         return False
-    stamp = int(parts[2])
+    stamp = int(stamp_text)
     if abs((now if now is not None else time.time()) - stamp) > MAX_SKEW_SECONDS:
         return False
-    return hmac.compare_digest(parts[3], _mac(monitor_key(secret), site_code, stamp))
+    expected = _mac(monitor_key(secret), site_code, stamp)
+    return hmac.compare_digest(mac.encode(), expected.encode())
 
 
 async def issue_agent_secret(session: AsyncSession, site: Site) -> str:
@@ -68,7 +71,7 @@ class AgentCheck(StrEnum):
     OTHER_SITE = "other_site"  # 403: a valid secret, but of another site
 
 
-async def check_agent_secret(session: AsyncSession, site_id: int, secret: str) -> AgentCheck:
+async def check_agent_secret(session: AsyncSession, site_id: int | None, secret: str) -> AgentCheck:
     owner = await session.scalar(
         select(AgentCredential.site_id).where(AgentCredential.secret_hash == hash_secret(secret))
     )

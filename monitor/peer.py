@@ -52,7 +52,8 @@ async def answer_offer(pc: RTCPeerConnection, offer: str) -> str:
     """Apply a remote offer and return our answer; malformed SDP is a `SetupError`."""
     missing = [part for part in REQUIRED_IN_OFFER if part not in offer]
     if missing:
-        raise SetupError("bad_offer", f"the SDP has no {', '.join(missing)}")
+        names = ", ".join(part.strip() for part in missing)
+        raise SetupError("bad_offer", f"the SDP has no {names}")
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
     except Exception as exc:  # aiortc raises ValueError and others for malformed SDP

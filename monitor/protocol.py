@@ -50,7 +50,8 @@ def encode(message: Ping | Pong | Report) -> str:
 
 def decode(raw: str | bytes) -> Ping | Pong | Report | None:
     """The message, or None for anything malformed (a peer's junk must never crash us)."""
-    if len(raw) > MAX_MESSAGE_BYTES:
+    size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+    if size > MAX_MESSAGE_BYTES:
         return None
     try:
         return _messages.validate_python(json.loads(raw))

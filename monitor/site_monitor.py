@@ -31,7 +31,7 @@ from monitor.peer import (
     offering_channel,
     wait_open,
 )
-from monitor.protocol import CHANNEL_LABEL, Report
+from monitor.protocol import CHANNEL_LABEL, Report, decode
 from monitor.quality import WindowFigures, figures
 from monitor.signaling import SignalingError, delete_session, post_offer
 from monitor.status import StatusMachine, Transition
@@ -295,6 +295,7 @@ class SiteMonitor:
             await asyncio.wait({beating, dead}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._connected = False
+            self._report = None  # what the agent said no longer holds once it is gone
             beating.cancel()
             dead.cancel()
             self._error_class = "heartbeat_lost"
@@ -320,6 +321,10 @@ class SiteMonitor:
                     )
             await asyncio.sleep(interval * random.uniform(0.9, 1.1))
 
+    def _early_message(self, raw: str | bytes) -> None:
+        if isinstance(message := decode(raw), Report):
+            self._report = message
+
     # -- push mode --------------------------------------------------------------------------
 
     async def accept(self, offer: str) -> tuple[str, str]:
@@ -330,6 +335,8 @@ class SiteMonitor:
         @pc.on("datachannel")
         def on_channel(incoming: RTCDataChannel) -> None:
             if incoming.label == CHANNEL_LABEL and not channel.done():
+                # Listen at once: an agent may report before our heartbeat starts.
+                incoming.on("message", self._early_message)
                 channel.set_result(incoming)
 
         started = self._loop.time()

@@ -26,3 +26,13 @@ def test_the_stored_key_is_not_the_secret() -> None:
     assert SECRET not in key and len(key) == 64
     # Holding only the key, one cannot pass as the agent: push mode wants the secret itself.
     assert not verify_monitor_token(key, "01267", monitor_token(key, "01267"))
+
+
+def test_codes_with_dots_and_junk_tokens() -> None:
+    now = time.time()
+    dotted = monitor_token(monitor_key(SECRET), "CB.040.1", now)
+    assert verify_monitor_token(SECRET, "CB.040.1", dotted, now)
+    assert not verify_monitor_token(SECRET, "040.1", dotted, now)
+    stamp = str(int(now))
+    for junk in (f"bwm1.01267.{stamp}.é", "bwm1.01267.²³.abc", f"bwm1.01267.{stamp}"):
+        assert not verify_monitor_token(SECRET, "01267", junk, now)  # refused, never a crash

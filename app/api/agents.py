@@ -32,14 +32,15 @@ async def _authorised_site(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_agent_bearer)],
 ) -> int:
-    site_id = await session.scalar(select(Site.id).where(Site.code == code))
-    if site_id is None:
-        raise HTTPException(404, f"no site with code '{code}'")
+    # Authenticate first: without a valid secret nobody learns which site codes exist.
     if credentials is None:
         raise HTTPException(401, "the site's agent secret is required", headers=UNAUTHORIZED)
+    site_id = await session.scalar(select(Site.id).where(Site.code == code))
     check = await check_agent_secret(session, site_id, credentials.credentials)
     if check is AgentCheck.UNKNOWN_SECRET:
         raise HTTPException(401, "unknown agent secret", headers=UNAUTHORIZED)
+    if site_id is None:
+        raise HTTPException(404, f"no site with code '{code}'")
     if check is AgentCheck.OTHER_SITE:
         raise HTTPException(403, "that secret belongs to another site")
     return site_id
@@ -62,7 +63,7 @@ def _running(engine: Engine | None) -> Engine:
     openapi_extra=SDP_BODY,
 )
 async def open_session(code: str, request: Request, _: AgentSite, engine: EngineDep) -> Response:
-    if not request.headers.get("content-type", "").startswith(SDP):
+    if not request.headers.get("content-type", "").lower().startswith(SDP):
         raise HTTPException(415, "the offer must be sent as application/sdp")
     if int(request.headers.get("content-length") or 0) > MAX_SDP_BYTES:
         raise HTTPException(413, "the offer is too large")
@@ -74,12 +75,21 @@ async def open_session(code: str, request: Request, _: AgentSite, engine: Engine
     except NotProbedError as exc:
         raise HTTPException(409, f"site '{code}' is disabled or not in push mode") from exc
     except SetupError as exc:
-        raise HTTPException(400, f"not a usable SDP offer: {exc}") from exc
+        if exc.error_class == "bad_offer":
+            raise HTTPException(400, f"not a usable SDP offer: {exc}") from exc
+        # Our side could not answer in time: a server problem; the agent should retry.
+        raise HTTPException(503, f"could not answer: {exc}") from exc
     location = f"/api/v1/agents/{code}/sessions/{session}"
     return Response(answer, status_code=201, media_type=SDP, headers={"Location": location})
 
 
-@router.delete("/{code}/sessions/{session}", status_code=204, summary="The agent leaves")
-async def close_session(code: str, session: str, _: AgentSite, engine: EngineDep) -> None:
+@router.delete(
+    "/{code}/sessions/{session}",
+    status_code=204,
+    response_class=Response,
+    summary="The agent leaves",
+)
+async def close_session(code: str, session: str, _: AgentSite, engine: EngineDep) -> Response:
     if not await _running(engine).end_push(code, session):
         raise HTTPException(404, "no such session")
+    return Response(status_code=204)

@@ -46,7 +46,7 @@ class SiteFields(BaseModel):
     contact_phone: Phone | None = None
     probe_mode: ProbeMode = ProbeMode.PULL
     probe_target: ProbeTarget | None = Field(
-        None, description="Agent signaling URL for pull mode, e.g. http://10.4.1.20:8443/whip"
+        None, description="Agent signaling URL for pull mode, e.g. http://10.4.1.20:8443/01273"
     )
     thresholds: Thresholds | None = None
     enabled: bool = True

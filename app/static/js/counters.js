@@ -1,0 +1,53 @@
+// The header's counters: sites per status (each a button that filters the tiles by that status),
+// delegates present (sum of the latest attendance reports) and the total number of sites.
+import { el, setText } from './dom.js';
+import { onNextFrame } from './frame.js';
+import { t } from './i18n.js';
+import { ICONS, STATUSES } from './status.js';
+
+export function createCounters(container, sites, filters) {
+  const cells = new Map();
+
+  for (const status of STATUSES) {
+    const cell = counter(status, ICONS[status], `status.${status}`, 'button');
+    cell.addEventListener('click', () => filters.toggleStatus(status));
+    container.append(cell);
+  }
+  container.append(counter('attendance', '👥', 'counters.attendance'));
+  container.append(counter('total', 'Σ', 'counters.total'));
+
+  function counter(name, icon, labelKey, tag = 'div') {
+    const value = el('span', { class: 'counter-value' }, '0');
+    const label = el('span', { class: 'counter-label' });
+    const cell = el(tag, { class: `counter counter-${name}`, dataset: { counter: name } }, [
+      el('span', { class: 'counter-icon', 'aria-hidden': 'true' }, icon),
+      value,
+      label,
+    ]);
+    if (tag === 'button') cell.type = 'button';
+    cells.set(name, { cell, value, label, labelKey });
+    return cell;
+  }
+
+  function draw() {
+    const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
+    let attendance = 0;
+    for (const site of sites().values()) {
+      counts[site.status] = (counts[site.status] ?? 0) + 1;
+      attendance += site.latest?.attendance ?? 0;
+    }
+    counts.attendance = attendance;
+    counts.total = sites().size;
+    for (const [name, { cell, value, label, labelKey }] of cells) {
+      setText(value, counts[name].toLocaleString('vi-VN'));
+      setText(label, t(labelKey));
+      if (cell.tagName === 'BUTTON') {
+        const active = filters.status() === name;
+        cell.setAttribute('aria-pressed', String(active));
+        cell.setAttribute('aria-label', t('counters.filter', { status: t(labelKey), count: counts[name] }));
+      }
+    }
+  }
+
+  return { update: () => onNextFrame('counters', draw), draw };
+}

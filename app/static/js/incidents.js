@@ -1,0 +1,166 @@
+// The incident feed: open incidents first (newest first), then recently closed ones. Items are
+// kept by id and updated in place, so an operator typing an acknowledgement note never loses it
+// when another incident arrives.
+import { acknowledge } from './api.js';
+import { el, setText } from './dom.js';
+import { onNextFrame } from './frame.js';
+import { t, translateStatic } from './i18n.js';
+import { ICONS } from './status.js';
+import { duration, shortClock, since } from './text.js';
+
+const MAX_OPEN = 100;
+const MAX_CLOSED = 30;
+
+export function createIncidents(list, { incidents, canAck, onOpenSite, onAcknowledged }) {
+  const items = new Map(); // id -> {node, parts}
+  const empty = document.getElementById('incidents-empty');
+  const more = document.getElementById('incidents-more');
+
+  function draw() {
+    const { shown, hidden } = pick([...incidents().values()]);
+    const keep = new Set(shown.map((incident) => incident.id));
+    for (const [id, item] of items) {
+      if (!keep.has(id)) {
+        item.node.remove();
+        items.delete(id);
+      }
+    }
+    const nodes = shown.map((incident) => {
+      const item = items.get(incident.id) ?? create(incident);
+      fill(item, incident);
+      return item.node;
+    });
+    const current = list.children;
+    if (!nodes.every((node, i) => current[i] === node)) list.append(...nodes);
+    empty.hidden = nodes.length > 0;
+    more.hidden = hidden === 0;
+    setText(more, t('incidents.more', { count: hidden }));
+  }
+
+  function create(incident) {
+    const parts = {
+      icon: el('span', { class: 'inc-icon', 'aria-hidden': 'true' }),
+      site: el('button', { type: 'button', class: 'inc-site linklike' }),
+      severity: el('span', { class: 'inc-severity' }),
+      time: el('div', { class: 'inc-time' }),
+      ack: el('div', { class: 'inc-ack' }),
+      actions: el('div', { class: 'inc-actions' }),
+    };
+    parts.site.addEventListener('click', () => onOpenSite(incident.site_code));
+    const node = el('li', { class: 'incident', dataset: { incident: String(incident.id) } }, [
+      el('div', { class: 'inc-head' }, [parts.icon, parts.site, parts.severity]),
+      parts.time,
+      parts.ack,
+      parts.actions,
+    ]);
+    const item = { node, parts, id: incident.id };
+    items.set(incident.id, item);
+    return item;
+  }
+
+  function fill(item, incident) {
+    const { node, parts } = item;
+    const open = !incident.closed_at;
+    node.dataset.severity = incident.severity;
+    node.dataset.state = open ? 'open' : 'closed';
+    node.dataset.acknowledged = String(Boolean(incident.acknowledged_at));
+    setText(parts.icon, ICONS[incident.severity] ?? '?');
+    setText(parts.site, incident.site_name);
+    setText(parts.severity, `${t(`status.${incident.severity}`)} · ${t(open ? 'incident.open' : 'incident.closed')}`);
+    setText(parts.time, timeText(incident, open));
+    setText(parts.ack, ackText(incident));
+    parts.ack.classList.toggle('is-acked', Boolean(incident.acknowledged_at));
+    const wantsForm = canAck() && !incident.acknowledged_at;
+    if (!wantsForm) parts.actions.replaceChildren();
+    else if (!parts.actions.firstChild) parts.actions.append(...ackControls(item));
+    else translateStatic(parts.actions);
+  }
+
+  function ackControls(item) {
+    const opener = el('button', { type: 'button', class: 'ack-open', 'data-i18n': 'incident.ack.open' });
+    const note = el('textarea', {
+      class: 'ack-note',
+      name: 'note',
+      rows: 2,
+      maxlength: 2000,
+      'data-i18n-aria': 'incident.ack.note',
+      'data-i18n-placeholder': 'incident.ack.note',
+    });
+    const submit = el('button', { type: 'submit', class: 'ack-submit', 'data-i18n': 'incident.ack.submit' });
+    const cancel = el('button', { type: 'button', class: 'ack-cancel', 'data-i18n': 'incident.ack.cancel' });
+    const error = el('p', { class: 'ack-error', role: 'alert', hidden: true });
+    const form = el('form', { class: 'ack-form', hidden: true }, [
+      note,
+      el('div', { class: 'ack-buttons' }, [submit, cancel]),
+      error,
+    ]);
+    opener.addEventListener('click', () => {
+      form.hidden = false;
+      opener.hidden = true;
+      note.focus();
+    });
+    cancel.addEventListener('click', () => {
+      form.hidden = true;
+      opener.hidden = false;
+      opener.focus();
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      send(item.id, note.value.trim(), submit, error);
+    });
+    const controls = [opener, form];
+    for (const node of controls) translateStatic(node);
+    return controls;
+  }
+
+  async function send(id, note, submit, error) {
+    submit.disabled = true;
+    setText(submit, t('incident.ack.sending'));
+    error.hidden = true;
+    try {
+      onAcknowledged(await acknowledge(id, note));
+    } catch (failure) {
+      setText(error, t('incident.ack.failed', { detail: failure.message }));
+      error.hidden = false;
+    } finally {
+      submit.disabled = false;
+      setText(submit, t('incident.ack.submit'));
+    }
+  }
+
+  // Open durations grow by themselves.
+  setInterval(() => update(), 30_000);
+
+  function update() {
+    onNextFrame('incidents', draw);
+  }
+
+  return { update, draw };
+}
+
+/** Open ones first (newest first), then the most recently closed; how many did not fit. */
+function pick(all) {
+  const open = all.filter((i) => !i.closed_at).sort(by('opened_at'));
+  const closed = all.filter((i) => i.closed_at).sort(by('closed_at'));
+  const shown = [...open.slice(0, MAX_OPEN), ...closed.slice(0, MAX_CLOSED)];
+  return { shown, hidden: all.length - shown.length };
+}
+
+const by = (field) => (a, b) => Date.parse(b[field]) - Date.parse(a[field]) || b.id - a.id;
+
+function timeText(incident, open) {
+  if (open) {
+    return t('incident.since', { time: shortClock(incident.opened_at), duration: since(incident.opened_at) });
+  }
+  return t('incident.span', {
+    start: shortClock(incident.opened_at),
+    end: shortClock(incident.closed_at),
+    duration: duration(incident.duration_seconds ?? 0),
+  });
+}
+
+function ackText(incident) {
+  if (!incident.acknowledged_at) return t('incident.unacked');
+  const who = t('incident.acked', { who: incident.acknowledged_by, time: shortClock(incident.acknowledged_at) });
+  return incident.ack_note ? `${who} — “${incident.ack_note}”` : who;
+}

@@ -1,0 +1,146 @@
+// The site panel (a modal <dialog>): who to call, the site's state and figures, and charts of
+// the last hour from /samples. Esc or the close button closes it; focus returns to the tile.
+import { samplesSince } from './api.js';
+import { el, setText } from './dom.js';
+import { lineChart } from './chart.js';
+import { onNextFrame } from './frame.js';
+import { t } from './i18n.js';
+import { ICONS } from './status.js';
+import { clock, millis, percent, score, since } from './text.js';
+
+const HOUR_MS = 3600_000;
+const CHARTS_REFRESH_MS = 60_000;
+
+export function createPanel(dialog, sites) {
+  const title = dialog.querySelector('#panel-title');
+  const status = dialog.querySelector('#panel-status');
+  const facts = dialog.querySelector('#panel-facts');
+  const charts = dialog.querySelector('#panel-charts');
+  let code = null;
+  let samples = null; // {items} or {error}
+  let refreshTimer = null;
+
+  dialog.querySelector('#panel-close').addEventListener('click', () => dialog.close());
+  // A click on the backdrop (outside the panel's box) closes it too.
+  dialog.addEventListener('click', (event) => {
+    if (event.target === dialog) dialog.close();
+  });
+  dialog.addEventListener('close', () => {
+    clearInterval(refreshTimer);
+    code = null;
+    delete dialog.dataset.site;
+  });
+
+  function open(siteCode) {
+    if (!sites().has(siteCode)) return;
+    code = siteCode;
+    dialog.dataset.site = siteCode;
+    samples = null;
+    draw();
+    if (!dialog.open) dialog.showModal();
+    loadCharts();
+    clearInterval(refreshTimer);
+    refreshTimer = setInterval(loadCharts, CHARTS_REFRESH_MS);
+  }
+
+  async function loadCharts() {
+    const wanted = code;
+    const to = new Date();
+    try {
+      const body = await samplesSince(wanted, new Date(to - HOUR_MS));
+      samples = { items: body.items, to };
+    } catch (error) {
+      samples = { error: error.message };
+    }
+    if (wanted === code) drawCharts();
+  }
+
+  function draw() {
+    const site = sites().get(code);
+    if (!site) return;
+    setText(title, site.name);
+    status.dataset.status = site.status;
+    setText(status, `${ICONS[site.status]} ${t(`status.${site.status}`)}`);
+    facts.replaceChildren(...factRows(site, sites()));
+    drawCharts();
+  }
+
+  function drawCharts() {
+    if (!samples) return charts.replaceChildren(message('panel.loading'));
+    if (samples.error) return charts.replaceChildren(message('panel.failed', { detail: samples.error }));
+    if (!samples.items.length) return charts.replaceChildren(message('panel.nodata'));
+    charts.replaceChildren(...chartsOf(samples.items, samples.to));
+  }
+
+  /** The shown site changed (an update): redraw its figures, not its charts. */
+  function update(codes) {
+    if (code && codes.includes(code)) onNextFrame('panel', draw);
+  }
+
+  return { open, update, redraw: () => code && draw(), isOpen: () => dialog.open };
+}
+
+function message(key, params) {
+  return el('p', { class: 'panel-message' }, t(key, params));
+}
+
+function factRows(site, sites) {
+  const latest = site.latest ?? {};
+  const report = latest.report ?? {};
+  const parent = sites.get(site.parent_code);
+  const rows = [
+    ['panel.code', site.code],
+    ['panel.level', t(`level.${site.level}`)],
+    ['panel.parent', parent ? `${parent.name} (${parent.code})` : site.parent_code],
+    ['panel.since', `${clock(site.status_since)} · ${since(site.status_since)}`],
+    ['panel.reason', site.reason],
+    ['panel.lastSeen', site.last_seen_at ? clock(site.last_seen_at) : null],
+    ['panel.contact', site.contact_name],
+    ['panel.phone', site.contact_phone ? phoneLink(site) : null],
+    ['panel.agent', report.version],
+    ['panel.camera', device(report.camera_ok)],
+    ['panel.microphone', device(report.microphone_ok)],
+    ['panel.attendance', latest.attendance],
+    ['panel.rtt', millis(latest.rtt_median_seconds)],
+    ['panel.jitter', millis(latest.jitter_seconds)],
+    ['panel.loss', percent(latest.loss_ratio)],
+    ['panel.mos', score(latest.mos)],
+  ];
+  return rows.map(([key, value]) =>
+    el('div', { class: 'fact', dataset: { fact: key.slice('panel.'.length) } }, [
+      el('dt', {}, t(key)),
+      el('dd', {}, value === null || value === undefined || value === '' ? t('value.none') : value),
+    ]),
+  );
+}
+
+function phoneLink(site) {
+  const number = site.contact_phone.replace(/[^+\d]/g, '');
+  const name = site.contact_name ?? site.name;
+  return el('a', { href: `tel:${number}`, class: 'phone', 'aria-label': t('panel.call', { name }) }, site.contact_phone);
+}
+
+function device(ok) {
+  if (ok === true) return `✓ ${t('panel.device.ok')}`;
+  if (ok === false) return `✖ ${t('panel.device.fault')}`;
+  return null;
+}
+
+function chartsOf(items, to) {
+  const from = new Date(to - HOUR_MS);
+  // The API answers newest first; a chart reads left to right, oldest first.
+  const ordered = [...items].reverse().map((s) => ({ ...s, at: new Date(s.at) }));
+  const series = (field, factor = 1) =>
+    ordered.map((s) => ({
+      at: s.at,
+      value: s.reachable && s[field] !== null ? s[field] * factor : null,
+      unreachable: !s.reachable,
+    }));
+  const round = (digits) => (v) => v.toFixed(digits);
+  return [
+    lineChart({ title: t('chart.rtt'), points: series('rtt_median_seconds', 1000), from, to, top: 50, format: round(0) }),
+    lineChart({ title: t('chart.loss'), points: series('loss_ratio', 100), from, to, top: 5, format: round(1) }),
+    lineChart({ title: t('chart.jitter'), points: series('jitter_seconds', 1000), from, to, top: 10, format: round(0) }),
+    lineChart({ title: t('chart.mos'), points: series('mos'), from, to, top: 5, format: round(2) }),
+  ];
+}

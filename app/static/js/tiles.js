@@ -1,0 +1,179 @@
+// Every site as a tile (a button), grouped by district. A snapshot builds the tiles once;
+// after that only the tiles of changed sites are repainted, in the next animation frame.
+import { el, setText } from './dom.js';
+import { onNextFrame } from './frame.js';
+import { TOP_GROUP, groupKey, groupKeys, groupLabel } from './groups.js';
+import { t } from './i18n.js';
+import { ICONS, isProblem, severityRank } from './status.js';
+import { since } from './text.js';
+
+export function createTiles(container, sites, filters, onOpen) {
+  const tiles = new Map(); // code -> button
+  const groups = new Map(); // group key -> {section, title, badge, list, codes}
+  const dirty = new Set();
+  const empty = document.getElementById('tiles-empty');
+  const shown = document.getElementById('sites-shown');
+
+  container.addEventListener('click', (event) => {
+    const tile = event.target.closest('[data-site]');
+    if (tile) onOpen(tile.dataset.site);
+  });
+
+  function rebuild() {
+    tiles.clear();
+    groups.clear();
+    const sections = groupKeys(sites()).map(buildGroup);
+    for (const site of sites().values()) {
+      const tile = buildTile(site);
+      tiles.set(site.code, tile);
+      const group = groups.get(groupKey(site, sites()));
+      group.codes.push(site.code);
+      group.list.append(tile);
+    }
+    container.replaceChildren(...sections);
+    refilter();
+  }
+
+  function buildGroup(key, index) {
+    const title = el('h3', { class: 'group-title' });
+    const badge = el('span', { class: 'group-badge' });
+    const list = el('div', { class: 'group-tiles' });
+    const section = el('section', { class: 'group', dataset: { group: key } }, [
+      el('div', { class: 'group-head' }, [title, badge]),
+      list,
+    ]);
+    groups.set(key, { key, index, section, title, badge, list, codes: [] });
+    return section;
+  }
+
+  function buildTile(site) {
+    const tile = el('button', { type: 'button', class: 'tile', dataset: { site: site.code } }, [
+      el('span', { class: 'tile-icon', 'aria-hidden': 'true' }),
+      el('span', { class: 'tile-name' }, site.name),
+      el('span', { class: 'tile-note', 'aria-hidden': 'true' }),
+    ]);
+    tile.dataset.level = site.level;
+    tile.title = site.name; // the full name when a long one is cut short
+    if (site.level === 'hub') tile.classList.add('is-hub');
+    paint(tile, site);
+    return tile;
+  }
+
+  function paint(tile, site) {
+    const { status } = site;
+    if (tile.dataset.status !== status) {
+      tile.dataset.status = status;
+      setText(tile.children[0], ICONS[status] ?? '?');
+    }
+    let note = '';
+    if (site.level === 'hub') note = t('tile.hub');
+    else if (isProblem(status)) note = t('tile.since', { duration: since(site.status_since) });
+    setText(tile.children[2], note);
+    const label = t('tile.aria', {
+      name: site.name,
+      level: t(`level.${site.level}`),
+      status: t(`status.${status}`),
+    });
+    if (tile.getAttribute('aria-label') !== label) tile.setAttribute('aria-label', label);
+  }
+
+  /** Sites changed: repaint their tiles (and their groups) in the next frame. */
+  function update(codes) {
+    for (const code of codes) dirty.add(code);
+    onNextFrame('tiles', flush);
+  }
+
+  function flush() {
+    const touched = new Set();
+    for (const code of dirty) {
+      const site = sites().get(code);
+      const tile = tiles.get(code);
+      if (!site || !tile) continue;
+      paint(tile, site);
+      tile.hidden = !filters.matches(site);
+      touched.add(groups.get(groupKey(site, sites())));
+    }
+    dirty.clear();
+    for (const group of touched) finishGroup(group);
+    if (filters.worstFirst()) orderGroups();
+    showCount();
+  }
+
+  function finishGroup(group) {
+    const all = group.codes.map((code) => sites().get(code));
+    const down = all.filter((s) => s.status === 'down').length;
+    const degraded = all.filter((s) => s.status === 'degraded').length;
+    group.down = down;
+    group.degraded = degraded;
+    setText(group.badge, badgeText(down, degraded));
+    group.badge.setAttribute('aria-label', t('group.problems', { down, degraded }));
+    group.badge.hidden = !(down || degraded);
+    group.section.hidden = group.codes.every((code) => tiles.get(code).hidden);
+    orderTiles(group);
+  }
+
+  function orderTiles(group) {
+    const codes = filters.worstFirst()
+      ? [...group.codes].sort(
+          (a, b) => severityRank(sites().get(a).status) - severityRank(sites().get(b).status),
+        )
+      : group.codes;
+    const current = group.list.children;
+    if (codes.every((code, i) => current[i]?.dataset.site === code)) return; // no DOM churn
+    group.list.append(...codes.map((code) => tiles.get(code)));
+  }
+
+  // Worst first also lifts the districts in trouble to the top (the hub group stays first).
+  function orderGroups() {
+    const list = [...groups.values()];
+    if (filters.worstFirst()) {
+      list.sort(
+        (a, b) =>
+          (b.key === TOP_GROUP) - (a.key === TOP_GROUP) ||
+          b.down - a.down ||
+          b.degraded - a.degraded ||
+          a.index - b.index,
+      );
+    }
+    const current = container.children;
+    if (list.every((group, i) => current[i] === group.section)) return;
+    container.append(...list.map((group) => group.section));
+  }
+
+  /** Filters or sort changed: recompute every tile's visibility (rare, not per update). */
+  function refilter() {
+    for (const [code, tile] of tiles) {
+      const site = sites().get(code);
+      paint(tile, site);
+      tile.hidden = !filters.matches(site);
+    }
+    for (const group of groups.values()) {
+      setText(group.title, groupLabel(group.key, sites()));
+      finishGroup(group);
+    }
+    orderGroups();
+    showCount();
+  }
+
+  function showCount() {
+    let visible = 0;
+    for (const tile of tiles.values()) visible += tile.hidden ? 0 : 1;
+    setText(shown, t('sites.shown', { shown: visible, total: tiles.size }));
+    empty.hidden = visible > 0 || tiles.size === 0;
+  }
+
+  // Durations on problem tiles ("12 phút") age even when nothing else changes.
+  setInterval(() => {
+    const problems = [...sites().values()].filter((s) => isProblem(s.status));
+    update(problems.map((s) => s.code));
+  }, 30_000);
+
+  return { rebuild, update, refilter, focus: (code) => tiles.get(code)?.focus() };
+}
+
+function badgeText(down, degraded) {
+  const parts = [];
+  if (down) parts.push(`${ICONS.down} ${down}`);
+  if (degraded) parts.push(`${ICONS.degraded} ${degraded}`);
+  return parts.join('  ');
+}
