@@ -38,14 +38,13 @@ export default {
   'group.problems': '{down} down, {degraded} degraded',
   'tile.hub': 'Hub',
   'tile.aria': '{name}, {level}: {status}',
-  'tile.since': '{duration}',
 
   'map.title': 'Map',
   'map.aria': 'Map of the sites; press a marker for details',
-  'map.nocoords': 'No site has coordinates',
 
   'incidents.title': 'Incidents',
   'incidents.empty': 'No incidents',
+  'incidents.closedTitle': 'Recently ended',
   'incidents.more': '{count} more incidents',
   'incident.open': 'Ongoing',
   'incident.closed': 'Ended',
@@ -72,7 +71,6 @@ export default {
   'panel.code': 'Code',
   'panel.level': 'Level',
   'panel.parent': 'Part of',
-  'panel.status': 'Status',
   'panel.since': 'Since',
   'panel.lastSeen': 'Last answer',
   'panel.contact': 'Contact',
@@ -121,7 +119,6 @@ export default {
   'lang.aria': 'Chuyển sang tiếng Việt',
   'mute.on': 'Unmute alerts',
   'mute.off': 'Mute alerts',
-  'mute.aria': 'Mute alert sounds',
   'title.alert': '✖ {count} — BridgeWatch',
 
   'error.http': 'HTTP error {status}',

@@ -39,14 +39,13 @@ export default {
   'group.problems': '{down} mất kết nối, {degraded} suy giảm',
   'tile.hub': 'Trung tâm',
   'tile.aria': '{name}, {level}: {status}',
-  'tile.since': '{duration}',
 
   'map.title': 'Bản đồ',
   'map.aria': 'Bản đồ vị trí các điểm cầu; bấm một điểm để xem chi tiết',
-  'map.nocoords': 'Không điểm cầu nào có tọa độ',
 
   'incidents.title': 'Sự cố',
   'incidents.empty': 'Không có sự cố',
+  'incidents.closedTitle': 'Đã kết thúc gần đây',
   'incidents.more': 'Còn {count} sự cố khác',
   'incident.open': 'Đang diễn ra',
   'incident.closed': 'Đã kết thúc',
@@ -73,7 +72,6 @@ export default {
   'panel.code': 'Mã',
   'panel.level': 'Cấp',
   'panel.parent': 'Trực thuộc',
-  'panel.status': 'Trạng thái',
   'panel.since': 'Từ lúc',
   'panel.lastSeen': 'Phản hồi gần nhất',
   'panel.contact': 'Người liên hệ',
@@ -122,7 +120,6 @@ export default {
   'lang.aria': 'Switch to English',
   'mute.on': 'Bật âm báo',
   'mute.off': 'Tắt âm báo',
-  'mute.aria': 'Tắt âm thanh cảnh báo',
   'title.alert': '✖ {count} — BridgeWatch',
 
   'error.http': 'lỗi HTTP {status}',

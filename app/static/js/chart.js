@@ -3,12 +3,13 @@
 // read at a glance, next to the figures written out in full.
 import { svg } from './dom.js';
 import { t } from './i18n.js';
+import { shortClock } from './text.js';
 
 const WIDTH = 280;
-const HEIGHT = 72;
+const HEIGHT = 86;
 const LEFT = 4;
 const TOP = 20;
-const BOTTOM = 4;
+const BOTTOM = 16; // room for the start and end times under the axis
 
 /**
  * points: [{at: Date, value: number|null}] oldest first; from/to: the time axis;
@@ -17,7 +18,8 @@ const BOTTOM = 4;
 export function lineChart({ title, points, from, to, top, format }) {
   const values = points.map((p) => p.value).filter((v) => v !== null);
   const max = Math.max(top, ...values);
-  const x = (at) => LEFT + ((at - from) / (to - from)) * (WIDTH - LEFT * 2);
+  const span = Math.max(to - from, 1000); // one sample alone still gets a place
+  const x = (at) => LEFT + ((at - from) / span) * (WIDTH - LEFT * 2);
   const y = (value) => HEIGHT - BOTTOM - (value / max) * (HEIGHT - TOP - BOTTOM);
   const last = values.length ? format(values[values.length - 1]) : t('value.none');
   return svg(
@@ -34,6 +36,8 @@ export function lineChart({ title, points, from, to, top, format }) {
       svg('text', { class: 'chart-title', x: LEFT, y: 12 }, title),
       svg('text', { class: 'chart-last', x: WIDTH - LEFT, y: 12 }, last),
       svg('text', { class: 'chart-scale', x: LEFT + 2, y: y(max) + 10 }, format(max)),
+      svg('text', { class: 'chart-time', x: LEFT, y: HEIGHT - 4 }, shortClock(from)),
+      svg('text', { class: 'chart-time end', x: WIDTH - LEFT, y: HEIGHT - 4 }, shortClock(to)),
       svg('path', { class: 'chart-line', d: pathOf(points, x, y) }),
       ...gaps(points, x),
     ],
@@ -59,5 +63,5 @@ function pathOf(points, x, y) {
 function gaps(points, x) {
   return points
     .filter((p) => p.value === null && p.unreachable)
-    .map((p) => svg('rect', { class: 'chart-gap', x: x(p.at) - 1, y: HEIGHT - 8, width: 2, height: 8 }));
+    .map((p) => svg('rect', { class: 'chart-gap', x: x(p.at) - 1, y: HEIGHT - BOTTOM - 8, width: 2, height: 8 }));
 }

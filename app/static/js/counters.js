@@ -1,8 +1,8 @@
 // The header's counters: sites per status (each a button that filters the tiles by that status),
 // delegates present (sum of the latest attendance reports) and the total number of sites.
-import { el, setText } from './dom.js';
+import { el, setText, svg } from './dom.js';
 import { onNextFrame } from './frame.js';
-import { t } from './i18n.js';
+import { currentLang, t } from './i18n.js';
 import { ICONS, STATUSES } from './status.js';
 
 export function createCounters(container, sites, filters) {
@@ -13,7 +13,7 @@ export function createCounters(container, sites, filters) {
     cell.addEventListener('click', () => filters.toggleStatus(status));
     container.append(cell);
   }
-  container.append(counter('attendance', '👥', 'counters.attendance'));
+  container.append(counter('attendance', personIcon(), 'counters.attendance'));
   container.append(counter('total', 'Σ', 'counters.total'));
 
   function counter(name, icon, labelKey, tag = 'div') {
@@ -38,8 +38,9 @@ export function createCounters(container, sites, filters) {
     }
     counts.attendance = attendance;
     counts.total = sites().size;
+    const locale = currentLang() === 'vi' ? 'vi-VN' : 'en-GB';
     for (const [name, { cell, value, label, labelKey }] of cells) {
-      setText(value, counts[name].toLocaleString('vi-VN'));
+      setText(value, counts[name].toLocaleString(locale));
       setText(label, t(labelKey));
       if (cell.tagName === 'BUTTON') {
         const active = filters.status() === name;
@@ -50,4 +51,12 @@ export function createCounters(container, sites, filters) {
   }
 
   return { update: () => onNextFrame('counters', draw), draw };
+}
+
+/** A person's outline: no emoji font is needed on the wall screen's machine. */
+function personIcon() {
+  return svg('svg', { viewBox: '0 0 20 20', width: '0.9em', height: '0.9em', fill: 'currentColor' }, [
+    svg('circle', { cx: 10, cy: 6, r: 4 }),
+    svg('path', { d: 'M2 19c0-5 3.5-8 8-8s8 3 8 8z' }),
+  ]);
 }

@@ -3,7 +3,7 @@
 import { t } from './i18n.js';
 
 export const TOP_GROUP = '_top';
-export const OTHER_GROUP = '_other';
+const OTHER_GROUP = '_other';
 
 export function groupKey(site, sites) {
   if (site.level !== 'commune') return TOP_GROUP;

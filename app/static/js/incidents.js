@@ -2,39 +2,50 @@
 // kept by id and updated in place, so an operator typing an acknowledgement note never loses it
 // when another incident arrives.
 import { acknowledge } from './api.js';
-import { el, setText } from './dom.js';
+import { el, reorder, setText } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { t, translateStatic } from './i18n.js';
-import { ICONS } from './status.js';
+import { ICONS, severityRank } from './status.js';
 import { duration, shortClock, since } from './text.js';
 
 const MAX_OPEN = 100;
 const MAX_CLOSED = 30;
 
-export function createIncidents(list, { incidents, canAck, onOpenSite, onAcknowledged }) {
+export function createIncidents(lists, { incidents, canAck, onOpenSite, onAcknowledged }) {
   const items = new Map(); // id -> {node, parts}
   const empty = document.getElementById('incidents-empty');
   const more = document.getElementById('incidents-more');
+  const closedBox = document.getElementById('incidents-closed-box');
+  const closedCount = document.getElementById('incidents-closed-count');
+  // On a phone the history waits behind a tap; on the wall it is open.
+  closedBox.open = !window.matchMedia('(max-width: 760px)').matches;
 
   function draw() {
-    const { shown, hidden } = pick([...incidents().values()]);
-    const keep = new Set(shown.map((incident) => incident.id));
+    const { open, closed, hidden } = pick([...incidents().values()]);
+    const keep = new Set([...open, ...closed].map((incident) => incident.id));
     for (const [id, item] of items) {
       if (!keep.has(id)) {
         item.node.remove();
         items.delete(id);
       }
     }
+    place(lists.open, open);
+    place(lists.closed, closed);
+    empty.hidden = open.length + closed.length > 0;
+    closedBox.hidden = closed.length === 0;
+    setText(closedCount, String(closed.length));
+    more.hidden = hidden === 0;
+    setText(more, t('incidents.more', { count: hidden }));
+  }
+
+  /** Puts the incidents' items into `list` in this order (an item being edited stays put). */
+  function place(list, shown) {
     const nodes = shown.map((incident) => {
       const item = items.get(incident.id) ?? create(incident);
       fill(item, incident);
       return item.node;
     });
-    const current = list.children;
-    if (!nodes.every((node, i) => current[i] === node)) list.append(...nodes);
-    empty.hidden = nodes.length > 0;
-    more.hidden = hidden === 0;
-    setText(more, t('incidents.more', { count: hidden }));
+    reorder(list, nodes);
   }
 
   function create(incident) {
@@ -138,12 +149,17 @@ export function createIncidents(list, { incidents, canAck, onOpenSite, onAcknowl
   return { update, draw };
 }
 
-/** Open ones first (newest first), then the most recently closed; how many did not fit. */
+/** Open ones (down before degraded, newest first), the most recently closed, how many left. */
 function pick(all) {
-  const open = all.filter((i) => !i.closed_at).sort(by('opened_at'));
-  const closed = all.filter((i) => i.closed_at).sort(by('closed_at'));
-  const shown = [...open.slice(0, MAX_OPEN), ...closed.slice(0, MAX_CLOSED)];
-  return { shown, hidden: all.length - shown.length };
+  const open = all
+    .filter((i) => !i.closed_at)
+    .sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || by('opened_at')(a, b))
+    .slice(0, MAX_OPEN);
+  const closed = all
+    .filter((i) => i.closed_at)
+    .sort(by('closed_at'))
+    .slice(0, MAX_CLOSED);
+  return { open, closed, hidden: all.length - open.length - closed.length };
 }
 
 const by = (field) => (a, b) => Date.parse(b[field]) - Date.parse(a[field]) || b.id - a.id;

@@ -4,14 +4,15 @@ import { svg } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { t } from './i18n.js';
 import { isProblem } from './status.js';
+import { shortName } from './text.js';
 
 const PADDING = 18; // px, so markers on the edge stay whole
 const SIZE = { hub: 24, province: 20, district: 20, commune: 12 };
+// A site in trouble gets a bigger marker: in a dense cluster it must still catch the eye.
+const GROW = { down: 1.8, degraded: 1.4 };
 
 export function createMap(container, sites, filters, onOpen) {
-  const root = svg('svg', { class: 'map-svg', role: 'img' }, [
-    symbols(),
-  ]);
+  const root = svg('svg', { class: 'map-svg', role: 'img' });
   const links = svg('g', { class: 'map-links' });
   const labels = svg('g', { class: 'map-labels' });
   const markersLayer = svg('g', { class: 'map-markers' });
@@ -19,7 +20,7 @@ export function createMap(container, sites, filters, onOpen) {
   container.replaceChildren(root);
   root.setAttribute('aria-label', t('map.aria'));
 
-  let markers = new Map(); // code -> {use, title, link, label}
+  let markers = new Map(); // code -> {node, title, base, size, at, link, label}
   const dirty = new Set();
 
   root.addEventListener('click', (event) => {
@@ -37,7 +38,7 @@ export function createMap(container, sites, filters, onOpen) {
       if (site.lat === null || site.lon === null) continue;
       const marker = buildMarker(site);
       markers.set(site.code, marker);
-      markersLayer.append(marker.use);
+      markersLayer.append(marker.node);
       if (marker.link) links.append(marker.link);
       if (marker.label) labels.append(marker.label);
     }
@@ -46,28 +47,30 @@ export function createMap(container, sites, filters, onOpen) {
 
   function buildMarker(site) {
     const title = svg('title');
-    const use = svg('use', { class: 'marker', dataset: { site: site.code, level: site.level } }, [
+    const node = svg('path', { class: 'marker', dataset: { site: site.code, level: site.level } }, [
       title,
     ]);
-    const marker = { use, title, size: SIZE[site.level] ?? SIZE.commune };
+    const marker = { node, title, base: SIZE[site.level] ?? SIZE.commune, at: null };
     const parent = sites().get(site.parent_code);
     if (site.level === 'commune' && parent?.lat != null) {
       marker.link = svg('line', { class: 'map-link' });
     }
     if (site.level === 'district' || site.level === 'province') {
-      marker.label = svg('text', { class: 'map-label' }, site.name);
+      marker.label = svg('text', { class: 'map-label' }, shortName(site.name));
     }
     paint(marker, site);
     return marker;
   }
 
   function paint(marker, site) {
-    const { use } = marker;
-    if (use.dataset.status !== site.status) {
-      use.dataset.status = site.status;
-      use.setAttribute('href', `#m-${site.status}`);
+    const { node } = marker;
+    if (node.dataset.status !== site.status) {
+      node.dataset.status = site.status;
+      node.setAttribute('d', SHAPES[site.status] ?? SHAPES.unknown);
+      marker.size = marker.base * (GROW[site.status] ?? 1);
+      if (marker.at) place(marker, marker.at);
       // Problems are drawn last, so a healthy neighbour never hides a site that is down.
-      if (isProblem(site.status)) markersLayer.append(use);
+      if (isProblem(site.status)) markersLayer.append(node);
     }
     marker.title.textContent = `${site.name} — ${t(`status.${site.status}`)}`;
   }
@@ -84,7 +87,7 @@ export function createMap(container, sites, filters, onOpen) {
     for (const [code, marker] of markers) {
       const site = sites().get(code);
       const visible = filters.matches(site);
-      marker.use.classList.toggle('is-hidden', !visible);
+      marker.node.classList.toggle('is-hidden', !visible);
       marker.label?.classList.toggle('is-hidden', !visible);
       place(marker, project(site));
       if (marker.link) placeLink(marker, site, project, visible);
@@ -111,7 +114,7 @@ export function createMap(container, sites, filters, onOpen) {
       if (!marker || !site) continue;
       paint(marker, site);
       const visible = filters.matches(site);
-      marker.use.classList.toggle('is-hidden', !visible);
+      marker.node.classList.toggle('is-hidden', !visible);
     }
     dirty.clear();
   }
@@ -124,8 +127,10 @@ export function createMap(container, sites, filters, onOpen) {
   return { rebuild, update, refilter: fit, relabel };
 }
 
-function place({ use, size, label }, [x, y]) {
-  setAttrs(use, { x: x - size / 2, y: y - size / 2, width: size, height: size });
+function place(marker, [x, y]) {
+  const { node, size, label } = marker;
+  marker.at = [x, y];
+  node.setAttribute('transform', `translate(${x.toFixed(1)} ${y.toFixed(1)}) scale(${size / 20})`);
   if (label) setAttrs(label, { x, y: y - size / 2 - 4 });
 }
 
@@ -155,26 +160,17 @@ function setAttrs(node, values) {
   }
 }
 
-/** One shape per status in a 20×20 box: the same shapes as the tiles' icons. */
-function symbols() {
-  const box = { viewBox: '0 0 20 20' };
-  return svg('defs', {}, [
-    svg('symbol', { id: 'm-up', ...box }, [svg('circle', { cx: 10, cy: 10, r: 8 })]),
-    svg('symbol', { id: 'm-degraded', ...box }, [
-      svg('polygon', { points: '10,1 19,18 1,18' }),
-    ]),
-    svg('symbol', { id: 'm-down', ...box }, [
-      svg('polygon', {
-        points: '4,1 10,7 16,1 19,4 13,10 19,16 16,19 10,13 4,19 1,16 7,10 1,4',
-      }),
-    ]),
-    svg('symbol', { id: 'm-unknown', ...box }, [
-      svg('rect', { x: 2, y: 2, width: 16, height: 16, rx: 4 }),
-      svg('text', { x: 10, y: 15, class: 'marker-q' }, '?'),
-    ]),
-    svg('symbol', { id: 'm-paused', ...box }, [
-      svg('rect', { x: 3, y: 2, width: 5, height: 16 }),
-      svg('rect', { x: 12, y: 2, width: 5, height: 16 }),
-    ]),
-  ]);
-}
+/**
+ * One shape per status, centred on 0,0 in a 20×20 box: the tiles' icons (● ▲ ✖ ? ‖). One plain
+ * path per marker: 3,321 <use> elements made every repaint of the national map slow.
+ */
+const SHAPES = {
+  up: 'M-8 0a8 8 0 1 0 16 0a8 8 0 1 0-16 0Z',
+  degraded: 'M0-9L9.5 8H-9.5Z',
+  down: 'M-6-9L0-3L6-9L9-6L3 0L9 6L6 9L0 3L-6 9L-9 6L-3 0L-9-6Z',
+  // A square with a "?" cut out of it (the path's fill-rule is evenodd).
+  unknown:
+    'M-8-8h16v16h-16Z M-3.5-3C-3.5-7.5 3.5-7.5 3.5-3C3.5-0.5 1 0 1 2.5H-1C-1-1 1.5-1.2 ' +
+    '1.5-3C1.5-5.2-1.5-5.2-1.5-3Z M-1 4h2v2.5h-2Z',
+  paused: 'M-7-8h5v16h-5Z M2-8h5v16h-5Z',
+};

@@ -106,7 +106,8 @@ function factRows(site, sites) {
     ['panel.loss', percent(latest.loss_ratio)],
     ['panel.mos', score(latest.mos)],
   ];
-  return rows.map(([key, value]) =>
+  // No reason is known until the status changes while the page is open: skip the empty row.
+  return rows.filter(([key, value]) => key !== 'panel.reason' || value).map(([key, value]) =>
     el('div', { class: 'fact', dataset: { fact: key.slice('panel.'.length) } }, [
       el('dt', {}, t(key)),
       el('dd', {}, value === null || value === undefined || value === '' ? t('value.none') : value),
@@ -127,9 +128,10 @@ function device(ok) {
 }
 
 function chartsOf(items, to) {
-  const from = new Date(to - HOUR_MS);
   // The API answers newest first; a chart reads left to right, oldest first.
   const ordered = [...items].reverse().map((s) => ({ ...s, at: new Date(s.at) }));
+  // A site watched for less than an hour gets its whole history across the chart's width.
+  const from = new Date(Math.max(to - HOUR_MS, ordered[0].at));
   const series = (field, factor = 1) =>
     ordered.map((s) => ({
       at: s.at,

@@ -4,7 +4,7 @@
 import { problemDetail } from './api.js';
 import { SseParser } from './sse.js';
 
-export const SILENCE_SECONDS = 35;
+const SILENCE_SECONDS = 35;
 const MAX_BACKOFF_SECONDS = 10;
 
 export class LiveStream {

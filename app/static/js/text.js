@@ -12,6 +12,25 @@ export function fold(text) {
     .trim();
 }
 
+// Dense tiles show names the way Vietnamese tables abbreviate them: "TT. Nước Hai",
+// "P. Sông Hiến", "Quang Trung" (xã and huyện need no prefix). Full names are everywhere else.
+const PREFIXES = [
+  ['Thành phố ', 'TP. '],
+  ['Thị xã ', 'TX. '],
+  ['Thị trấn ', 'TT. '],
+  ['Phường ', 'P. '],
+  ['Huyện ', ''],
+  ['Xã ', ''],
+  ['Tỉnh ', ''],
+];
+
+export function shortName(name) {
+  for (const [prefix, short] of PREFIXES) {
+    if (name.startsWith(prefix)) return short + name.slice(prefix.length);
+  }
+  return name;
+}
+
 const pad = (n) => String(n).padStart(2, '0');
 
 /** HH:MM:SS in the browser's time zone (the hall's clock). */

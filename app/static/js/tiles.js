@@ -1,11 +1,11 @@
 // Every site as a tile (a button), grouped by district. A snapshot builds the tiles once;
 // after that only the tiles of changed sites are repainted, in the next animation frame.
-import { el, setText } from './dom.js';
+import { el, reorder, setText } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { TOP_GROUP, groupKey, groupKeys, groupLabel } from './groups.js';
 import { t } from './i18n.js';
-import { ICONS, isProblem, severityRank } from './status.js';
-import { since } from './text.js';
+import { ICONS, severityRank } from './status.js';
+import { shortName } from './text.js';
 
 export function createTiles(container, sites, filters, onOpen) {
   const tiles = new Map(); // code -> button
@@ -49,11 +49,10 @@ export function createTiles(container, sites, filters, onOpen) {
   function buildTile(site) {
     const tile = el('button', { type: 'button', class: 'tile', dataset: { site: site.code } }, [
       el('span', { class: 'tile-icon', 'aria-hidden': 'true' }),
-      el('span', { class: 'tile-name' }, site.name),
+      el('span', { class: 'tile-name' }, shortName(site.name)),
       el('span', { class: 'tile-note', 'aria-hidden': 'true' }),
     ]);
     tile.dataset.level = site.level;
-    tile.title = site.name; // the full name when a long one is cut short
     if (site.level === 'hub') tile.classList.add('is-hub');
     paint(tile, site);
     return tile;
@@ -65,16 +64,16 @@ export function createTiles(container, sites, filters, onOpen) {
       tile.dataset.status = status;
       setText(tile.children[0], ICONS[status] ?? '?');
     }
-    let note = '';
-    if (site.level === 'hub') note = t('tile.hub');
-    else if (isProblem(status)) note = t('tile.since', { duration: since(site.status_since) });
-    setText(tile.children[2], note);
+    setText(tile.children[2], site.level === 'hub' ? t('tile.hub') : '');
     const label = t('tile.aria', {
       name: site.name,
       level: t(`level.${site.level}`),
       status: t(`status.${status}`),
     });
-    if (tile.getAttribute('aria-label') !== label) tile.setAttribute('aria-label', label);
+    if (tile.getAttribute('aria-label') !== label) {
+      tile.setAttribute('aria-label', label);
+      tile.title = `${site.name} — ${t(`status.${status}`)}`; // the full name, on hover
+    }
   }
 
   /** Sites changed: repaint their tiles (and their groups) in the next frame. */
@@ -105,7 +104,7 @@ export function createTiles(container, sites, filters, onOpen) {
     const degraded = all.filter((s) => s.status === 'degraded').length;
     group.down = down;
     group.degraded = degraded;
-    setText(group.badge, badgeText(down, degraded));
+    group.badge.replaceChildren(...badgeParts(down, degraded));
     group.badge.setAttribute('aria-label', t('group.problems', { down, degraded }));
     group.badge.hidden = !(down || degraded);
     group.section.hidden = group.codes.every((code) => tiles.get(code).hidden);
@@ -118,9 +117,7 @@ export function createTiles(container, sites, filters, onOpen) {
           (a, b) => severityRank(sites().get(a).status) - severityRank(sites().get(b).status),
         )
       : group.codes;
-    const current = group.list.children;
-    if (codes.every((code, i) => current[i]?.dataset.site === code)) return; // no DOM churn
-    group.list.append(...codes.map((code) => tiles.get(code)));
+    reorder(group.list, codes.map((code) => tiles.get(code)));
   }
 
   // Worst first also lifts the districts in trouble to the top (the hub group stays first).
@@ -135,9 +132,7 @@ export function createTiles(container, sites, filters, onOpen) {
           a.index - b.index,
       );
     }
-    const current = container.children;
-    if (list.every((group, i) => current[i] === group.section)) return;
-    container.append(...list.map((group) => group.section));
+    reorder(container, list.map((group) => group.section));
   }
 
   /** Filters or sort changed: recompute every tile's visibility (rare, not per update). */
@@ -162,18 +157,13 @@ export function createTiles(container, sites, filters, onOpen) {
     empty.hidden = visible > 0 || tiles.size === 0;
   }
 
-  // Durations on problem tiles ("12 phút") age even when nothing else changes.
-  setInterval(() => {
-    const problems = [...sites().values()].filter((s) => isProblem(s.status));
-    update(problems.map((s) => s.code));
-  }, 30_000);
-
   return { rebuild, update, refilter, focus: (code) => tiles.get(code)?.focus() };
 }
 
-function badgeText(down, degraded) {
+/** "✖ 2 ▲ 1": how many sites of the group are down and degraded, in their colours. */
+function badgeParts(down, degraded) {
   const parts = [];
-  if (down) parts.push(`${ICONS.down} ${down}`);
-  if (degraded) parts.push(`${ICONS.degraded} ${degraded}`);
-  return parts.join('  ');
+  if (down) parts.push(el('span', { class: 'badge-down' }, `${ICONS.down} ${down}`));
+  if (degraded) parts.push(el('span', { class: 'badge-degraded' }, `${ICONS.degraded} ${degraded}`));
+  return parts;
 }

@@ -1,0 +1,138 @@
+"""Helpers for tests that drive the dashboard in Debian's Chromium with Playwright.
+
+Chromium stays on loopback (see /work/shared/CHROMIUM.md): host lookups fail except 127.0.0.1,
+no background networking, no mDNS for WebRTC. Playwright's own `--disable-features` list comes
+first on the command line and Chromium keeps only the last one, so ours is merged with it.
+"""
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from playwright.async_api import Browser, Page, Playwright, ViewportSize
+from starlette.types import ASGIApp
+
+from tests.probing import DEADLINE_SECONDS
+from tests.service import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS = ROOT / "docs"
+LOOPBACK_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--allow-loopback-in-peer-connection",
+]
+OUR_DISABLED_FEATURES = ["WebRtcHideLocalIpsWithMdns"]
+WALL = ViewportSize(width=1920, height=1080)
+PHONE = ViewportSize(width=390, height=844)
+HALL_TIME_ZONE = "Asia/Ho_Chi_Minh"
+
+
+async def launch(playwright: Playwright) -> Browser:
+    """Chromium, headless, with Playwright's disabled features and ours in one flag."""
+    features = [*await _playwright_disabled_features(playwright), *OUR_DISABLED_FEATURES]
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*LOOPBACK_ARGS, f"--disable-features={','.join(features)}"],
+    )
+
+
+async def _playwright_disabled_features(playwright: Playwright) -> list[str]:
+    """Read the list Playwright passes, from chrome://version of a first, short-lived launch."""
+    browser = await playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=LOOPBACK_ARGS
+    )
+    try:
+        page = await browser.new_page()
+        await page.goto("chrome://version")
+        command_line = await page.locator("#command_line").inner_text()
+    finally:
+        await browser.close()
+    found: list[str] = []
+    for arg in command_line.split():
+        if arg.startswith("--disable-features="):
+            found = arg.removeprefix("--disable-features=").split(",")
+    return found
+
+
+@dataclass
+class Service:
+    """The real service on a loopback socket, which a test can stop while pages stay open."""
+
+    base: str
+    port: int
+    server: uvicorn.Server
+    task: "asyncio.Task[None]" = field(repr=False)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self.task), DEADLINE_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: ASGIApp, port: int | None = None) -> AsyncIterator[Service]:
+    """Like tests.probing.serving, but open event streams cannot hold up the stop.
+
+    A browser keeps /api/v1/stream open forever and uvicorn's graceful shutdown waits for open
+    responses without limit; after `timeout_graceful_shutdown` it cancels them instead.
+    """
+    port = port or free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    service = Service(f"http://127.0.0.1:{port}", port, server, asyncio.create_task(server.serve()))
+    try:
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            while not server.started:
+                if service.task.done():
+                    service.task.result()
+                await asyncio.sleep(0.05)
+        yield service
+    finally:
+        await service.stop()
+
+
+async def screenshot(page: Page, name: str, *, publish: bool = False) -> Path:
+    """Saves test-artifacts/NAME.png; `publish` also copies it to docs/screenshot-NAME.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"dashboard-{name}.png"
+    await page.screenshot(path=str(path))
+    if publish:
+        shutil.copyfile(path, DOCS / f"screenshot-{name}.png")
+    return path
+
+
+def tile(page: Page, code: str) -> str:
+    """Selector of a site's tile (marker elements share data-site, tiles are buttons)."""
+    return f'button.tile[data-site="{code}"]'
+
+
+async def counter(page: Page, name: str) -> int:
+    """The number a header counter shows (thousands separators removed)."""
+    text = await page.locator(f'[data-counter="{name}"] .counter-value').inner_text()
+    return int(text.replace(".", "").replace(",", ""))
+
+
+async def tile_statuses(page: Page) -> dict[str, str]:
+    """Site code -> data-status of every tile on the page."""
+    result: dict[str, str] = await page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('button.tile')]
+            .map((tile) => [tile.dataset.site, tile.dataset.status]))"""
+    )
+    return result
