@@ -71,6 +71,9 @@ DETECT_WAIT_SECONDS = 30.0
 STOP_BUDGET_SECONDS = 120.0
 AGENT_START_SECONDS = 60.0
 WATCHDOG_GRACE_SECONDS = 60.0
+PROGRESS_SECONDS = 10.0
+ANSWERING = (SiteStatus.UP, SiteStatus.DEGRADED)
+OVERLOADED = "taken WITHOUT every site up: the figures below describe an overloaded engine"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -249,8 +252,20 @@ def agent_processes(
             wait_ready(process, port, log)
         yield processes
     finally:
+        for process, log in zip(processes[:HEALTHY_PROCESSES], logs, strict=False):
+            tell_if_died(process, log)  # the victims' process is killed on purpose
         for process in processes:
             end_process(process)
+
+
+def tell_if_died(process: subprocess.Popen[bytes], log: Path) -> None:
+    """A healthy agent process that ended before we ended it is news."""
+    if process.returncode is None and process.poll() is not None:
+        tail = log.read_text(errors="replace")[-3000:]
+        print(
+            f"agent process {process.pid} exited early ({process.returncode}):\n{tail}",
+            file=sys.stderr,
+        )
 
 
 # -- probes in the monitor process ----------------------------------------------------------
@@ -350,7 +365,6 @@ class Watcher:
 
     def __init__(self, bus: EventBus, plan: Plan, started: float) -> None:
         self._subscription = bus.subscribe("bench", maxsize=1_000_000)
-        self._plan = plan
         self.started = started
         self.status = dict.fromkeys(plan.codes, SiteStatus.UNKNOWN)
         self.up_at: dict[str, float] = {}
@@ -406,6 +420,7 @@ class Results:
     loop: str
     rss_before_kb: int = 0
     all_up_seconds: float | None = None
+    all_answering_seconds: float | None = None  # every site up or degraded
     up_at_setup_end: int = 0
     statuses_at_setup_end: str = ""
     setup_cores: tuple[float, float, float] | None = None
@@ -418,7 +433,7 @@ class Results:
     lag_setup_max: float | None = None
     gc2: list[float] = field(default_factory=list)
     gc_any_max: float | None = None
-    victims_up: int = 0
+    victims_answering: int = 0
     detection: list[float] = field(default_factory=list)
     false_downs: list[tuple[str, float, str]] = field(default_factory=list)
     stop_seconds: float | None = None
@@ -442,7 +457,6 @@ class Run:
     lag: LagProbe
     gc: GcProbe
     results: Results
-    steady_window: tuple[float, float] = (0.0, 0.0)
     killed_at: float | None = None
 
     @property
@@ -463,16 +477,67 @@ def settings_for(url: str) -> Settings:
     )
 
 
+class Progress:
+    """A line on stderr every 10 s while sites come up: long runs show where they stand."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self._last = Usage.now(run.agent_pids)
+
+    def maybe_print(self) -> None:
+        now = Usage.now(self._run.agent_pids)
+        if now.at - self._last.at < PROGRESS_SECONDS:
+            return
+        monitor, agents, machine = now.since(self._last)
+        watcher = self._run.watcher
+        lag = max(self._run.lag.between(self._last.at, now.at), default=0.0)
+        statuses = Counter(s.value for s in watcher.status.values())
+        print(
+            f"[{now.at - watcher.started:5.0f} s] answered once {len(watcher.connected_at)}, "
+            + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+            + f"; downs so far {len(watcher.downs)}; agent processes alive "
+            f"{len(self._run.agent_pids)}/{len(self._run.processes)}; "
+            f"cores: monitor {monitor:.2f}, "
+            f"agents {agents:.2f}, machine {machine:.0%} busy; lag max {lag * 1000:.0f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
+        self._last = now
+
+
+def setup_budget_end(run: Run) -> float:
+    """Set-up must leave time for the steady window, the kill and a bounded stop."""
+    after = (
+        SETTLE_SECONDS + float(run.args.seconds) + DETECT_WAIT_SECONDS + 10 + STOP_BUDGET_SECONDS
+    )
+    return run.deadline - after
+
+
 async def setup_phase(run: Run) -> None:
     """From engine start until every site is up, or until the set-up budget is spent."""
-    budget_end = run.deadline - (SETTLE_SECONDS + run.args.seconds + DETECT_WAIT_SECONDS + 10)
+    budget_end = setup_budget_end(run)
     start = Usage.now(run.agent_pids)
-    watcher = run.watcher
-    while watcher.count(SiteStatus.UP) < len(run.plan.codes) and time.monotonic() < budget_end:
-        watcher.note_connected(run.engine)
-        await asyncio.sleep(0.1)
+    watcher, progress = run.watcher, Progress(run)
+    try:
+        while watcher.count(SiteStatus.UP) < len(run.plan.codes) and time.monotonic() < budget_end:
+            watcher.note_connected(run.engine)
+            note_answering(run)
+            progress.maybe_print()
+            await asyncio.sleep(0.1)
+    finally:
+        record_setup(run, start)
+
+
+def note_answering(run: Run) -> None:
+    answering = sum(run.watcher.count(status) for status in ANSWERING)
+    if run.results.all_answering_seconds is None and answering == len(run.plan.codes):
+        run.results.all_answering_seconds = time.monotonic() - run.watcher.started
+
+
+def record_setup(run: Run, start: Usage) -> None:
+    watcher, results = run.watcher, run.results
     watcher.note_connected(run.engine)
-    results = run.results
+    note_answering(run)
     results.setup_cores = Usage.now(run.agent_pids).since(start)
     results.up_at_setup_end = watcher.count(SiteStatus.UP)
     counts = Counter(s.value for s in watcher.status.values())
@@ -491,7 +556,6 @@ async def steady_phase(run: Run) -> None:
         await asyncio.sleep(1.0)
         rss.append(rss_kb())
     end = Usage.now(run.agent_pids)
-    run.steady_window = (start.at, end.at)
     results.steady = end.since(start)
     results.steady_seconds = end.at - start.at
     results.steady_cpu_seconds = end.monitor - start.monitor
@@ -503,9 +567,9 @@ async def steady_phase(run: Run) -> None:
 
 
 async def kill_phase(run: Run) -> None:
-    """SIGKILL the victims' process; wait until each victim that was up is flagged down."""
-    victims = {c for c in run.plan.victims if run.watcher.status[c] is SiteStatus.UP}
-    run.results.victims_up = len(victims)
+    """SIGKILL the victims' process; wait until each answering victim is flagged down."""
+    victims = {c for c in run.plan.victims if run.watcher.status[c] in ANSWERING}
+    run.results.victims_answering = len(victims)
     if not run.plan.victims:
         return
     run.killed_at = killed = time.monotonic()
@@ -601,43 +665,58 @@ def _dist(values: list[float], unit: str = "s") -> str:
     return f"median {median:.2f} {unit}, p95 {p95:.2f} {unit}, max {max(values) * scale:.2f} {unit}"
 
 
+def _seconds(value: float | None) -> str:
+    return "NOT REACHED" if value is None else f"{value:.1f} s"
+
+
+def _cores(cores: tuple[float, float, float]) -> str:
+    monitor, agents, machine = cores
+    others = machine * (os.cpu_count() or 1) - monitor - agents
+    return (
+        f"monitor {monitor:.2f}, agents {agents:.2f}, other processes {max(0.0, others):.2f}; "
+        f"machine {machine:.0%} busy"
+    )
+
+
 def setup_rows(r: Results) -> list[tuple[str, str]]:
-    all_up = "NOT REACHED" if r.all_up_seconds is None else f"{r.all_up_seconds:.1f} s"
-    cores = r.setup_cores or (0.0, 0.0, 0.0)
+    all_up = _seconds(r.all_up_seconds)
     return [
         ("all sites up after engine start", f"{all_up} ({r.up_at_setup_end}/{r.sites} up)"),
+        ("all sites up or degraded after", _seconds(r.all_answering_seconds)),
         ("statuses when set-up ended", r.statuses_at_setup_end),
         ("per-site time to up", _dist(r.up)),
         ("per-site time to first pong", f"{_dist(r.connected)} ({len(r.connected)} sites)"),
-        ("CPU during set-up (cores)", f"monitor {cores[0]:.2f}, agents {cores[1]:.2f}, "
-         f"machine {cores[2]:.0%} busy"),
+        ("CPU during set-up (cores)", _cores(r.setup_cores or (0.0, 0.0, 0.0))),
         ("loop lag max during set-up", _ms(r.lag_setup_max)),
-    ]  # fmt: skip
+    ]
 
 
 def steady_rows(r: Results) -> list[tuple[str, str]]:
     if r.steady is None:
         return [("steady state", "not reached")]
-    monitor, agents, machine = r.steady
     per_site = r.steady_cpu_seconds / (r.sites * r.steady_seconds) * 1e6
     rss_per_site = (r.rss_steady_kb - r.rss_before_kb) / r.sites
     lag = f"p99 {_ms(percentile(r.lag, 99))}, max {_ms(max(r.lag))}" if r.lag else "n/a"
     gc2 = f"{len(r.gc2)} collections, longest {_ms(max(r.gc2, default=None))}"
+    caveat = [] if r.all_up_seconds is not None else [("steady window", OVERLOADED)]
     return [
+        *caveat,
         ("monitor CPU per site-second", f"{per_site:.0f} µs (baseline ~340 µs)"),
-        ("CPU in steady state (cores)", f"monitor {monitor:.2f}, agents {agents:.2f}, "
-         f"machine {machine:.0%} busy"),
+        ("CPU in steady state (cores)", _cores(r.steady)),
         ("RSS per site", f"{rss_per_site:.0f} KB (baseline ~175 KB)"),
-        ("RSS before / steady / peak", f"{r.rss_before_kb / 1024:.0f} / "
-         f"{r.rss_steady_kb / 1024:.0f} / {r.rss_peak_kb / 1024:.0f} MB"),
+        (
+            "RSS before / steady / peak",
+            f"{r.rss_before_kb / 1024:.0f} / "
+            f"{r.rss_steady_kb / 1024:.0f} / {r.rss_peak_kb / 1024:.0f} MB",
+        ),
         ("loop lag (50 ms sleeper)", f"{lag} ({len(r.lag)} samples)"),
         ("gen-2 GC in steady state", gc2),
         ("longest GC of any generation", _ms(r.gc_any_max)),
-    ]  # fmt: skip
+    ]
 
 
 def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
-    detected = f"{len(r.detection)}/{r.victims_up} up victims (of {kill}) detected"
+    detected = f"{len(r.detection)}/{r.victims_answering} answering victims (of {kill}) detected"
     return [
         ("detection (SIGKILL -> down)", f"{_dist(r.detection)}; {detected}"),
         ("FALSE DOWNS", f"{len(r.false_downs)}"),
@@ -681,7 +760,7 @@ def start_watchdog(processes: list[subprocess.Popen[bytes]], after: float) -> th
     """Last resort should the event loop hang: kill the agents and exit."""
 
     def fire() -> None:
-        print(f"watchdog: still running {after:.0f} s after start; exiting", file=sys.stderr)
+        print("watchdog: the run outlived its deadline; killing it", file=sys.stderr)
         for process in processes:
             with contextlib.suppress(OSError):
                 process.kill()
@@ -714,11 +793,12 @@ def main(argv: list[str]) -> int:
         plan = run_loop(prepare(url, args.sites, args.kill))
         lifetime = args.deadline + WATCHDOG_GRACE_SECONDS
         with agent_processes(plan, Path(folder), lifetime) as processes:
-            watchdog = start_watchdog(processes, lifetime)
+            watchdog = start_watchdog(
+                processes, deadline - time.monotonic() + WATCHDOG_GRACE_SECONDS
+            )
             results = run_loop(measure(plan, processes, args, deadline))
             watchdog.cancel()
-    info = run_info(args, argv, results.loop)
-    info["event loop"] = f"{results.loop} ({loop_factory()[1]})"
+    info = run_info(args, argv, f"{results.loop} ({loop_factory()[1]})")
     report(results, info, args.kill)
     print(f"total run time {time.monotonic() - started:.0f} s")
     return 2 if results.timed_out or results.all_up_seconds is None else 0

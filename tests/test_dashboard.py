@@ -315,11 +315,11 @@ async def test_a_lost_site_goes_down_live_and_an_operator_acknowledges_it(
 
 async def worst_first_puts_the_lost_site_on_top(page: Page, code: str, district: str) -> None:
     await page.locator("#sort-worst").check()
-    groups = page.locator(".group")
-    await expect(groups.nth(1)).to_have_attribute("data-group", district)  # after the hub's
-    await expect(groups.nth(1).locator("button.tile").first).to_have_attribute("data-site", code)
-    await page.locator("#sort-worst").uncheck()
-    await expect(groups.nth(1)).not_to_have_attribute("data-group", district)
+    group = page.locator(f'.group[data-group="{district}"]')
+    await expect(page.locator(".group").nth(1)).to_have_attribute("data-group", district)
+    await expect(group.locator("button.tile").first).to_have_attribute("data-site", code)
+    await page.locator("#sort-worst").uncheck()  # back to the official order, by code
+    await expect(group.locator("button.tile").first).not_to_have_attribute("data-site", code)
 
 
 async def a_revoked_token_is_told_then_signed_out(
@@ -359,6 +359,7 @@ async def call_from_the_panel(page: Page, code: str) -> None:
     await expect(panel.locator('[data-fact="contact"] dd')).to_have_text("Nông Văn Thắng")
     phone = panel.locator('[data-fact="phone"] a')
     await expect(phone).to_have_attribute("href", "tel:0912345678")
+    await screenshot(page, "panel")
     await panel.locator("#panel-close").click()
     await expect(panel).to_be_hidden()
 
@@ -377,6 +378,23 @@ UNTRANSLATED = re.compile(
     r"\b(app|status|level|counters|sites|search|filter|sort|group|tile|map|incidents?|"
     r"duration|unit|value|panel|chart|stale|auth|role|lang|mute|title|error)\.[a-z]"
 )
+
+
+# The two text-handling pieces the page relies on, run in the page itself: accent folding for
+# search, and the event-stream parser fed awkward chunks (split lines, CRLF, comments).
+PARSING_JS = """async () => {
+    const { fold } = await import('/static/js/text.js');
+    const { SseParser } = await import('/static/js/sse.js');
+    const events = [];
+    const parser = new SseParser((type, data) => events.push([type, data]));
+    const chunks = ['retry: 2000\\n\\nevent: upd', 'ate\\r\\ndata: {"a":', '1}\\r',
+                    '\\n\\r\\n: keep-alive\\n\\ndata: x\\r', '\\ndata: y\\n\\n'];
+    for (const chunk of chunks) {
+      parser.push(chunk);
+    }
+    return { folded: fold('  Xã ĐỒNG   Hòa ÂN '), events };
+}"""
+PARSED = {"folded": "xa dong hoa an", "events": [["update", '{"a":1}'], ["message", "x\ny"]]}
 
 
 async def test_switching_language_changes_the_labels(
@@ -407,6 +425,7 @@ async def test_switching_language_changes_the_labels(
             "Hub and districts"
         )
         assert not UNTRANSLATED.search(await page.locator("body").inner_text())
+        await screenshot(page, "english")
 
         await page.reload()  # the choice is remembered
         await expect(label).to_have_text("Up")
@@ -419,6 +438,8 @@ async def test_switching_language_changes_the_labels(
             }"""
         )
         assert keys[0] == keys[1]
+
+        assert await page.evaluate(PARSING_JS) == PARSED
 
         mute = page.locator("#mute-toggle")
         await expect(mute).to_have_text("Tắt âm báo")

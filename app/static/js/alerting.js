@@ -21,7 +21,8 @@ export function createAlerting(button, downCount) {
   });
 
   // Browsers only let a page make sound after a user gesture: create the audio context on the
-  // first one. A kiosk wall screen can start Chromium with --autoplay-policy=no-user-gesture-required.
+  // first one. A kiosk wall screen can start Chromium with
+  // --autoplay-policy=no-user-gesture-required to beep before anyone has touched it.
   const unlock = () => {
     audio ??= new AudioContext();
     if (audio.state === 'suspended') audio.resume();

@@ -43,6 +43,7 @@ export function createAuth(onTokenChange) {
   /** The server refused the stream: a stored token is wrong or none was given. */
   function unauthorized(detail) {
     ask(getToken() ? detail : null);
+    draw();
   }
 
   function show(next) {

@@ -21,7 +21,9 @@ export function lineChart({ title, points, from, to, top, format }) {
   const span = Math.max(to - from, 1000); // one sample alone still gets a place
   const x = (at) => LEFT + ((at - from) / span) * (WIDTH - LEFT * 2);
   const y = (value) => HEIGHT - BOTTOM - (value / max) * (HEIGHT - TOP - BOTTOM);
-  const last = values.length ? format(values[values.length - 1]) : t('value.none');
+  // The newest window's value: none when the site did not answer (an older figure would lie).
+  const newest = points.at(-1)?.value;
+  const last = newest === null || newest === undefined ? t('value.none') : format(newest);
   return svg(
     'svg',
     {
@@ -63,5 +65,8 @@ function pathOf(points, x, y) {
 function gaps(points, x) {
   return points
     .filter((p) => p.value === null && p.unreachable)
-    .map((p) => svg('rect', { class: 'chart-gap', x: x(p.at) - 1, y: HEIGHT - BOTTOM - 8, width: 2, height: 8 }));
+    .map((p) => {
+      const mark = { x: x(p.at) - 1, y: HEIGHT - BOTTOM - 8, width: 2, height: 8 };
+      return svg('rect', { class: 'chart-gap', ...mark });
+    });
 }

@@ -45,7 +45,8 @@ export function createCounters(container, sites, filters) {
       if (cell.tagName === 'BUTTON') {
         const active = filters.status() === name;
         cell.setAttribute('aria-pressed', String(active));
-        cell.setAttribute('aria-label', t('counters.filter', { status: t(labelKey), count: counts[name] }));
+        const label = t('counters.filter', { status: t(labelKey), count: counts[name] });
+        cell.setAttribute('aria-label', label);
       }
     }
   }
@@ -55,7 +56,8 @@ export function createCounters(container, sites, filters) {
 
 /** A person's outline: no emoji font is needed on the wall screen's machine. */
 function personIcon() {
-  return svg('svg', { viewBox: '0 0 20 20', width: '0.9em', height: '0.9em', fill: 'currentColor' }, [
+  const size = { width: '0.9em', height: '0.9em' };
+  return svg('svg', { viewBox: '0 0 20 20', ...size, fill: 'currentColor' }, [
     svg('circle', { cx: 10, cy: 6, r: 4 }),
     svg('path', { d: 'M2 19c0-5 3.5-8 8-8s8 3 8 8z' }),
   ]);

@@ -45,7 +45,8 @@ export function onLangChange(listener) {
 /** Fills data-i18n* attributes (text, aria-label, placeholder) in `root` and below it. */
 export function translateStatic(root = document) {
   if (root === document) document.documentElement.lang = lang;
-  const nodes = [...root.querySelectorAll('[data-i18n], [data-i18n-aria], [data-i18n-placeholder]')];
+  const selector = '[data-i18n], [data-i18n-aria], [data-i18n-placeholder]';
+  const nodes = [...root.querySelectorAll(selector)];
   if (root instanceof Element) nodes.unshift(root);
   for (const node of nodes) {
     const { i18n, i18nAria, i18nPlaceholder } = node.dataset;

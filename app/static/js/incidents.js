@@ -77,7 +77,8 @@ export function createIncidents(lists, { incidents, canAck, onOpenSite, onAcknow
     node.dataset.acknowledged = String(Boolean(incident.acknowledged_at));
     setText(parts.icon, ICONS[incident.severity] ?? '?');
     setText(parts.site, incident.site_name);
-    setText(parts.severity, `${t(`status.${incident.severity}`)} · ${t(open ? 'incident.open' : 'incident.closed')}`);
+    const phase = t(open ? 'incident.open' : 'incident.closed');
+    setText(parts.severity, `${t(`status.${incident.severity}`)} · ${phase}`);
     setText(parts.time, timeText(incident, open));
     setText(parts.ack, ackText(incident));
     parts.ack.classList.toggle('is-acked', Boolean(incident.acknowledged_at));
@@ -88,7 +89,9 @@ export function createIncidents(lists, { incidents, canAck, onOpenSite, onAcknow
   }
 
   function ackControls(item) {
-    const opener = el('button', { type: 'button', class: 'ack-open', 'data-i18n': 'incident.ack.open' });
+    const button = (type, name) =>
+      el('button', { type, class: `ack-${name}`, 'data-i18n': `incident.ack.${name}` });
+    const opener = button('button', 'open');
     const note = el('textarea', {
       class: 'ack-note',
       name: 'note',
@@ -97,8 +100,8 @@ export function createIncidents(lists, { incidents, canAck, onOpenSite, onAcknow
       'data-i18n-aria': 'incident.ack.note',
       'data-i18n-placeholder': 'incident.ack.note',
     });
-    const submit = el('button', { type: 'submit', class: 'ack-submit', 'data-i18n': 'incident.ack.submit' });
-    const cancel = el('button', { type: 'button', class: 'ack-cancel', 'data-i18n': 'incident.ack.cancel' });
+    const submit = button('submit', 'submit');
+    const cancel = button('button', 'cancel');
     const error = el('p', { class: 'ack-error', role: 'alert', hidden: true });
     const form = el('form', { class: 'ack-form', hidden: true }, [
       note,
@@ -166,7 +169,8 @@ const by = (field) => (a, b) => Date.parse(b[field]) - Date.parse(a[field]) || b
 
 function timeText(incident, open) {
   if (open) {
-    return t('incident.since', { time: shortClock(incident.opened_at), duration: since(incident.opened_at) });
+    const opened = incident.opened_at;
+    return t('incident.since', { time: shortClock(opened), duration: since(opened) });
   }
   return t('incident.span', {
     start: shortClock(incident.opened_at),
@@ -177,6 +181,9 @@ function timeText(incident, open) {
 
 function ackText(incident) {
   if (!incident.acknowledged_at) return t('incident.unacked');
-  const who = t('incident.acked', { who: incident.acknowledged_by, time: shortClock(incident.acknowledged_at) });
+  const who = t('incident.acked', {
+    who: incident.acknowledged_by,
+    time: shortClock(incident.acknowledged_at),
+  });
   return incident.ack_note ? `${who} — “${incident.ack_note}”` : who;
 }

@@ -34,7 +34,8 @@ const tiles = createTiles(byId('tiles'), sites, filters, openSite);
 const map = createMap(byId('map'), sites, filters, openSite);
 const counters = createCounters(byId('counters'), sites, filters);
 const panel = createPanel(byId('site-panel'), sites);
-const incidents = createIncidents({ open: byId('incidents-open'), closed: byId('incidents-closed') }, {
+const incidentLists = { open: byId('incidents-open'), closed: byId('incidents-closed') };
+const incidents = createIncidents(incidentLists, {
   incidents: () => state.incidents,
   canAck: canAcknowledge,
   onOpenSite: openSite,

@@ -67,7 +67,9 @@ export function createPanel(dialog, sites) {
 
   function drawCharts() {
     if (!samples) return charts.replaceChildren(message('panel.loading'));
-    if (samples.error) return charts.replaceChildren(message('panel.failed', { detail: samples.error }));
+    if (samples.error) {
+      return charts.replaceChildren(message('panel.failed', { detail: samples.error }));
+    }
     if (!samples.items.length) return charts.replaceChildren(message('panel.nodata'));
     charts.replaceChildren(...chartsOf(samples.items, samples.to));
   }
@@ -118,7 +120,9 @@ function factRows(site, sites) {
 function phoneLink(site) {
   const number = site.contact_phone.replace(/[^+\d]/g, '');
   const name = site.contact_name ?? site.name;
-  return el('a', { href: `tel:${number}`, class: 'phone', 'aria-label': t('panel.call', { name }) }, site.contact_phone);
+  const label = t('panel.call', { name });
+  const attrs = { href: `tel:${number}`, class: 'phone', 'aria-label': label };
+  return el('a', attrs, site.contact_phone);
 }
 
 function device(ok) {
@@ -139,10 +143,13 @@ function chartsOf(items, to) {
       unreachable: !s.reachable,
     }));
   const round = (digits) => (v) => v.toFixed(digits);
+  const chart = (key, points, top, digits) =>
+    lineChart({ title: t(key), points, from, to, top, format: round(digits) });
+  // Each scale's top is at least a value that is still fine, so a quiet line stays low.
   return [
-    lineChart({ title: t('chart.rtt'), points: series('rtt_median_seconds', 1000), from, to, top: 50, format: round(0) }),
-    lineChart({ title: t('chart.loss'), points: series('loss_ratio', 100), from, to, top: 5, format: round(1) }),
-    lineChart({ title: t('chart.jitter'), points: series('jitter_seconds', 1000), from, to, top: 10, format: round(0) }),
-    lineChart({ title: t('chart.mos'), points: series('mos'), from, to, top: 5, format: round(2) }),
+    chart('chart.rtt', series('rtt_median_seconds', 1000), 50, 0),
+    chart('chart.loss', series('loss_ratio', 100), 5, 1),
+    chart('chart.jitter', series('jitter_seconds', 1000), 10, 0),
+    chart('chart.mos', series('mos'), 5, 2),
   ];
 }

@@ -12,8 +12,10 @@ export class SseParser {
 
   push(chunk) {
     this.buffer += chunk;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    this.buffer = lines.pop(); // an unfinished line waits for the next chunk
+    // A "\r" at the very end may be the first half of "\r\n": it waits for the next chunk.
+    const held = this.buffer.endsWith('\r') ? '\r' : '';
+    const lines = this.buffer.slice(0, this.buffer.length - held.length).split(/\r\n|\r|\n/);
+    this.buffer = lines.pop() + held; // an unfinished line waits for the next chunk
     for (const line of lines) this.line(line);
   }
 

@@ -164,6 +164,8 @@ export function createTiles(container, sites, filters, onOpen) {
 function badgeParts(down, degraded) {
   const parts = [];
   if (down) parts.push(el('span', { class: 'badge-down' }, `${ICONS.down} ${down}`));
-  if (degraded) parts.push(el('span', { class: 'badge-degraded' }, `${ICONS.degraded} ${degraded}`));
+  if (degraded) {
+    parts.push(el('span', { class: 'badge-degraded' }, `${ICONS.degraded} ${degraded}`));
+  }
   return parts;
 }
