@@ -99,7 +99,14 @@ def free_port() -> int:
 def _serve(config: Settings, host: str | None, port: int | None) -> None:
     config = config.model_copy(update={"host": host or config.host, "port": port or config.port})
     logs.configure(config.log_level, config.log_json)
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_config=None)
+    # Live-stream clients never hang up by themselves: bound the graceful shutdown.
+    uvicorn.run(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @cli.command()

@@ -170,6 +170,8 @@ class SiteMonitor:
                 error_class=None if self._rtts else self._error_class,
                 report=report,
                 media=self._media,
+                status=self.machine.status,
+                status_since=self.machine.since,
             )
         )
         self._media = None

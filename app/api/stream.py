@@ -89,6 +89,8 @@ def _merge(pending: dict[str, dict[str, Any]], event: SampleTaken | StatusChange
         site.update(status=event.new, status_since=event.at, reason=event.reason)
     else:
         site.update(latest=latest_figures(event), last_seen_at=event.last_seen_at)
+        if event.status is not None and "reason" not in site:
+            site.update(status=event.status, status_since=event.status_since)
 
 
 async def _events(request: Request, me: Viewer) -> AsyncIterator[str]:

@@ -120,7 +120,7 @@ labelLangSwitch();
 onLangChange(() => {
   labelLangSwitch();
   filters.fillOptions();
-  tiles.refilter();
+  tiles.relabel();
   map.relabel();
   counters.draw();
   incidents.draw();

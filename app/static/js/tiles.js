@@ -31,7 +31,7 @@ export function createTiles(container, sites, filters, onOpen) {
       group.list.append(tile);
     }
     container.replaceChildren(...sections);
-    refilter();
+    relabel();
   }
 
   function buildGroup(key, index) {
@@ -137,17 +137,17 @@ export function createTiles(container, sites, filters, onOpen) {
 
   /** Filters or sort changed: recompute every tile's visibility (rare, not per update). */
   function refilter() {
-    for (const [code, tile] of tiles) {
-      const site = sites().get(code);
-      paint(tile, site);
-      tile.hidden = !filters.matches(site);
-    }
-    for (const group of groups.values()) {
-      setText(group.title, groupLabel(group.key, sites()));
-      finishGroup(group);
-    }
+    for (const [code, tile] of tiles) tile.hidden = !filters.matches(sites().get(code));
+    for (const group of groups.values()) finishGroup(group);
     orderGroups();
     showCount();
+  }
+
+  /** The language changed: every tile's label and every group's title. */
+  function relabel() {
+    for (const [code, tile] of tiles) paint(tile, sites().get(code));
+    for (const group of groups.values()) setText(group.title, groupLabel(group.key, sites()));
+    refilter();
   }
 
   function showCount() {
@@ -157,7 +157,7 @@ export function createTiles(container, sites, filters, onOpen) {
     empty.hidden = visible > 0 || tiles.size === 0;
   }
 
-  return { rebuild, update, refilter, focus: (code) => tiles.get(code)?.focus() };
+  return { rebuild, update, refilter, relabel };
 }
 
 /** "✖ 2 ▲ 1": how many sites of the group are down and degraded, in their colours. */
