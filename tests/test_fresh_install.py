@@ -24,7 +24,6 @@ def test_demo_on_a_fresh_machine_is_alive_with_the_172_cao_bang_sites(tmp_path: 
     # The simulated fleet answers: nearly every site answers and the scripted poor links show.
     counts = summary["by_status"]
     assert counts["up"] + counts["degraded"] >= 150 and counts["degraded"] >= 1, counts
-    assert summary["by_status"]["unknown"] == 1  # the hub, where the monitor runs
     assert (tmp_path / "data" / "demo.db").exists()
     # Structured logs: every line the service and the fleet wrote is one JSON object.
     lines = (tmp_path / "service.log").read_text().splitlines()
