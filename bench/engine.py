@@ -606,6 +606,24 @@ async def phases(run: Run) -> None:
         run.results.timed_out = "the deadline passed before the run was complete"
 
 
+async def interruptible_phases(run: Run) -> None:
+    """The phases, which SIGTERM or SIGINT cut short: the engine still stops and we report."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(phases(run))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # we are cancelled ourselves, not interrupted
+        run.results.timed_out = "interrupted by a signal"
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
 async def stop_engine(run: Run) -> None:
     started = time.monotonic()
     run.results.false_downs = false_downs(run, started)
@@ -634,7 +652,7 @@ async def measure(
     gc.callbacks.append(gc_probe)
     try:
         await engine.start()
-        await phases(run)
+        await interruptible_phases(run)
     finally:
         await stop_engine(run)
         gc.callbacks.remove(gc_probe)
