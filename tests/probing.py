@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from aiortc import RTCPeerConnection
 from sqlalchemy import select
 from starlette.types import ASGIApp
 
@@ -15,6 +16,8 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site
 from monitor.credentials import issue_agent_secret
+from monitor.ice import rtc_configuration
+from monitor.peer import close_quietly, make_offer, offering_channel
 from tests.service import free_port
 
 # Heartbeats at 2 Hz and 1 s windows keep the tests short; the logic is the same as at 1 Hz/10 s.
@@ -81,6 +84,16 @@ async def eventually(
             raise AssertionError(f"not within {deadline:.0f} s: {what}")
         await asyncio.sleep(0.1)
     return time.monotonic() - started
+
+
+async def data_channel_offer() -> str:
+    """A real aiortc offer with the `bridgewatch` channel, its peer closed again."""
+    pc = RTCPeerConnection(rtc_configuration([]))
+    offering_channel(pc)
+    try:
+        return await make_offer(pc)
+    finally:
+        await close_quietly(pc)
 
 
 async def site_status(client: httpx.AsyncClient, code: str, headers: dict[str, str]) -> str:

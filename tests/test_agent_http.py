@@ -4,13 +4,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection
 
 from monitor.agent import SiteAgent
 from monitor.agent_http import agent_app
 from monitor.credentials import monitor_key, monitor_token
 from monitor.ice import rtc_configuration
-from monitor.peer import close_quietly, make_offer, offering_channel
+from tests.probing import data_channel_offer
 
 SECRET = "bws_agent-test-secret"
 
@@ -24,15 +23,6 @@ async def agent() -> AsyncIterator[httpx.AsyncClient]:
     await site_agent.close()
 
 
-async def offer() -> str:
-    pc = RTCPeerConnection(rtc_configuration([]))
-    offering_channel(pc)
-    try:
-        return await make_offer(pc)
-    finally:
-        await close_quietly(pc)
-
-
 def headers(token: str, content_type: str = "application/sdp") -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": content_type}
 
@@ -41,7 +31,9 @@ async def test_the_monitor_gets_an_answer_and_can_end_the_session(
     agent: httpx.AsyncClient,
 ) -> None:
     token = monitor_token(monitor_key(SECRET), "01267")
-    answered = await agent.post("/01267", content=await offer(), headers=headers(token))
+    answered = await agent.post(
+        "/01267", content=await data_channel_offer(), headers=headers(token)
+    )
     assert answered.status_code == 201
     assert answered.headers["content-type"].startswith("application/sdp")
     assert "a=fingerprint:" in answered.text
@@ -52,7 +44,7 @@ async def test_the_monitor_gets_an_answer_and_can_end_the_session(
 
 async def test_everyone_else_is_refused(agent: httpx.AsyncClient) -> None:
     good = monitor_token(monitor_key(SECRET), "01267")
-    sdp = await offer()
+    sdp = await data_channel_offer()
     cases = [
         ("/01267", sdp, headers("bws_agent-test-secret"), 401),  # the secret itself is no token
         ("/01267", sdp, headers(monitor_token(monitor_key("bws_x"), "01267")), 401),

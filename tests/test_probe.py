@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
-from aiortc import RTCPeerConnection
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
 
@@ -28,9 +27,8 @@ from monitor.agent import SiteAgent
 from monitor.agent_http import agent_app
 from monitor.ice import rtc_configuration
 from monitor.netem import Impairment
-from monitor.peer import close_quietly, make_offer, offering_channel
 from monitor.protocol import Report
-from tests.probing import eventually, fast, give_agent, serving, site_status
+from tests.probing import data_channel_offer, eventually, fast, give_agent, serving, site_status
 from tests.service import free_port
 
 Headers = dict[Role, dict[str, str]]
@@ -234,7 +232,7 @@ async def test_push_mode_and_who_may_dial_in(
         httpx.AsyncClient(base_url=base, timeout=10) as client,
     ):
         url = "/api/v1/agents/043/sessions"
-        offer = await _offer()
+        offer = await data_channel_offer()
         refusals = [
             (await _dial(client, url, offer, "bws_wrong"), 401),
             (await _dial(client, url, offer, foreign), 403),
@@ -268,15 +266,6 @@ async def _is(client: httpx.AsyncClient, code: str, headers: dict[str, str], wan
 
 async def _secret_of(sessionmaker: SessionMaker) -> str:
     return await give_agent(sessionmaker, "047", "http://127.0.0.1:9/047")
-
-
-async def _offer() -> str:
-    pc = RTCPeerConnection(rtc_configuration([]))
-    offering_channel(pc)
-    try:
-        return await make_offer(pc)
-    finally:
-        await close_quietly(pc)
 
 
 async def _dial(
