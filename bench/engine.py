@@ -9,8 +9,9 @@ Reported: time until every site is `up`, monitor CPU and RSS per site in steady 
 lag, gen-2 GC pauses, how long SIGKILLed agents take to be flagged `down`, and false downs.
 
 It prints results and asserts nothing. It stops by itself: the phases share one deadline, after
-which it reports what it has and exits 2 (also when not every site came up); a watchdog thread
-kills everything a minute after the deadline should the event loop be stuck.
+which it reports what it has and exits 2 (so it does when not every site came up, or on SIGTERM
+or SIGINT); a watchdog thread kills everything a minute after the deadline should the event loop
+be stuck, and agent processes exit by themselves when the benchmark's end of their stdin closes.
 
 Agent secrets reach the agent processes on their standard input (never argv, never a file), and
 every process gathers ICE candidates on 127.0.0.1 only. The agent-process sub-mode, started by
@@ -372,6 +373,7 @@ class Watcher:
         self.downs: list[tuple[str, float, str]] = []  # (code, when, reason)
         self.dial_seconds: list[float] = []
         self.lost_events = 0
+        self.silent_windows: Counter[str] = Counter()  # windows without a pong, by error class
         self._changed = asyncio.Event()
 
     async def wait_until(self, done: Callable[[], bool], until: float) -> None:
@@ -387,10 +389,16 @@ class Watcher:
             now = time.monotonic()
             if isinstance(event, StatusChanged):
                 self._on_change(event, now)
-            elif isinstance(event, SampleTaken) and event.setup_seconds is not None:
-                self.dial_seconds.append(event.setup_seconds)
+            elif isinstance(event, SampleTaken):
+                self._sampled(event)
             elif isinstance(event, Resync):
                 self.lost_events += event.dropped
+
+    def _sampled(self, event: SampleTaken) -> None:
+        if event.setup_seconds is not None:
+            self.dial_seconds.append(event.setup_seconds)
+        if not event.reachable:
+            self.silent_windows[event.error_class or "no answer"] += 1
 
     def _on_change(self, event: StatusChanged, now: float) -> None:
         self._changed.set()
@@ -442,6 +450,7 @@ class Results:
     connected: list[float] = field(default_factory=list)
     dial: list[float] = field(default_factory=list)
     lost_events: int = 0
+    silent_windows: str = ""
 
 
 @dataclass
@@ -665,6 +674,7 @@ async def measure(
         list(watcher.connected_at.values()),
     )
     results.dial, results.lost_events = watcher.dial_seconds, watcher.lost_events
+    results.silent_windows = ", ".join(f"{k} {v}" for k, v in watcher.silent_windows.most_common())
     return results
 
 
@@ -745,6 +755,7 @@ def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
 def report(r: Results, run_info: dict[str, str], kill: int) -> None:
     rows = [*run_info.items(), *setup_rows(r), *steady_rows(r), *kill_rows(r, kill)]
     rows.append(("connection set-up (dial)", _dist(r.dial)))
+    rows.append(("windows without a pong, by cause", r.silent_windows or "none"))
     if r.lost_events:
         rows.append(("bench subscriber lost events", str(r.lost_events)))
     if r.timed_out:
