@@ -1,13 +1,37 @@
 """WHIP-style signaling over HTTP: POST an SDP offer, get `201 Created` with the SDP answer and a
 `Location` to DELETE when done. Used by the monitor (pull) and by the agent (push)."""
 
+import asyncio
 import contextlib
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
 SDP = "application/sdp"
+_in_flight: set[asyncio.Task[httpx.Response]] = set()
+
+
+async def _uncancellable(request: Coroutine[Any, Any, httpx.Response]) -> httpx.Response:
+    """Run a request that the caller's cancellation (a set-up timeout, a stop) does not cancel.
+
+    httpcore 1.0.9 leaves a pooled connection stuck for good when a request is cancelled while
+    it waits for the pool (encode/httpcore#1093); enough of those and the shared client never
+    serves another set-up. An abandoned request finishes on its own, within the client's
+    timeouts, and gives its connection back.
+    """
+    task = asyncio.ensure_future(request)
+    _in_flight.add(task)  # the loop keeps only weak references to tasks
+    task.add_done_callback(_forget)
+    return await asyncio.shield(task)
+
+
+def _forget(task: asyncio.Task[httpx.Response]) -> None:
+    _in_flight.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved, so an abandoned failure is not logged as unhandled
 
 
 class SignalingError(Exception):
@@ -27,10 +51,12 @@ class Answer:
 async def post_offer(client: httpx.AsyncClient, url: str, offer: str, token: str) -> Answer:
     """Send the offer; the client's own timeouts bound every wait."""
     try:
-        response = await client.post(
-            url,
-            content=offer.encode(),
-            headers={"Content-Type": SDP, "Authorization": f"Bearer {token}"},
+        response = await _uncancellable(
+            client.post(
+                url,
+                content=offer.encode(),
+                headers={"Content-Type": SDP, "Authorization": f"Bearer {token}"},
+            )
         )
     except httpx.TimeoutException as exc:
         raise SignalingError("signaling_timeout", str(exc) or type(exc).__name__) from exc
@@ -47,4 +73,4 @@ async def post_offer(client: httpx.AsyncClient, url: str, offer: str, token: str
 async def delete_session(client: httpx.AsyncClient, location: str, token: str) -> None:
     """End the session politely; failures do not matter (the peer times out on its own)."""
     with contextlib.suppress(httpx.HTTPError):
-        await client.delete(location, headers={"Authorization": f"Bearer {token}"})
+        await _uncancellable(client.delete(location, headers={"Authorization": f"Bearer {token}"}))
