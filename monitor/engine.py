@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
 LAG_PROBE_SECONDS = 0.25
 RETENTION_SECONDS = 3600.0
+RECORDER_STOP_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -97,11 +98,12 @@ class Engine:
             task.cancel()
         await asyncio.gather(*(m.stop() for m in self.monitors.values()))
         self.monitors.clear()
-        recorder = self._tasks[0] if self._tasks else None
-        if recorder is not None:  # last: it writes what the monitors said while stopping
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recorder
+        if self._tasks:  # last: it writes what the monitors said while stopping
+            self.recorder.stop()
+            try:
+                await asyncio.wait_for(self._tasks[0], RECORDER_STOP_SECONDS)
+            except TimeoutError:
+                log.error("the database did not take the last writes in time; they are lost")
         await self._http.aclose()
 
     async def _measure_lag(self) -> None:

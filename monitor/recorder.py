@@ -70,35 +70,52 @@ class Recorder:
         self._bus = bus
         self._flush_seconds = flush_seconds
         self._subscription = bus.subscribe("recorder", maxsize=200_000)
+        self._stopping = asyncio.Event()
         self.written = 0
 
     @property
     def backlog(self) -> int:
         return self._subscription.queue.qsize()
 
+    def stop(self) -> None:
+        """Write what is queued, then let `run` return.
+
+        Not `cancel()`: a cancelled write may still commit in the database driver's thread, and
+        the batch would be lost or written twice.
+        """
+        self._stopping.set()
+
     async def run(self) -> None:
         pending: list[Event] = []
         try:
-            while True:
-                pending.append(await self._subscription.get())
-                await asyncio.sleep(self._flush_seconds)  # let the batch gather
+            while not self._stopping.is_set():
+                await self._pause(self._flush_seconds)  # let the batch gather
                 pending.extend(self._drain())
-                try:
-                    await self._write(pending)
-                except Exception:
-                    # Keep the batch and try again: a busy database must not lose history.
-                    log.exception(
-                        "recorder write failed; will retry", extra={"events": len(pending)}
-                    )
-                    await asyncio.sleep(RETRY_SECONDS)
+                if not pending:
                     continue
+                if await self._written(pending):
+                    pending = []
+                else:  # keep the batch: a busy database must not lose history
+                    await self._pause(RETRY_SECONDS)
+            while batch := pending + self._drain():  # stopping: what is left, once
                 pending = []
+                if not await self._written(batch):
+                    log.error("recorder stopped; events unwritten", extra={"events": len(batch)})
+                    return
         finally:
-            pending.extend(self._drain())
-            if pending:  # shutting down: a last write, bounded in time
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._write(pending), 10)
             self._bus.unsubscribe(self._subscription)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _written(self, events: list[Event]) -> bool:
+        try:
+            await self._write(events)
+        except Exception:
+            log.exception("recorder write failed", extra={"events": len(events)})
+            return False
+        return True
 
     def _drain(self) -> list[Event]:
         events: list[Event] = []

@@ -35,6 +35,36 @@ WALL = ViewportSize(width=1920, height=1080)
 PHONE = ViewportSize(width=390, height=844)
 HALL_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
+# 100 status changes a second as the stream delivers them (one update every 0.5 s, 50 sites
+# each), fed straight into the page's state module; long tasks are timed while it runs.
+# Shared by the national-topology test and bench/dashboard.py.
+BURST_JS = """async ({ seconds }) => {
+  const { applyUpdate, state } = await import('/static/js/state.js');
+  const codes = [...state.sites.keys()];
+  const cycle = ['down', 'degraded', 'up', 'paused', 'unknown'];
+  const longTasks = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) longTasks.push(entry.duration);
+  });
+  observer.observe({ entryTypes: ['longtask'] });
+  const wanted = {};
+  for (let round = 0; round < seconds * 2; round += 1) {
+    const sites = [];
+    for (let i = 0; i < 50; i += 1) {
+      const code = codes[(round * 50 + i) * 7 % codes.length];
+      wanted[code] = cycle[(round + i) % cycle.length];
+      sites.push({ code, status: wanted[code], status_since: new Date().toISOString() });
+    }
+    applyUpdate({ at: new Date().toISOString(), sites });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 50)));
+  observer.disconnect();
+  const shown = (code) => document.querySelector(`button.tile[data-site="${code}"]`).dataset.status;
+  const wrong = Object.entries(wanted).filter(([code, status]) => shown(code) !== status);
+  return { longest: Math.max(0, ...longTasks), changed: Object.keys(wanted).length, wrong };
+}"""
+
 
 async def launch(playwright: Playwright) -> Browser:
     """Chromium, headless, with Playwright's disabled features and ours in one flag."""

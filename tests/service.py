@@ -24,27 +24,30 @@ def free_port() -> int:
 @contextmanager
 def running(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[str]:
     """Start `bridgewatch ARGS --port P`, wait until /readyz answers, yield its base URL."""
+    program = str(Path(sys.executable).with_name("bridgewatch"))
+    with spawned([program, *args], env, cwd) as (base, _):
+        yield base
+
+
+@contextmanager
+def spawned(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
+    """Start `COMMAND --port P` (a service), wait until /readyz answers, yield its base URL and
+    process (benchmarks read the process's CPU time); stopped with SIGTERM, then SIGKILL."""
     port = free_port()
-    command = [str(Path(sys.executable).with_name("bridgewatch")), *args, "--port", str(port)]
     log = (cwd / "service.log").open("w")
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        [*command, "--port", str(port)],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"service exited: {(cwd / 'service.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"service not ready: {(cwd / 'service.log').read_text()}")
-            time.sleep(0.2)
-        yield base
+        _wait_ready(process, base, cwd)
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -53,3 +56,18 @@ def running(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[str]:
             process.kill()
             process.wait(timeout=15)
         log.close()
+
+
+def _wait_ready(process: "subprocess.Popen[bytes]", base: str, cwd: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited: {(cwd / 'service.log').read_text()}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"service not ready: {(cwd / 'service.log').read_text()}")
+        time.sleep(0.2)

@@ -38,6 +38,7 @@ from monitor.agent_http import agent_app
 from monitor.ice import rtc_configuration
 from monitor.protocol import Report
 from tests.browser import (
+    BURST_JS,
     HALL_TIME_ZONE,
     PHONE,
     WALL,
@@ -533,36 +534,6 @@ async def test_the_stale_banner_shows_when_the_service_goes_away(
         async with serve(create_app(readable), port):  # back, on the same address
             await expect(banner).to_be_hidden(timeout=LIVE_MS)  # reconnected by itself
             assert await page.evaluate("window.keptAlive") is True
-
-
-# 100 status changes a second as the stream delivers them (one update every 0.5 s, 50 sites
-# each), fed straight into the page's state module; frames are timed while it runs.
-BURST_JS = """async ({ seconds }) => {
-  const { applyUpdate, state } = await import('/static/js/state.js');
-  const codes = [...state.sites.keys()];
-  const cycle = ['down', 'degraded', 'up', 'paused', 'unknown'];
-  const longTasks = [];
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) longTasks.push(entry.duration);
-  });
-  observer.observe({ entryTypes: ['longtask'] });
-  const wanted = {};
-  for (let round = 0; round < seconds * 2; round += 1) {
-    const sites = [];
-    for (let i = 0; i < 50; i += 1) {
-      const code = codes[(round * 50 + i) * 7 % codes.length];
-      wanted[code] = cycle[(round + i) % cycle.length];
-      sites.push({ code, status: wanted[code], status_since: new Date().toISOString() });
-    }
-    applyUpdate({ at: new Date().toISOString(), sites });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 50)));
-  observer.disconnect();
-  const shown = (code) => document.querySelector(`button.tile[data-site="${code}"]`).dataset.status;
-  const wrong = Object.entries(wanted).filter(([code, status]) => shown(code) !== status);
-  return { longest: Math.max(0, ...longTasks), changed: Object.keys(wanted).length, wrong };
-}"""
 
 
 async def test_the_national_topology_stays_fluid_under_a_burst_of_changes(

@@ -2,7 +2,6 @@
 retention of raw samples."""
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -58,9 +57,8 @@ async def test_an_episode_becomes_one_incident_with_its_worst_figures(seeded: Se
 
         await eventually(written, "the recorder wrote everything")
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        recorder.stop()
+        await asyncio.wait_for(task, 30)
     async with seeded() as session:
         incidents = list(await session.scalars(select(Incident)))
         changes = await session.scalar(select(func.count()).select_from(StatusChange))
@@ -90,3 +88,23 @@ async def test_old_samples_are_pruned(seeded: SessionMaker) -> None:
     assert await prune_samples(seeded, now - timedelta(days=90)) == 2
     async with seeded() as session:
         assert await session.scalar(select(func.count()).select_from(Sample)) == 1
+
+
+async def test_stopping_writes_every_queued_event_exactly_once(seeded: SessionMaker) -> None:
+    # Stopped while it writes without pause: nothing may be lost or written twice.
+    async with seeded() as session:
+        sites = list((await session.execute(select(Site.id, Site.code))).all())
+    bus = EventBus()
+    recorder = Recorder(seeded, bus, flush_seconds=0.01)
+    task = asyncio.create_task(recorder.run())
+    published = 0
+    for _ in range(60):
+        for site_id, code in sites:
+            bus.publish(SampleTaken(site_id, code, utcnow(), True, figures([0.01], 0)))
+            published += 1
+        await asyncio.sleep(0.01)
+    recorder.stop()
+    await asyncio.wait_for(task, 60)
+    async with seeded() as session:
+        stored = await session.scalar(select(func.count()).select_from(Sample))
+    assert stored == published
