@@ -10,11 +10,18 @@ from typing import Protocol
 
 from aiortc import RTCDataChannel
 
+from monitor.pauses import PAUSES
 from monitor.protocol import Ping, Pong, Report, decode, encode
+
+# A timer this late means the monitor's loop stood still (CPU starved, a collection):
+# the pong may have arrived and be waiting unread behind the timer.
+STALL_SECONDS = 0.05
 
 
 class HeartbeatSink(Protocol):
-    def answered(self, rtt_seconds: float) -> None: ...
+    def answered(self, rtt_seconds: float | None) -> None:
+        """A pong in time; no RTT when the monitor paused meanwhile (it would time the pause)."""
+
     def missed(self) -> None: ...
     def late(self) -> None:
         """A pong came after its ping was counted missed: the peer is alive, the link is slow."""
@@ -64,6 +71,17 @@ class Heartbeat:
         self._loop.call_later(self._timeout, self._expire, seq)
 
     def _expire(self, seq: int) -> None:
+        sent = self._pending.get(seq)
+        if sent is None:
+            return
+        late = time.perf_counter() - sent - self._timeout
+        if late > STALL_SECONDS or PAUSES.paused_since(sent):
+            # Judge once the loop has caught up with what queued while it stood still.
+            self._loop.call_later(min(self._timeout, max(late, STALL_SECONDS)), self._miss, seq)
+        else:
+            self._miss(seq)
+
+    def _miss(self, seq: int) -> None:
         if self._pending.pop(seq, None) is not None:
             self._sink.missed()
 
@@ -72,7 +90,8 @@ class Heartbeat:
         if isinstance(message, Pong):
             sent = self._pending.pop(message.seq, None)
             if sent is not None:
-                self._sink.answered(time.perf_counter() - sent)
+                rtt = None if PAUSES.paused_since(sent) else time.perf_counter() - sent
+                self._sink.answered(rtt)
             elif 0 < message.seq <= self._seq:
                 self._sink.late()
         elif isinstance(message, Report):

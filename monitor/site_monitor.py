@@ -116,9 +116,10 @@ class SiteMonitor:
 
     # -- heartbeat sink ---------------------------------------------------------------------
 
-    def answered(self, rtt_seconds: float) -> None:
+    def answered(self, rtt_seconds: float | None) -> None:
         self._context.metrics.heartbeats.labels("answered").inc()
-        self._rtts.append(rtt_seconds)
+        if rtt_seconds is not None:
+            self._rtts.append(rtt_seconds)
         self._alive()
 
     def late(self) -> None:
