@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from app import dashboard, health, problems
+from app.agent_cors import AgentCors
 from app.api import agents, conferences, incidents, sites, stream, tokens
 from app.deps import State
 from app.metrics import build_registry
@@ -95,4 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics_router)
     dashboard.install(app)
+    if settings.agent_origins:
+        app.add_middleware(AgentCors, origins=settings.agent_origins)
     return app

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         description='Gather host candidates only on these addresses (e.g. ["127.0.0.1"] for '
         "a demo or tests on loopback); empty: every non-loopback interface.",
     )
+    agent_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins whose pages may dial in as push agents (CORS on /api/v1/agents/ "
+        'only), e.g. ["https://kiosk.example.vn"]; empty: same origin only.',
+    )
     metrics_token: SecretStr | None = Field(
         None, description="When set, /metrics wants `Authorization: Bearer <this>`."
     )
@@ -89,6 +94,18 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return driver + url.removeprefix(plain)
         return url
+
+    @field_validator("agent_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        """An origin is scheme://host[:port]; a path or a trailing slash would never match."""
+        for origin in origins:
+            if origin == "*":  # safe enough: agents authenticate with a bearer secret, no cookies
+                continue
+            scheme, _, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not rest or "/" in rest:
+                raise ValueError(f"not an origin like https://host[:port]: {origin!r}")
+        return origins
 
     @property
     def resolved_database_url(self) -> str:
