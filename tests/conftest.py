@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from playwright.async_api import Browser, async_playwright
 
 from app.main import create_app
 from models.auth import Role, issue_token
@@ -14,6 +15,7 @@ from models.db import SessionMaker, open_database
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
 from monitor.ice import restrict_host_addresses
+from tests.browser import launch
 from tests.databases import PostgresDatabases, SqliteDatabases
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -92,3 +94,14 @@ async def auth(seeded: SessionMaker) -> dict[Role, dict[str, str]]:
             headers[role] = {"Authorization": f"Bearer {secret}"}
         await session.commit()
     return headers
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless and on loopback only (tests/browser.py), shared by a run."""
+    async with async_playwright() as playwright:
+        chromium = await launch(playwright)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -2,12 +2,11 @@
 on another origin: the document is enough to write an agent, and CORS lets that page dial in."""
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -17,23 +16,13 @@ from app.main import create_app
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode
-from tests.browser import launch, serve
+from tests.browser import serve
 from tests.probing import eventually, fast, give_agent
 from tests.service import free_port
 
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 PROTOCOL = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
 SITE = "043"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await launch(playwright)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def documented_agent(monitor: str, site: str, secret: str) -> str:

@@ -5,6 +5,7 @@ import { el, setText } from './dom.js';
 import { lineChart } from './chart.js';
 import { onNextFrame } from './frame.js';
 import { t } from './i18n.js';
+import { explain } from './reason.js';
 import { ICONS } from './status.js';
 import { clock, millis, percent, score, since } from './text.js';
 
@@ -95,7 +96,7 @@ function factRows(site, sites) {
     ['panel.level', t(`level.${site.level}`)],
     ['panel.parent', parent ? `${parent.name} (${parent.code})` : site.parent_code],
     ['panel.since', `${clock(site.status_since)} · ${since(site.status_since)}`],
-    ['panel.reason', site.reason],
+    ['panel.reason', explain(site.reason)],
     ['panel.lastSeen', site.last_seen_at ? clock(site.last_seen_at) : null],
     ['panel.contact', site.contact_name],
     ['panel.phone', site.contact_phone ? phoneLink(site) : null],

@@ -1,0 +1,52 @@
+// Why a site's status changed, in the page's language. The service states reasons in English
+// (they are also stored and logged); the forms it uses are few and fixed (monitor/status.py,
+// monitor/site_monitor.py), so each is recognised here and told again from the catalogue.
+// A reason of an unknown form is shown as the service wrote it.
+import { t } from './i18n.js';
+
+const SETUP_ERRORS = new Set([
+  'agent_not_connected', 'bad_answer', 'bad_offer', 'no_secret', 'no_target', 'setup_timeout',
+  'signaling_timeout', 'unauthorized', 'unreachable',
+]);
+
+const FORMS = [
+  [/^(\d+) heartbeats missed$/, (n) => t('reason.missed', { n })],
+  [/^set-up failed: (\w+)$/, (error) => t('reason.setup', { error: setupError(error) })],
+  [/^disabled \(maintenance\)$/, () => t('reason.paused')],
+  [/^link good$/, () => t('reason.good')],
+  [/^link good for (\d+) windows$/, (n) => t('reason.goodFor', { n })],
+];
+
+// One window's problems, as "RTT 350 ms, jitter 40 ms, loss 5%, MOS 3.2" (any of them).
+const PROBLEMS = [
+  [/^RTT (\d+) ms$/, (ms) => t('reason.rtt', { ms })],
+  [/^jitter (\d+) ms$/, (ms) => t('reason.jitter', { ms })],
+  [/^loss (\d+)%$/, (percent) => t('reason.loss', { percent })],
+  [/^MOS ([\d.]+)$/, (mos) => t('reason.mos', { mos })],
+];
+
+function setupError(error) {
+  return SETUP_ERRORS.has(error) ? t(`reason.error.${error}`) : error;
+}
+
+function told(forms, text) {
+  for (const [form, tell] of forms) {
+    const match = form.exec(text);
+    if (match) return tell(...match.slice(1));
+  }
+  return null;
+}
+
+function problems(reason) {
+  const { head, streak } = reason.match(/^(?<head>.*?)(?: for (?<streak>\d+) windows)?$/).groups;
+  const parts = head.split(', ').map((part) => told(PROBLEMS, part));
+  if (parts.some((part) => part === null)) return null;
+  const list = parts.join(', ');
+  return streak ? t('reason.for', { list, n: streak }) : list;
+}
+
+/** `reason` in the current language, or as written when its form is not known. */
+export function explain(reason) {
+  if (!reason) return reason;
+  return told(FORMS, reason) ?? problems(reason) ?? reason;
+}
