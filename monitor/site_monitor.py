@@ -105,14 +105,16 @@ class SiteMonitor:
             self._start_grace()
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, self._push_task, self._grace_task]
+        tasks = [t for t in (*self._tasks, self._push_task, self._grace_task) if t is not None]
         for task in tasks:
-            if task is not None:
-                task.cancel()
+            task.cancel()
+        if tasks:
+            # Not `await task`, which would swallow a cancellation of `stop` itself, and the
+            # engine bounds how long stopping takes by cancelling it.
+            await asyncio.wait(tasks)
         for task in tasks:
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            if not task.cancelled() and task.exception() is not None:
+                log.error("site task failed", exc_info=task.exception())
 
     # -- heartbeat sink ---------------------------------------------------------------------
 
