@@ -71,6 +71,10 @@ async def test_an_operator_acknowledges_with_a_note_a_viewer_cannot(
     assert acked.json()["acknowledged_by"] == "test-operator"
     stored = await client.get(f"/api/v1/incidents/{incident.id}", headers=auth[Role.VIEWER])
     assert stored.json()["ack_note"] == note["note"] and stored.json()["acknowledged_at"]
+    again = await client.post(url, json={"note": "khác"}, headers=auth[Role.ADMIN])
+    assert again.status_code == 409 and "test-operator" in again.json()["detail"]
+    kept = await client.get(f"/api/v1/incidents/{incident.id}", headers=auth[Role.VIEWER])
+    assert kept.json()["ack_note"] == note["note"]
     bad = await client.post(url, json={"note": 5, "by": "x"}, headers=auth[Role.OPERATOR])
     assert bad.status_code == 422
     missing = await client.post(

@@ -82,6 +82,13 @@ async def acknowledge(
     incident_id: int, body: Acknowledge, session: SessionDep, who: Operator, request: Request
 ) -> IncidentPublic:
     incident, code, name = await _get(session, incident_id)
+    if incident.acknowledged_at is not None:
+        # A second acknowledgement would overwrite who took the incident and their note.
+        raise HTTPException(
+            409,
+            f"already acknowledged by {incident.acknowledged_by} at "
+            f"{incident.acknowledged_at.isoformat(timespec='seconds')}",
+        )
     incident.acknowledged_at = utcnow()
     incident.acknowledged_by = who.name
     incident.ack_note = body.note
