@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,6 +17,9 @@ from models.settings import Settings
 from monitor.engine import Engine
 from monitor.events import EventBus
 
+if TYPE_CHECKING:  # the stream module depends on this one
+    from app.api.stream import SnapshotReader
+
 
 class State(TypedDict):
     """What the lifespan hands to every request (`request.state`)."""
@@ -26,6 +29,7 @@ class State(TypedDict):
     bus: EventBus
     engine: Engine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
     registry: CollectorRegistry
+    snapshots: "SnapshotReader"  # the live stream's shared snapshot reads
 
 
 def settings_of(request: Request) -> Settings:

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "bus": bus,
                     "engine": probe_engine,
                     "registry": registry,
+                    "snapshots": stream.SnapshotReader(sessionmaker),
                 }
             finally:
                 if probe_engine is not None:

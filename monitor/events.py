@@ -80,6 +80,13 @@ class Subscription:
         except asyncio.QueueEmpty:
             return None
 
+    def drain(self, limit: int) -> list[Event]:
+        """What is queued, oldest first, at most `limit` events."""
+        events: list[Event] = []
+        while len(events) < limit and (event := self.get_nowait()) is not None:
+            events.append(event)
+        return events
+
 
 class EventBus:
     def __init__(self, on_drop: Callable[[str, int], None] | None = None) -> None:

@@ -118,10 +118,7 @@ class Recorder:
         return True
 
     def _drain(self) -> list[Event]:
-        events: list[Event] = []
-        while len(events) < MAX_BATCH and (event := self._subscription.get_nowait()) is not None:
-            events.append(event)
-        return events
+        return self._subscription.drain(MAX_BATCH)
 
     async def _write(self, events: list[Event]) -> None:
         samples = [e for e in events if isinstance(e, SampleTaken)]

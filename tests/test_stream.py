@@ -11,6 +11,7 @@ from app.main import create_app
 from models.auth import Role
 from models.db import SessionMaker
 from models.settings import Settings
+from models.topology.builtin import seed_if_empty
 from monitor.agent import SiteAgent
 from monitor.agent_http import agent_app
 from monitor.ice import rtc_configuration
@@ -122,3 +123,26 @@ async def test_updates_carry_the_latest_figures(
         await agent.close()
     assert latest["attendance"] == 44 and latest["reachable"] is True
     assert 0 < latest["rtt_median_seconds"] < 1 and latest["mos"] > 4
+
+
+async def test_a_hundred_dashboards_opening_at_once_on_the_national_map_all_get_it(
+    settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    # A national conference at 7:45: every province's screens open the page within a second.
+    await seed_if_empty(sessionmaker, "vietnam-2025")
+    app = create_app(settings.model_copy(update={"anonymous_read": True}))
+    async with (
+        serving(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=DEADLINE_SECONDS) as client,
+    ):
+
+        async def open_dashboard() -> int:
+            async with client.stream("GET", "/api/v1/stream") as response:
+                kind, snapshot = await anext(events(response))
+            assert kind == "snapshot" and snapshot["me"]["anonymous"] is True
+            return len(snapshot["sites"])
+
+        sizes = await asyncio.wait_for(
+            asyncio.gather(*(open_dashboard() for _ in range(100))), 2 * DEADLINE_SECONDS
+        )
+    assert sizes == [3356] * 100

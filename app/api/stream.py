@@ -8,7 +8,6 @@ keeps proxies from closing the connection and lets the client tell "quiet" from 
 """
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -21,7 +20,7 @@ from sqlalchemy import or_, select
 
 from app.api.incidents import incident_public, incidents_with_site
 from app.api.sites import site_public, sites_with_parent_code
-from app.deps import Viewer
+from app.deps import Principal, Viewer
 from models.base import utcnow
 from models.db import SessionMaker
 from models.incident import Incident
@@ -34,10 +33,15 @@ COALESCE_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
 RECENT_INCIDENTS = 100
 QUEUE_EVENTS = 20_000
+GATHER_SECONDS = 0.1
 
 
 def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=_json)}\n\n"
+    return f"event: {event}\ndata: {_json_text(data)}\n\n"
+
+
+def _json_text(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, default=_json)
 
 
 def _json(value: Any) -> Any:
@@ -48,21 +52,44 @@ def _json(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-async def _snapshot(sessionmaker: SessionMaker, me: Viewer) -> str:
-    async with sessionmaker() as session:
-        sites = await session.execute(sites_with_parent_code().order_by(Site.code))
-        incidents = await session.execute(
-            incidents_with_site()
-            .where(or_(Incident.closed_at.is_(None), Incident.id.in_(_recent_ids())))
-            .order_by(Incident.opened_at.desc())
-        )
-        body = {
-            "at": utcnow(),
-            "me": {"name": me.name, "role": me.role.value, "anonymous": me.anonymous},
-            "sites": [site_public(site, parent) for site, parent in sites],
-            "incidents": [incident_public(*row) for row in incidents],
-        }
-    return _sse("snapshot", body)
+class SnapshotReader:
+    """Every site and the incidents worth showing, read once for all clients connecting together.
+
+    The national map is 1.5 MB and a third of a second of database and CPU work: 200 dashboards
+    opening at once must not each read it (they exhausted the connection pool in
+    bench/stream_clients.py). A client may only use a read that began after it subscribed to
+    the bus, or a change in between could be lost, so a read waits GATHER_SECONDS for company
+    before it begins and then takes no newcomers.
+    """
+
+    def __init__(self, sessionmaker: SessionMaker) -> None:
+        self._sessionmaker = sessionmaker
+        self._gathering: asyncio.Task[str] | None = None
+
+    async def snapshot(self, me: Principal) -> str:
+        if self._gathering is None:
+            self._gathering = asyncio.create_task(self._read())
+        # Shielded: one client leaving must not cancel the read the others wait for.
+        shared = await asyncio.shield(self._gathering)
+        viewer = {"name": me.name, "role": me.role.value, "anonymous": me.anonymous}
+        return f'event: snapshot\ndata: {shared[:-1]}, "me": {json.dumps(viewer)}}}\n\n'
+
+    async def _read(self) -> str:
+        await asyncio.sleep(GATHER_SECONDS)
+        self._gathering = None  # from here on, a newcomer needs a later read
+        async with self._sessionmaker() as session:
+            sites = await session.execute(sites_with_parent_code().order_by(Site.code))
+            incidents = await session.execute(
+                incidents_with_site()
+                .where(or_(Incident.closed_at.is_(None), Incident.id.in_(_recent_ids())))
+                .order_by(Incident.opened_at.desc())
+            )
+            body = {
+                "at": utcnow(),
+                "sites": [site_public(site, parent) for site, parent in sites],
+                "incidents": [incident_public(*row) for row in incidents],
+            }
+        return _json_text(body)
 
 
 def _recent_ids() -> Any:
@@ -96,39 +123,32 @@ def _merge(pending: dict[str, dict[str, Any]], event: SampleTaken | StatusChange
 async def _events(request: Request, me: Viewer) -> AsyncIterator[str]:
     bus: EventBus = request.state.bus
     sessionmaker: SessionMaker = request.state.sessionmaker
+    snapshots: SnapshotReader = request.state.snapshots
     # Subscribe before reading the snapshot: a change in between is sent twice, never lost.
     subscription = bus.subscribe("stream", maxsize=QUEUE_EVENTS)
     try:
         yield "retry: 2000\n\n"  # EventSource clients reconnect after 2 s
-        yield await _snapshot(sessionmaker, me)
-        loop = asyncio.get_running_loop()
-        pending: dict[str, dict[str, Any]] = {}
-        flush_at = keepalive_at = loop.time() + KEEPALIVE_SECONDS
+        yield await snapshots.snapshot(me)
         while True:
-            wait = (flush_at if pending else keepalive_at) - loop.time()
-            event = None
-            with contextlib.suppress(TimeoutError):
-                event = await asyncio.wait_for(subscription.get(), max(0.0, wait))
-            if isinstance(event, Resync):
-                pending.clear()
-                yield _sse("resync", {"dropped": event.dropped})
-                yield await _snapshot(sessionmaker, me)
-            elif isinstance(event, SampleTaken | StatusChanged):
-                if not pending:
-                    flush_at = loop.time() + COALESCE_SECONDS
-                _merge(pending, event)
-            elif isinstance(event, IncidentChanged) and (
-                message := await _incident(sessionmaker, event)
-            ):
-                yield message
-            now = loop.time()
-            if pending and now >= flush_at:
-                yield _sse("update", {"at": utcnow(), "sites": list(pending.values())})
-                pending = {}
-                keepalive_at = now + KEEPALIVE_SECONDS
-            elif not pending and now >= keepalive_at:
+            try:
+                first = await asyncio.wait_for(subscription.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
                 yield ": keep-alive\n\n"
-                keepalive_at = now + KEEPALIVE_SECONDS
+                continue
+            # Let half a second of changes gather: one wake-up per update, not per event.
+            await asyncio.sleep(COALESCE_SECONDS)
+            pending: dict[str, dict[str, Any]] = {}
+            for event in [first, *subscription.drain(QUEUE_EVENTS)]:
+                if isinstance(event, Resync):
+                    pending.clear()
+                    yield _sse("resync", {"dropped": event.dropped})
+                    yield await snapshots.snapshot(me)
+                elif isinstance(event, SampleTaken | StatusChanged):
+                    _merge(pending, event)
+                elif message := await _incident(sessionmaker, event):
+                    yield message
+            if pending:
+                yield _sse("update", {"at": utcnow(), "sites": list(pending.values())})
     finally:
         bus.unsubscribe(subscription)
 
