@@ -20,7 +20,6 @@ from playwright.async_api import (
     Locator,
     Page,
     ViewportSize,
-    async_playwright,
     expect,
 )
 from sqlalchemy import select, update
@@ -43,7 +42,6 @@ from tests.browser import (
     PHONE,
     WALL,
     counter,
-    launch,
     screenshot,
     serve,
     tile,
@@ -60,16 +58,6 @@ STATUSES = ["up", "degraded", "down", "unknown", "paused"]
 PAGE_MS = 20_000
 LIVE_MS = 30_000
 NOTE = "Đã gọi anh Thắng, đang khởi động lại bộ mã hóa"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await launch(playwright)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @contextlib.asynccontextmanager
