@@ -7,7 +7,6 @@ everything it observes to the event bus (recorder, live stream, metrics).
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,13 +23,13 @@ from models.thresholds import Thresholds
 from monitor.events import EventBus
 from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.metrics import EngineMetrics, SiteSnapshot
+from monitor.pauses import PAUSES
 from monitor.recorder import Recorder, prune_samples
 from monitor.site_monitor import EngineContext, SiteConfig, SiteMonitor
 from monitor.status import Policy, StatusMachine
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
-LAG_PROBE_SECONDS = 0.25
 RETENTION_SECONDS = 3600.0
 RECORDER_STOP_SECONDS = 5.0
 CLOSE_ALL_SECONDS = 4.0
@@ -91,7 +90,9 @@ class Engine:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
-        self._tasks.append(asyncio.create_task(self._measure_lag(), name="loop lag"))
+        self._tasks.append(
+            asyncio.create_task(PAUSES.watch_loop(self.metrics.loop_lag.observe), name="loop lag")
+        )
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
 
     async def stop(self) -> None:
@@ -115,14 +116,6 @@ class Engine:
             except TimeoutError:
                 log.error("the database did not take the last writes in time; they are lost")
         await self._http.aclose()
-
-    async def _measure_lag(self) -> None:
-        """How late a timer fires tells whether anything blocks the loop the probes share."""
-        while True:
-            started = time.perf_counter()
-            await asyncio.sleep(LAG_PROBE_SECONDS)
-            lateness = time.perf_counter() - started - LAG_PROBE_SECONDS
-            self.metrics.loop_lag.observe(max(0.0, lateness))
 
     async def _retention(self) -> None:
         keep = timedelta(days=self.settings.sample_retention_days)

@@ -3,13 +3,16 @@
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 
+import pytest
 from aiortc import RTCPeerConnection
 
 from monitor.agent import SiteAgent
 from monitor.heartbeat import Heartbeat
 from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.netem import Impairment
+from monitor.pauses import PAUSES
 from monitor.peer import apply_answer, close_quietly, make_offer, offering_channel, wait_open
 from monitor.protocol import Report
 
@@ -36,24 +39,26 @@ class Tally:
         pass
 
 
-def _full_collections(seconds: float) -> float:
+def _full_collections() -> float:
     """Stop the process in the garbage collector, as a full collection at scale does."""
     nodes: list[list[object]] = [[] for _ in range(200_000)]
     for i, node in enumerate(nodes):
         node.extend(nodes[i : i + 40])  # many references: each pass takes a while
     started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
+    while time.perf_counter() - started < 0.8:
         gc.collect()
     return time.perf_counter() - started
 
 
-async def test_a_collector_pause_is_neither_a_slow_nor_a_missed_heartbeat() -> None:
+async def _heartbeat_across(stall: Callable[[], float]) -> tuple[Tally, float]:
+    """Ping every 100 ms through a 50 ms relay (a ping is always in flight), `stall` the
+    process meanwhile; returns what the heartbeat counted and how long the stall lasted."""
     restrict_host_addresses(["127.0.0.1"])
     rtc = rtc_configuration([])
-    # 50 ms each way through the relay: a ping is always in flight when the pause begins.
     agent = SiteAgent("040", "secret", rtc, impairment=Impairment(delay_seconds=0.05))
     pc = RTCPeerConnection(rtc)
     channel = offering_channel(pc)
+    watcher = asyncio.create_task(PAUSES.watch_loop())
     try:
         answer, _ = await agent.answer(await make_offer(pc))
         await apply_answer(pc, answer)
@@ -61,15 +66,31 @@ async def test_a_collector_pause_is_neither_a_slow_nor_a_missed_heartbeat() -> N
         tally = Tally()
         beating = asyncio.create_task(Heartbeat(channel, 0.1, 0.5, tally).run())
         await asyncio.sleep(1.0)
-        paused = _full_collections(0.8)  # longer than the heartbeat timeout
+        stalled = stall()
         await asyncio.sleep(1.5)
         beating.cancel()
     finally:
+        watcher.cancel()
         await close_quietly(pc)
         for session in list(agent.sessions):
             await agent.end(session)
+    return tally, stalled
 
-    assert paused >= 0.8
+
+def _starved_loop() -> float:
+    """The loop stands still as when the CPU is starved or something blocks it."""
+    started = time.perf_counter()
+    time.sleep(0.8)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("stall", [_full_collections, _starved_loop])
+async def test_the_monitors_own_stall_is_neither_a_slow_nor_a_missed_heartbeat(
+    stall: Callable[[], float],
+) -> None:
+    tally, stalled = await _heartbeat_across(stall)
+
+    assert stalled >= 0.8  # longer than the heartbeat timeout
     assert tally.misses == 0
-    assert tally.unmeasured >= 1  # the pings in flight during the pause
-    assert len(tally.rtts) >= 15 and max(tally.rtts) < paused / 2
+    assert tally.unmeasured >= 1  # the pings in flight during the stall
+    assert len(tally.rtts) >= 15 and max(tally.rtts) < stalled / 2
