@@ -90,14 +90,15 @@ class Recorder:
         try:
             while not self._stopping.is_set():
                 await self._pause(self._flush_seconds)  # let the batch gather
-                pending.extend(self._drain())
+                pending.extend(self._subscription.drain(MAX_BATCH))
                 if not pending:
                     continue
                 if await self._written(pending):
                     pending = []
                 else:  # keep the batch: a busy database must not lose history
                     await self._pause(RETRY_SECONDS)
-            while batch := pending + self._drain():  # stopping: what is left, once
+            # Stopping: write what is left, once.
+            while batch := pending + self._subscription.drain(MAX_BATCH):
                 pending = []
                 if not await self._written(batch):
                     log.error("recorder stopped; events unwritten", extra={"events": len(batch)})
@@ -116,9 +117,6 @@ class Recorder:
             log.exception("recorder write failed", extra={"events": len(events)})
             return False
         return True
-
-    def _drain(self) -> list[Event]:
-        return self._subscription.drain(MAX_BATCH)
 
     async def _write(self, events: list[Event]) -> None:
         samples = [e for e in events if isinstance(e, SampleTaken)]
