@@ -1,6 +1,7 @@
 """Run the real `bridgewatch` command as a separate process on a free loopback port."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -14,11 +15,37 @@ import httpx
 START_TIMEOUT_SECONDS = 60.0
 
 
+def _ephemeral_ports() -> range:
+    """The range the kernel hands out to outgoing connections (and to `bind(port 0)`)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A free loopback TCP port outside the ephemeral range, never handed out twice by this process.
+
+    A port the kernel picked for `bind(0)` could be taken, before the service binds it, by any
+    outgoing connection (the engine dialling agents, asyncpg, httpx): one CI run failed that way.
+    The kernel never picks ports below the ephemeral range on its own, so one free there stays free.
+    """
+    ephemeral = _ephemeral_ports()
+    candidates = [p for p in range(10000, ephemeral.start) if p not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 @contextmanager
