@@ -1,4 +1,4 @@
-"""The `bridgewatch` command line: serve, demo, db, sites, tokens."""
+"""The `bridgewatch` command line: serve, worker, demo, agent, db, sites, tokens."""
 
 import asyncio
 import contextlib
@@ -96,12 +96,12 @@ def free_port() -> int:
         return port
 
 
-def _serve(config: Settings, host: str | None, port: int | None) -> None:
+def _serve(config: Settings, host: str | None, port: int | None, *, worker: bool = False) -> None:
     config = config.model_copy(update={"host": host or config.host, "port": port or config.port})
     logs.configure(config.log_level, config.log_json)
     # Live-stream clients never hang up by themselves: bound the graceful shutdown.
     uvicorn.run(
-        create_app(config),
+        create_app(config, worker=worker),
         host=config.host,
         port=config.port,
         log_config=None,
@@ -113,6 +113,33 @@ def _serve(config: Settings, host: str | None, port: int | None) -> None:
 def serve(host: Host = None, port: Port = None) -> None:
     """Run the service (migrations applied first unless BRIDGEWATCH_AUTO_MIGRATE=false)."""
     _serve(settings(), host, port)
+
+
+@cli.command()
+def worker(host: Host = None, port: Port = None) -> None:
+    """A scale-out monitor worker: probes its share of the sites and serves its own /metrics.
+
+    Workers share a PostgreSQL database with `serve` (run that with BRIDGEWATCH_ENGINE=false
+    to keep its process for the API); each site is probed by one worker at a time."""
+    config = settings()
+    if not config.scale_out:
+        raise fail("workers share a PostgreSQL database: set BRIDGEWATCH_DATABASE_URL")
+    run(_schema_is_current(config))
+    _serve(config, host, port, worker=True)
+
+
+async def _schema_is_current(config: Settings) -> None:
+    # Several workers migrating at once would race: `serve` or `db upgrade` does it, once.
+    engine = create_engine(config.resolved_database_url)
+    try:
+        current = await migrations.current_revision(engine)
+    finally:
+        await engine.dispose()
+    if current != migrations.head_revision():
+        raise fail(
+            f"the database schema is at revision {current}, not "
+            f"{migrations.head_revision()}: run `bridgewatch db upgrade` first"
+        )
 
 
 @cli.command()

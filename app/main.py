@@ -1,25 +1,31 @@
 """The FastAPI application: wires the database (and later the probe engine) at start-up."""
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import dashboard, health, problems
 from app.agent_cors import AgentCors
-from app.api import agents, conferences, incidents, sites, stream, tokens
+from app.api import agents, conferences, incidents, sites, stream, tokens, workers
 from app.deps import State
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
 from models import migrations
-from models.db import create_engine, create_sessionmaker
+from models.db import SessionMaker, asyncpg_dsn, create_engine, create_sessionmaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
 from monitor.engine import Engine
 from monitor.events import EventBus
+from monitor.leases import LeaseKeeper
 from monitor.metrics import EngineMetrics
+from monitor.relay import RelayListener, RelayPublisher
+from monitor.unwatched import UnwatchedSweep
 
 log = logging.getLogger(__name__)
 
@@ -33,32 +39,29 @@ Errors are `application/problem+json`.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
+    """The service; with `worker`, a scale-out monitor worker: the probe engine, its
+    `/metrics` and health, and the push agents' signaling, with no API or dashboard."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         engine = create_engine(settings.resolved_database_url)
+        background: list[asyncio.Task[None]] = []
         try:
-            if settings.auto_migrate:
-                await migrations.upgrade(engine)
             sessionmaker = create_sessionmaker(engine)
-            if settings.seed_topology:
-                seeded = await seed_if_empty(sessionmaker, settings.seed_topology)
-                if seeded:
-                    log.info(
-                        "loaded built-in topology",
-                        extra={"topology": settings.seed_topology, "sites": seeded.created},
-                    )
+            if not worker:  # workers find the schema and the sites ready (`bridgewatch worker`)
+                await _prepare_database(settings, engine, sessionmaker)
             registry = CollectorRegistry()
             engine_metrics = EngineMetrics(registry)
             bus = EventBus(
                 on_drop=lambda name, n: engine_metrics.dropped_events.labels(name).inc(n)
             )
             probe_engine = None
-            if settings.engine:
-                probe_engine = Engine(settings, sessionmaker, bus, engine_metrics)
+            if settings.engine or worker:
+                probe_engine = _probe_engine(settings, sessionmaker, bus, engine_metrics)
                 await probe_engine.start()
+            background = _scale_out(settings, sessionmaker, bus, probe_engine, api=not worker)
             build_registry(probe_engine, bus, registry)
             try:
                 yield {
@@ -73,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if probe_engine is not None:
                     await probe_engine.stop()
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await engine.dispose()
 
     app = FastAPI(
@@ -82,6 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.include_router(health.router)
+    app.include_router(metrics_router)
+    if worker:
+        app.include_router(agents.router, prefix="/api/v1")
+        return app
     api = APIRouter(prefix="/api/v1")
     for router in (
         sites.router,
@@ -91,12 +102,57 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tokens.router,
         agents.router,
         stream.router,
+        workers.router,
     ):
         api.include_router(router)
     app.include_router(api)
-    app.include_router(health.router)
-    app.include_router(metrics_router)
     dashboard.install(app)
     if settings.agent_origins:
         app.add_middleware(AgentCors, origins=settings.agent_origins)
     return app
+
+
+async def _prepare_database(
+    settings: Settings, engine: AsyncEngine, sessionmaker: SessionMaker
+) -> None:
+    if settings.auto_migrate:
+        await migrations.upgrade(engine)
+    if settings.seed_topology:
+        seeded = await seed_if_empty(sessionmaker, settings.seed_topology)
+        if seeded:
+            log.info(
+                "loaded built-in topology",
+                extra={"topology": settings.seed_topology, "sites": seeded.created},
+            )
+
+
+def _probe_engine(
+    settings: Settings, sessionmaker: SessionMaker, bus: EventBus, metrics: EngineMetrics
+) -> Engine:
+    leases = None
+    if settings.scale_out:  # other engines may share the database
+        leases = LeaseKeeper(sessionmaker, settings.lease_seconds, settings.resolved_worker_url)
+    return Engine(settings, sessionmaker, bus, metrics, leases)
+
+
+def _scale_out(
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    bus: EventBus,
+    probe_engine: Engine | None,
+    *,
+    api: bool,
+) -> list[asyncio.Task[None]]:
+    """On PostgreSQL: engines publish what they observe; API processes listen, so the live
+    stream shows the sites of every worker, and mark the sites that no worker watches."""
+    if not settings.scale_out:
+        return []
+    dsn = asyncpg_dsn(settings.resolved_database_url)
+    own = probe_engine.leases.id if probe_engine and probe_engine.leases else None
+    jobs: dict[str, Coroutine[Any, Any, None]] = {}
+    if own is not None:
+        jobs["relay out"] = RelayPublisher(dsn, bus, own).run()
+    if api:
+        jobs["relay in"] = RelayListener(dsn, bus, own).run()
+        jobs["unwatched sites"] = UnwatchedSweep(sessionmaker, bus, settings.lease_seconds).run()
+    return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

@@ -46,6 +46,11 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq URL for a direct asyncpg connection (LISTEN/NOTIFY, admin commands)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -1,9 +1,11 @@
 """All settings of BridgeWatch, read from `BRIDGEWATCH_*` environment variables (12-factor)."""
 
+import socket
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from models.thresholds import Thresholds
 
@@ -74,6 +76,18 @@ class Settings(BaseSettings):
         description="Web origins whose pages may dial in as push agents (CORS on /api/v1/agents/ "
         'only), e.g. ["https://kiosk.example.vn"]; empty: same origin only.',
     )
+    lease_seconds: float = Field(
+        15.0,
+        ge=3,
+        le=300,
+        description="Scale-out (PostgreSQL): a worker renews its site leases 3 times within "
+        "this, and the sites of a worker that died move to the others after it.",
+    )
+    worker_url: str | None = Field(
+        None,
+        description="Where API processes reach this worker to hand it push agents' offers; "
+        "default: http://<host>:<port>.",
+    )
     metrics_token: SecretStr | None = Field(
         None, description="When set, /metrics wants `Authorization: Bearer <this>`."
     )
@@ -106,6 +120,26 @@ class Settings(BaseSettings):
             if scheme not in ("http", "https") or not rest or "/" in rest:
                 raise ValueError(f"not an origin like https://host[:port]: {origin!r}")
         return origins
+
+    @field_validator("worker_url")
+    @classmethod
+    def _worker_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"not a URL like http://host:port: {url!r}")
+        return url
+
+    @property
+    def scale_out(self) -> bool:
+        """PostgreSQL: engines in several processes may share the database (leases, relay)."""
+        return make_url(self.resolved_database_url).get_backend_name() == "postgresql"
+
+    @property
+    def resolved_worker_url(self) -> str:
+        if self.worker_url:
+            return self.worker_url.rstrip("/")
+        # Listening on every interface: others reach this host by its name.
+        host = socket.getfqdn() if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_database_url(self) -> str:

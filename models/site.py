@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -90,3 +90,12 @@ class Site(Base):
     def set_status(self, status: SiteStatus) -> None:
         self.status = status
         self.status_since = utcnow()
+
+
+def probed() -> ColumnElement[bool]:
+    """The sites the probe engine watches: enabled, and either dialled (pull with a target) or
+    dialling in (push)."""
+    return Site.enabled.is_(True) & or_(
+        Site.probe_mode == ProbeMode.PUSH,
+        (Site.probe_mode == ProbeMode.PULL) & Site.probe_target.is_not(None),
+    )

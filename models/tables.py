@@ -5,6 +5,7 @@ from models.base import Base
 from models.conference import Conference, ConferencePhase, ConferenceSite
 from models.history import Sample, StatusChange
 from models.incident import Incident
+from models.lease import MonitorWorker, SiteLease
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 
 __all__ = [
@@ -15,10 +16,12 @@ __all__ = [
     "ConferencePhase",
     "ConferenceSite",
     "Incident",
+    "MonitorWorker",
     "ProbeMode",
     "Role",
     "Sample",
     "Site",
+    "SiteLease",
     "SiteLevel",
     "SiteStatus",
     "StatusChange",

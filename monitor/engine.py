@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from models.auth import AgentCredential
 from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
-from models.site import ProbeMode, Site, SiteStatus
+from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds
 from monitor.events import EventBus
 from monitor.ice import restrict_host_addresses, rtc_configuration
+from monitor.leases import LeaseKeeper
 from monitor.metrics import EngineMetrics, SiteSnapshot
 from monitor.pauses import PAUSES
 from monitor.recorder import Recorder, prune_samples
@@ -33,6 +34,8 @@ RELOAD_SECONDS = 10.0
 RETENTION_SECONDS = 3600.0
 RECORDER_STOP_SECONDS = 5.0
 CLOSE_ALL_SECONDS = 4.0
+HTTP_CLOSE_SECONDS = 1.0
+FIRST_RELOAD_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class Engine:
         sessionmaker: SessionMaker,
         bus: EventBus,
         metrics: EngineMetrics,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.settings = settings
+        self.leases = leases  # scale-out: probe only the sites this worker holds
         self.bus = bus
         self.metrics = metrics
         self._sessionmaker = sessionmaker
@@ -89,6 +94,10 @@ class Engine:
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
+        # Sites are probed (in scale-out: held) from the first request on, not a moment later.
+        with contextlib.suppress(TimeoutError):  # a slow database: the loop below goes on
+            async with asyncio.timeout(FIRST_RELOAD_SECONDS):
+                await self._reload_once()
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
         self._tasks.append(
             asyncio.create_task(PAUSES.watch_loop(self.metrics.loop_lag.observe), name="loop lag")
@@ -96,27 +105,29 @@ class Engine:
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
 
     async def stop(self) -> None:
-        """The recorder writes its last batch while the connections close, and the wait for
-        closing is bounded (an agent whose session was not ended notices the silence on its
-        own). At 1,000 sites stopping still takes ~14 s: the closes keep the loop busy."""
+        """Save first, then hand over, then hang up: the recorder's last batch is written while
+        the loop is still quiet, the leases are released (other workers take the sites at
+        once), and only then do the connections close, for a bounded time (an agent whose
+        session was not ended notices the silence on its own)."""
         for task in self._tasks[1:]:
             task.cancel()
-        monitors = list(self.monitors.values())
-        self.monitors.clear()
-        closing = asyncio.gather(*(m.stop() for m in monitors))
         recorder = self._tasks[0] if self._tasks else None  # None: never started
         if recorder is not None:
             self.recorder.stop()
-        try:
-            await asyncio.wait_for(closing, CLOSE_ALL_SECONDS)
-        except TimeoutError:
-            log.warning("site connections left open at stop", extra={"sites": len(monitors)})
-        if recorder is not None:
             try:
                 await asyncio.wait_for(recorder, RECORDER_STOP_SECONDS)
             except TimeoutError:
                 log.error("the database did not take the last writes in time; they are lost")
-        await self._http.aclose()
+        if self.leases is not None:
+            await self.leases.leave()
+        monitors = list(self.monitors.values())
+        self.monitors.clear()
+        try:
+            await asyncio.wait_for(asyncio.gather(*(m.stop() for m in monitors)), CLOSE_ALL_SECONDS)
+        except TimeoutError:
+            log.warning("site connections left open at stop", extra={"sites": len(monitors)})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._http.aclose(), HTTP_CLOSE_SECONDS)
 
     async def _retention(self) -> None:
         keep = timedelta(days=self.settings.sample_retention_days)
@@ -141,6 +152,7 @@ class Engine:
         return {
             "bridgewatch_recorder_queue_events": float(self.recorder.backlog),
             "bridgewatch_sites_monitored": float(len(self.monitors)),
+            "bridgewatch_monitor_workers": float(self.leases.workers if self.leases else 1),
         }
 
     def request_reload(self) -> None:
@@ -148,23 +160,32 @@ class Engine:
         self._reload_requested.set()
 
     async def _reload_loop(self) -> None:
-        # A database that is down at start-up must not stop the service from starting
-        # (`/readyz` says 503 meanwhile): keep trying.
+        every = self.leases.tick_seconds if self.leases else RELOAD_SECONDS
         while True:
-            self._reload_requested.clear()
-            try:
-                await self.reload()
-            except Exception:
-                log.exception("reloading sites failed; keeping the current set")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reload_requested.wait(), RELOAD_SECONDS)
+                await asyncio.wait_for(self._reload_requested.wait(), every)
+            self._reload_requested.clear()
+            await self._reload_once()
+
+    async def _reload_once(self) -> None:
+        # A database that is down (at start-up or later) must not stop the service: `/readyz`
+        # says 503 meanwhile, and the loop keeps trying.
+        try:
+            await self.reload()
+        except Exception:
+            log.exception("reloading sites failed; keeping the current set")
 
     async def reload(self) -> None:
-        wanted = await self._load()
+        held = await self.leases.held() if self.leases else None
+        wanted = await self._load(held)
         self.info = {code: loaded.info for code, loaded in wanted.items()}
-        for code in list(self.monitors):
-            if code not in wanted or wanted[code].config != self.monitors[code].config:
-                await self.monitors.pop(code).stop()
+        leaving = [
+            self.monitors.pop(code)
+            for code in list(self.monitors)
+            if code not in wanted or wanted[code].config != self.monitors[code].config
+        ]
+        # Together: a worker handing 1,000 sites to a new one must not stop them one by one.
+        await asyncio.gather(*(monitor.stop() for monitor in leaving))
         for code, loaded in wanted.items():
             if code not in self.monitors:
                 policy = self._policy(loaded.config.limits)
@@ -180,21 +201,17 @@ class Engine:
             limits=limits,
         )
 
-    async def _load(self) -> dict[str, _Loaded]:
+    async def _load(self, only: frozenset[int] | None) -> dict[str, _Loaded]:
         credential = aliased(AgentCredential)
         parent = aliased(Site)
         query = (
             select(Site, credential.monitor_key, parent.code)
             .outerjoin(credential, credential.site_id == Site.id)
             .outerjoin(parent, parent.id == Site.parent_id)
-            .where(
-                Site.enabled.is_(True),
-                or_(
-                    Site.probe_mode == ProbeMode.PUSH,
-                    (Site.probe_mode == ProbeMode.PULL) & Site.probe_target.is_not(None),
-                ),
-            )
+            .where(probed())
         )
+        if only is not None:
+            query = query.where(Site.id.in_(only))
         async with self._sessionmaker() as session:
             rows = (await session.execute(query)).all()
         defaults = self.settings.thresholds
@@ -212,8 +229,11 @@ class Engine:
 
     async def accept_push(self, code: str, offer: str) -> tuple[str, str]:
         monitor = self.monitors.get(code)
-        if monitor is None or monitor.config.mode is not ProbeMode.PUSH:
-            await self.reload()  # the site may have been switched to push a moment ago
+        # The site may have been switched to push a moment ago. Not in scale-out, where it is
+        # most likely another worker's, and agents re-dialling after a worker died would each
+        # cost a reload; the next tick picks a switch up.
+        if (monitor is None or monitor.config.mode is not ProbeMode.PUSH) and not self.leases:
+            await self.reload()
             monitor = self.monitors.get(code)
         if monitor is None or monitor.config.mode is not ProbeMode.PUSH:
             raise NotProbedError(code)

@@ -70,6 +70,8 @@ class Subscription:
     name: str
     queue: asyncio.Queue[Event]
     dropped: int = field(default=0)
+    # Only what this process's engine observed, not what other workers relayed (recorder, relay).
+    local_only: bool = False
 
     async def get(self) -> Event:
         return await self.queue.get()
@@ -93,8 +95,10 @@ class EventBus:
         self._subscriptions: list[Subscription] = []
         self._on_drop = on_drop
 
-    def subscribe(self, name: str, maxsize: int = 10_000) -> Subscription:
-        subscription = Subscription(name, asyncio.Queue(maxsize))
+    def subscribe(
+        self, name: str, maxsize: int = 10_000, *, local_only: bool = False
+    ) -> Subscription:
+        subscription = Subscription(name, asyncio.Queue(maxsize), local_only=local_only)
         self._subscriptions.append(subscription)
         return subscription
 
@@ -109,8 +113,11 @@ class EventBus:
     def count(self, name: str) -> int:
         return sum(1 for s in self._subscriptions if s.name == name)
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Event, *, relayed: bool = False) -> None:
+        """`relayed`: the event comes from another worker (scale-out), not from this process."""
         for subscription in self._subscriptions:
+            if relayed and subscription.local_only:
+                continue
             try:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:

@@ -170,6 +170,7 @@ def _engine_gauges(values: dict[str, float]) -> dict[str, tuple[str, float]]:
         "bridgewatch_recorder_queue_events": "Events waiting to be written to the database.",
         "bridgewatch_stream_subscribers": "Live-stream clients connected.",
         "bridgewatch_sites_monitored": "Sites the engine watches (enabled, with an agent).",
+        "bridgewatch_monitor_workers": "Engines sharing the sites (scale-out; 1 on SQLite).",
     }
     return {name: (helps[name], value) for name, value in values.items() if name in helps}
 

@@ -69,7 +69,7 @@ class Recorder:
         self._sessionmaker = sessionmaker
         self._bus = bus
         self._flush_seconds = flush_seconds
-        self._subscription = bus.subscribe("recorder", maxsize=200_000)
+        self._subscription = bus.subscribe("recorder", maxsize=200_000, local_only=True)
         self._stopping = asyncio.Event()
         self.written = 0
 
@@ -97,7 +97,9 @@ class Recorder:
                     pending = []
                 else:  # keep the batch: a busy database must not lose history
                     await self._pause(RETRY_SECONDS)
-            # Stopping: write what is left, once.
+            # Stopping: write what was queued by now, once; what the sites observe from here on
+            # (they may still be running) is not waited for.
+            self._bus.unsubscribe(self._subscription)
             while batch := pending + self._subscription.drain(MAX_BATCH):
                 pending = []
                 if not await self._written(batch):

@@ -43,6 +43,15 @@ async def databases(
     await backend.stop()
 
 
+@pytest.fixture(scope="session")
+async def postgres() -> AsyncIterator[PostgresDatabases]:
+    """PostgreSQL alone, for what only it does (scale-out: leases, LISTEN/NOTIFY)."""
+    backend = PostgresDatabases()
+    await backend.start()
+    yield backend
+    await backend.stop()
+
+
 @pytest.fixture
 async def db_url(databases: SqliteDatabases | PostgresDatabases) -> AsyncIterator[str]:
     """A migrated, empty database of its own for this test."""

@@ -16,19 +16,15 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from models import migrations
-from models.db import create_engine
+from models.db import asyncpg_dsn, create_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BRIDGEWATCH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=10)
+    connection = await asyncpg.connect(asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=10)
     try:
         await connection.execute(sql)
     finally:

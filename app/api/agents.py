@@ -1,5 +1,8 @@
 """/api/v1/agents/{code}/sessions: push-mode signaling, for agents behind NAT that dial in.
 
+In scale-out, the process the agent reaches may not be the one that probes its site: it then
+hands the exchange to the worker holding the site's lease.
+
 WHIP style: the agent POSTs its SDP offer (`application/sdp`) with its site secret as bearer
 token and gets `201 Created`, the SDP answer and a `Location` to DELETE when it leaves.
 A secret is valid for its own site only.
@@ -7,12 +10,16 @@ A secret is valid for its own site only.
 
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import UNAUTHORIZED, EngineDep, SessionDep
-from models.site import Site
+from app.deps import UNAUTHORIZED, EngineDep, SessionDep, SettingsDep
+from models import lease
+from models.settings import Settings
+from models.site import ProbeMode, Site
 from monitor.credentials import AgentCheck, check_agent_secret
 from monitor.engine import Engine, NotProbedError
 from monitor.peer import SetupError
@@ -21,6 +28,7 @@ from monitor.signaling import SDP
 router = APIRouter(prefix="/agents", tags=["agents"])
 _agent_bearer = HTTPBearer(auto_error=False, description="The site's agent secret (bws_...).")
 MAX_SDP_BYTES = 64 * 1024
+FORWARDED_HEADERS = ("content-type", "location", "retry-after")
 SDP_BODY = {
     "requestBody": {"required": True, "content": {SDP: {"schema": {"type": "string"}}}},
     "responses": {"201": {"description": "The SDP answer", "content": {SDP: {}}}},
@@ -49,10 +57,15 @@ async def _authorised_site(
 AgentSite = Annotated[int, Depends(_authorised_site)]
 
 
-def _running(engine: Engine | None) -> Engine:
-    if engine is None:
-        raise HTTPException(503, "the probe engine does not run in this process")
-    return engine
+async def _read_offer(request: Request) -> str:
+    if not request.headers.get("content-type", "").lower().startswith(SDP):
+        raise HTTPException(415, "the offer must be sent as application/sdp")
+    if int(request.headers.get("content-length") or 0) > MAX_SDP_BYTES:
+        raise HTTPException(413, "the offer is too large")
+    body = await request.body()
+    if len(body) > MAX_SDP_BYTES:
+        raise HTTPException(413, "the offer is too large")
+    return body.decode("utf-8", "replace")
 
 
 @router.post(
@@ -62,25 +75,33 @@ def _running(engine: Engine | None) -> Engine:
     summary="An agent dials in with its SDP offer",
     openapi_extra=SDP_BODY,
 )
-async def open_session(code: str, request: Request, _: AgentSite, engine: EngineDep) -> Response:
-    if not request.headers.get("content-type", "").lower().startswith(SDP):
-        raise HTTPException(415, "the offer must be sent as application/sdp")
-    if int(request.headers.get("content-length") or 0) > MAX_SDP_BYTES:
-        raise HTTPException(413, "the offer is too large")
-    body = await request.body()
-    if len(body) > MAX_SDP_BYTES:
-        raise HTTPException(413, "the offer is too large")
-    try:
-        answer, session = await _running(engine).accept_push(code, body.decode("utf-8", "replace"))
-    except NotProbedError as exc:
-        raise HTTPException(409, f"site '{code}' is disabled or not in push mode") from exc
-    except SetupError as exc:
-        if exc.error_class == "bad_offer":
-            raise HTTPException(400, f"not a usable SDP offer: {exc}") from exc
-        # Our side could not answer in time: a server problem; the agent should retry.
-        raise HTTPException(503, f"could not answer: {exc}") from exc
-    location = f"/api/v1/agents/{code}/sessions/{session}"
-    return Response(answer, status_code=201, media_type=SDP, headers={"Location": location})
+async def open_session(
+    code: str,
+    request: Request,
+    site_id: AgentSite,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> Response:
+    offer = await _read_offer(request)
+    if engine is not None:
+        try:
+            answer, push_session = await engine.accept_push(code, offer)
+        except NotProbedError:
+            pass  # not here: maybe on another worker
+        except SetupError as exc:
+            if exc.error_class == "bad_offer":
+                raise HTTPException(400, f"not a usable SDP offer: {exc}") from exc
+            # Our side could not answer in time: a server problem; the agent should retry.
+            raise HTTPException(503, f"could not answer: {exc}") from exc
+        else:
+            location = f"/api/v1/agents/{code}/sessions/{push_session}"
+            return Response(answer, status_code=201, media_type=SDP, headers={"Location": location})
+    site = await session.get_one(Site, site_id)
+    if not site.enabled or site.probe_mode is not ProbeMode.PUSH:
+        raise HTTPException(409, f"site '{code}' is disabled or not in push mode")
+    worker_url = await _holder(session, site_id, engine, settings)
+    return await _forward(request, worker_url, settings, offer)
 
 
 @router.delete(
@@ -89,7 +110,55 @@ async def open_session(code: str, request: Request, _: AgentSite, engine: Engine
     response_class=Response,
     summary="The agent leaves",
 )
-async def close_session(code: str, session: str, _: AgentSite, engine: EngineDep) -> Response:
-    if not await _running(engine).end_push(code, session):
+async def close_session(
+    code: str,
+    session: str,
+    request: Request,
+    site_id: AgentSite,
+    db: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> Response:
+    if engine is not None and await engine.end_push(code, session):
+        return Response(status_code=204)
+    if engine is not None and engine.leases is None:
         raise HTTPException(404, "no such session")
-    return Response(status_code=204)
+    worker_url = await _holder(db, site_id, engine, settings)
+    return await _forward(request, worker_url, settings, None)
+
+
+async def _holder(
+    session: AsyncSession, site_id: int, engine: Engine | None, settings: Settings
+) -> str:
+    """The URL of the worker that probes the site (scale-out), or 503 when there is none."""
+    if not settings.scale_out:
+        raise HTTPException(503, "the probe engine does not run in this process")
+    holder = await lease.owner_url(session, site_id)
+    here = engine.leases.id if engine is not None and engine.leases is not None else None
+    if holder is None or holder[0] == here or holder[1] is None:
+        raise HTTPException(
+            503,
+            "no monitor worker holds this site at the moment; try again shortly",
+            headers={"Retry-After": "5"},
+        )
+    return holder[1]
+
+
+async def _forward(
+    request: Request, worker_url: str, settings: Settings, offer: str | None
+) -> Response:
+    """Hand the agent's request, its own secret included, to the worker that probes the site:
+    the worker checks the secret again and answers with its own ICE candidates."""
+    headers = {"Authorization": request.headers.get("authorization", "")}
+    if offer is not None:
+        headers["Content-Type"] = SDP
+    timeout = httpx.Timeout(settings.setup_timeout_seconds + 5, connect=5.0)
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            answer = await client.request(
+                request.method, worker_url + request.url.path, content=offer, headers=headers
+            )
+    except httpx.HTTPError as exc:
+        raise HTTPException(503, "the worker that probes this site did not answer") from exc
+    kept = {k: v for k, v in answer.headers.items() if k.lower() in FORWARDED_HEADERS}
+    return Response(answer.content, status_code=answer.status_code, headers=kept)

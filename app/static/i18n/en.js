@@ -92,6 +92,7 @@ export default {
   'reason.paused': 'paused (maintenance)',
   'reason.good': 'link good',
   'reason.goodFor': 'link good for {n} windows',
+  'reason.unwatched': 'not monitored: no monitor worker is watching this site',
   'reason.for': '{list} for {n} windows',
   'reason.rtt': 'round trip {ms} ms',
   'reason.jitter': 'jitter {ms} ms',

@@ -93,6 +93,7 @@ export default {
   'reason.paused': 'tạm dừng (bảo trì)',
   'reason.good': 'đường truyền tốt',
   'reason.goodFor': 'đường truyền tốt trong {n} chu kỳ đo',
+  'reason.unwatched': 'không được giám sát: không có tiến trình giám sát nào theo dõi điểm cầu này',
   'reason.for': '{list} trong {n} chu kỳ đo',
   'reason.rtt': 'độ trễ khứ hồi {ms} ms',
   'reason.jitter': 'độ biến thiên trễ {ms} ms',

@@ -1,6 +1,7 @@
 // Why a site's status changed, in the page's language. The service states reasons in English
 // (they are also stored and logged); the forms it uses are few and fixed (monitor/status.py,
-// monitor/site_monitor.py), so each is recognised here and told again from the catalogue.
+// monitor/site_monitor.py, monitor/unwatched.py), so each is recognised here and told again
+// from the catalogue.
 // A reason of an unknown form is shown as the service wrote it.
 import { t } from './i18n.js';
 
@@ -15,6 +16,7 @@ const FORMS = [
   [/^disabled \(maintenance\)$/, () => t('reason.paused')],
   [/^link good$/, () => t('reason.good')],
   [/^link good for (\d+) windows$/, (n) => t('reason.goodFor', { n })],
+  [/^not monitored: no worker holds the site$/, () => t('reason.unwatched')],
 ];
 
 // One window's problems, as "RTT 350 ms, jitter 40 ms, loss 5%, MOS 3.2" (any of them).
