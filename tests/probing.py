@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -56,22 +57,36 @@ async def give_agent(
 
 @contextlib.asynccontextmanager
 async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
-    """Serve an ASGI app on a real loopback socket in this event loop; yields its base URL."""
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    """Serve an ASGI app on a real loopback socket in this event loop; yields its base URL.
+
+    The test binds the socket itself: a port that is taken fails here as a plain OSError, where
+    uvicorn would `sys.exit()` inside the server task and take the test's event loop down.
+    """
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port or free_port()))
+    config = uvicorn.Config(app, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+
+    async def serve() -> None:
+        try:
+            await server.serve(sockets=[listener])
+        except SystemExit as exit:  # uvicorn's way of saying the app's startup failed
+            raise RuntimeError("the served app did not start") from exit
+
+    task = asyncio.create_task(serve())
     try:
         async with asyncio.timeout(DEADLINE_SECONDS):
             while not server.started:
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, DEADLINE_SECONDS)
+        listener.close()
 
 
 async def eventually(

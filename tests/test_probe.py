@@ -134,8 +134,11 @@ async def test_loss_and_delay_on_the_path_degrade_a_site_but_never_down_it(
     # 200 ms each way through a userspace relay: RTT ~400 ms, over the 300 ms threshold.
     agents = in_process_agents({"040": secret}, Impairment(loss=0.01, delay_seconds=0.2))
     viewer = auth[Role.VIEWER]
+    # A 1.5 s heartbeat timeout, as far above this RTT as the 1 s default is above a normal
+    # link's: FAST's 0.5 s would leave 100 ms of margin, which a busy box eats (one CI run).
+    slow_link = fast(settings, heartbeat_timeout_seconds=1.5)
     try:
-        async with serving(agent_app(agents), port), service(fast(settings)) as client:
+        async with serving(agent_app(agents), port), service(slow_link) as client:
 
             async def degraded() -> bool:
                 return await site_status(client, "040", viewer) == SiteStatus.DEGRADED
