@@ -182,7 +182,7 @@ async def mark_unwatched(session: AsyncSession, grace: timedelta, reason: str) -
         await session.execute(
             update(Site)
             .where(Site.id == unheld.c.id)
-            .values(status=SiteStatus.UNKNOWN, status_since=now)
+            .values(status=SiteStatus.UNKNOWN, status_since=now, status_reason=reason)
             .returning(Site.id, Site.code, unheld.c.status, Site.status_since)
         )
     ).all()

@@ -33,6 +33,9 @@ class SiteStatus(StrEnum):
     PAUSED = "paused"
 
 
+PAUSED_REASON = "disabled (maintenance)"
+
+
 class Site(Base):
     __tablename__ = "site"
 
@@ -59,6 +62,9 @@ class Site(Base):
         str_enum(SiteStatus, "site_status"), default=SiteStatus.UNKNOWN, index=True
     )
     status_since: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why the status last changed ("3 heartbeats missed"), so a dashboard opened later, or an
+    # organiser's script, can say why a site is down, not only that it is.
+    status_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Kept current by the probe engine's recorder: the last answered heartbeat and the figures
     # of the last window, so any process (API, scale-out workers) can show them.
     last_seen_at: Mapped[datetime | None]
@@ -83,13 +89,14 @@ class Site(Base):
     def _pause_or_resume(self) -> None:
         # A disabled site is in maintenance: nobody should be paged for it.
         if not self.enabled and self.status is not SiteStatus.PAUSED:
-            self.set_status(SiteStatus.PAUSED)
+            self.set_status(SiteStatus.PAUSED, PAUSED_REASON)
         elif self.enabled and self.status is SiteStatus.PAUSED:
             self.set_status(SiteStatus.UNKNOWN)
 
-    def set_status(self, status: SiteStatus) -> None:
+    def set_status(self, status: SiteStatus, reason: str = "") -> None:
         self.status = status
         self.status_since = utcnow()
+        self.status_reason = reason
 
 
 def probed() -> ColumnElement[bool]:

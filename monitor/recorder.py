@@ -146,7 +146,15 @@ class Recorder:
                 )
                 await session.execute(
                     update(Site),
-                    [{"id": c.site_id, "status": c.new, "status_since": c.at} for c in changes],
+                    [
+                        {
+                            "id": c.site_id,
+                            "status": c.new,
+                            "status_since": c.at,
+                            "status_reason": c.reason[:200],
+                        }
+                        for c in changes
+                    ],
                 )
             notices = await self._incidents(
                 session, [e for e in events if isinstance(e, SampleTaken | StatusChanged)]

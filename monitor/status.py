@@ -4,7 +4,7 @@ flagged within a few heartbeats, and a site comes back only after it has proven 
 from dataclasses import dataclass
 from datetime import datetime
 
-from models.site import SiteStatus
+from models.site import PAUSED_REASON, SiteStatus
 from models.thresholds import Thresholds
 from monitor.quality import WindowFigures
 
@@ -94,4 +94,4 @@ class StatusMachine:
         return None
 
     def pause(self, now: datetime) -> Transition | None:
-        return self._move(SiteStatus.PAUSED, "disabled (maintenance)", now)
+        return self._move(SiteStatus.PAUSED, PAUSED_REASON, now)

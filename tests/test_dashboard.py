@@ -443,7 +443,7 @@ async def open_incident(sessionmaker: SessionMaker, code: str) -> int:
     async with sessionmaker() as session:
         site = await session.scalar(select(Site).where(Site.code == code))
         assert site is not None
-        site.set_status(SiteStatus.DOWN)
+        site.set_status(SiteStatus.DOWN, "3 heartbeats missed")
         incident = Incident(
             site_id=site.id, severity=SiteStatus.DOWN, opened_at=utcnow() - timedelta(minutes=4)
         )
@@ -471,6 +471,10 @@ async def test_a_viewer_sees_no_acknowledge_action_and_the_server_refuses_one(
         await expect(page.locator(".ack-open")).to_have_count(0)
         await expect(page.locator(tile(page, "01267"))).to_have_attribute("data-status", "down")
         await phone_shows_counters_then_problems(page)
+        await page.locator(tile(page, "01267")).click()  # opened after the drop, it says why
+        reason = page.locator('#site-panel [data-fact="reason"] dd')
+        await expect(reason).to_have_text("3 nhịp kiểm tra liên tiếp không được trả lời")
+        await page.locator("#panel-close").click()
         await screenshot(page, "phone", publish=True)
 
         # Forced through the page's own API module, with the stored viewer token.

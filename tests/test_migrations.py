@@ -1,12 +1,13 @@
 """Migrations build the schema on SQLite and PostgreSQL, go down cleanly and match the models."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from models import migrations
@@ -48,5 +49,42 @@ async def test_upgrade_downgrade_upgrade_leaves_no_drift(empty_url: str) -> None
         await migrations.upgrade(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_drift) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_sites_of_an_older_schema_get_the_reason_of_their_current_status(
+    empty_url: str,
+) -> None:
+    """0003 adds `site.status_reason` and fills it from history, so an upgraded service does not
+    show sites down for no reason until they next change."""
+    engine = create_engine(empty_url)
+    try:
+        await migrations.upgrade(engine, "0002")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO site (id, code, name, level, probe_mode, enabled, search_text,"
+                    " status, status_since, created_at, updated_at) VALUES"
+                    " (1, '040', 'Hòa An', 'district', 'pull', true, '', 'down', :t, :t, :t),"
+                    " (2, '042', 'Bảo Lâm', 'district', 'pull', true, '', 'up', :t, :t, :t)"
+                ),
+                {"t": datetime(2026, 11, 23, 7, 50, tzinfo=UTC)},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO status_change (site_id, at, old_status, new_status, reason)"
+                    " VALUES (1, :early, 'unknown', 'up', 'link good'),"
+                    " (1, :late, 'up', 'down', '3 heartbeats missed')"
+                ),
+                {
+                    "early": datetime(2026, 11, 23, 7, 40, tzinfo=UTC),
+                    "late": datetime(2026, 11, 23, 7, 50, tzinfo=UTC),
+                },
+            )
+        await migrations.upgrade(engine)
+        async with engine.connect() as connection:
+            reasons = (await connection.execute(text("SELECT code, status_reason FROM site"))).all()
+        assert sorted(reasons) == [("040", "3 heartbeats missed"), ("042", "")]
     finally:
         await engine.dispose()

@@ -107,6 +107,8 @@ async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
             # 3 missed heartbeats at 2 Hz plus their 0.5 s timeout is ~2 s; allow for a busy
             # box and the recorder's batching, but a dead site must be flagged within seconds.
             assert took < 10, took
+            site = (await client.get("/api/v1/sites/01267", headers=viewer)).json()
+            assert site["status_reason"] == "3 heartbeats missed"
             incidents = (await client.get("/api/v1/incidents", headers=viewer)).json()["items"]
             assert [(i["site_code"], i["severity"], i["closed_at"]) for i in incidents] == [
                 ("01267", "down", None)

@@ -186,7 +186,9 @@ async def _codes_in_updates(
                 event = line.removeprefix("event: ")
             elif line.startswith("data: ") and event == "update":
                 sites = json.loads(line[6:])["sites"]
-                seen |= {s["code"] for s in sites if reason is None or s.get("reason") == reason}
+                seen |= {
+                    s["code"] for s in sites if reason is None or s.get("status_reason") == reason
+                }
                 if wanted <= seen:
                     return
 
@@ -281,6 +283,9 @@ async def test_two_workers_and_an_api_process(postgres: PostgresDatabases, tmp_p
                     await asyncio.wait_for(told, DEADLINE_SECONDS)
                     statuses = [await site_status(client, code, viewer) for code in every]
                     assert statuses == [SiteStatus.UNKNOWN] * len(every)
+                    listed = (await client.get("/api/v1/sites", headers=viewer)).json()["items"]
+                    reasons = {s["code"]: s["status_reason"] for s in listed if s["code"] in every}
+                    assert reasons == dict.fromkeys(every, UNWATCHED_REASON)
                 finally:
                     pushing.cancel()
                     await push_agent.close()

@@ -113,10 +113,10 @@ async def _incident(sessionmaker: SessionMaker, change: IncidentChanged) -> str 
 def _merge(pending: dict[str, dict[str, Any]], event: SampleTaken | StatusChanged) -> None:
     site = pending.setdefault(event.site_code, {"code": event.site_code})
     if isinstance(event, StatusChanged):
-        site.update(status=event.new, status_since=event.at, reason=event.reason)
+        site.update(status=event.new, status_since=event.at, status_reason=event.reason)
     else:
         site.update(latest=latest_figures(event), last_seen_at=event.last_seen_at)
-        if event.status is not None and "reason" not in site:
+        if event.status is not None and "status_reason" not in site:
             site.update(status=event.status, status_since=event.status_since)
 
 

@@ -55,6 +55,10 @@ class SitePublic(BaseModel):
     parent_code: str | None
     status: SiteStatus
     status_since: datetime
+    status_reason: str = Field(
+        description="Why the status last changed, in English, e.g. '3 heartbeats missed' "
+        "(docs/PROTOCOL.md lists the forms); empty when not known."
+    )
     lat: float | None
     lon: float | None
     contact_name: str | None

@@ -96,7 +96,7 @@ function factRows(site, sites) {
     ['panel.level', t(`level.${site.level}`)],
     ['panel.parent', parent ? `${parent.name} (${parent.code})` : site.parent_code],
     ['panel.since', `${clock(site.status_since)} · ${since(site.status_since)}`],
-    ['panel.reason', explain(site.reason)],
+    ['panel.reason', explain(site.status_reason)],
     ['panel.lastSeen', site.last_seen_at ? clock(site.last_seen_at) : null],
     ['panel.contact', site.contact_name],
     ['panel.phone', site.contact_phone ? phoneLink(site) : null],
@@ -109,7 +109,7 @@ function factRows(site, sites) {
     ['panel.loss', percent(latest.loss_ratio)],
     ['panel.mos', score(latest.mos)],
   ];
-  // No reason is known until the status changes while the page is open: skip the empty row.
+  // A status set before reasons were kept (or by an operator) has none: skip the empty row.
   return rows.filter(([key, value]) => key !== 'panel.reason' || value).map(([key, value]) =>
     el('div', { class: 'fact', dataset: { fact: key.slice('panel.'.length) } }, [
       el('dt', {}, t(key)),
