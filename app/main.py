@@ -16,7 +16,7 @@ from app.api import agents, conferences, incidents, sites, stream, tokens, worke
 from app.deps import State
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
-from models import migrations
+from models import lease, migrations
 from models.db import SessionMaker, asyncpg_dsn, create_engine, create_sessionmaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
@@ -24,7 +24,7 @@ from monitor.engine import Engine
 from monitor.events import EventBus
 from monitor.leases import LeaseKeeper
 from monitor.metrics import EngineMetrics
-from monitor.relay import RelayListener, RelayPublisher
+from monitor.relay import ChannelListener, RelayListener, RelayPublisher
 from monitor.unwatched import UnwatchedSweep
 
 log = logging.getLogger(__name__)
@@ -143,15 +143,19 @@ def _scale_out(
     *,
     api: bool,
 ) -> list[asyncio.Task[None]]:
-    """On PostgreSQL: engines publish what they observe; API processes listen, so the live
-    stream shows the sites of every worker, and mark the sites that no worker watches."""
+    """On PostgreSQL: engines publish what they observe and reload as soon as a site is edited
+    anywhere; API processes listen, so the live stream shows the sites of every worker, and
+    mark the sites that no worker watches."""
     if not settings.scale_out:
         return []
     dsn = asyncpg_dsn(settings.resolved_database_url)
     own = probe_engine.leases.id if probe_engine and probe_engine.leases else None
     jobs: dict[str, Coroutine[Any, Any, None]] = {}
-    if own is not None:
+    if own is not None and probe_engine is not None:
         jobs["relay out"] = RelayPublisher(dsn, bus, own).run()
+        reload = probe_engine.request_reload  # on an edit, and on listening (edits before)
+        edits = ChannelListener(dsn, lease.SITE_EDITS_CHANNEL, lambda _: reload(), reload)
+        jobs["site edits"] = edits.run()
     if api:
         jobs["relay in"] = RelayListener(dsn, bus, own).run()
         jobs["unwatched sites"] = UnwatchedSweep(sessionmaker, bus, settings.lease_seconds).run()

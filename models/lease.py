@@ -20,6 +20,9 @@ from models.history import StatusChange
 from models.site import Site, SiteStatus, probed
 
 WATCHED = (SiteStatus.UP, SiteStatus.DEGRADED, SiteStatus.DOWN)
+# PostgreSQL notifies this channel at the commit of any edit that changes what the engines watch
+# (triggers of migration 0004), whichever process or tool made it.
+SITE_EDITS_CHANNEL = "bridgewatch_sites"
 RELEASE_PER_TICK = 100
 # A worker row not seen for this long is gone for good: its row is deleted.
 FORGET_WORKER = timedelta(hours=1)

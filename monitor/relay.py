@@ -6,6 +6,9 @@ each under PostgreSQL's 8,000-byte limit). An API process's `RelayListener` puts
 bus, marked as relayed so its recorder does not write them a second time. Notifications are not
 stored: whatever could not be delivered, or arrived while a listener was away, is announced as a
 `Resync`, and live views re-read the database.
+
+`ChannelListener` is the LISTEN side on its own; workers also use it to hear of site edits
+(models.lease.SITE_EDITS_CHANNEL).
 """
 
 import asyncio
@@ -13,6 +16,7 @@ import contextlib
 import json
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -128,13 +132,22 @@ class RelayPublisher:
             self._lost = 0
 
 
-class RelayListener:
-    """Puts what the workers observe on this process's bus."""
+class ChannelListener:
+    """LISTENs on one channel for as long as it runs, and reconnects with backoff. `listening`
+    is called each time a connection starts listening: what was sent before is not delivered,
+    so the caller re-reads what it needs from then on."""
 
-    def __init__(self, dsn: str, bus: EventBus, own_origin: str | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        channel: str,
+        notified: Callable[[str], None],
+        listening: Callable[[], None],
+    ) -> None:
         self._dsn = dsn
-        self._bus = bus
-        self._own_origin = own_origin  # this process's engine: its events are on the bus already
+        self._channel = channel
+        self._notified = notified
+        self._listening = listening
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -143,12 +156,13 @@ class RelayListener:
             try:
                 await self._listen()
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("listening for workers' events failed", extra={"error": str(exc)})
+                log.warning(
+                    "listening for notifications failed",
+                    extra={"channel": self._channel, "error": str(exc)},
+                )
             if self.connected.is_set():
                 self.connected.clear()
                 failures = 0
-                # Whatever was sent while we were away is lost: live views must re-read.
-                self._bus.publish(Resync(0), relayed=True)
             failures += 1
             await asyncio.sleep(_backoff(failures))
 
@@ -157,8 +171,9 @@ class RelayListener:
         gone = asyncio.Event()
         connection.add_termination_listener(lambda _: gone.set())
         try:
-            await connection.add_listener(CHANNEL, self._notified)
+            await connection.add_listener(self._channel, self._received)
             self.connected.set()
+            self._listening()
             while not gone.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(gone.wait(), CHECK_SECONDS)
@@ -167,7 +182,31 @@ class RelayListener:
         finally:
             await _close(connection)
 
-    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+    def _received(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        self._notified(payload)
+
+
+class RelayListener:
+    """Puts what the workers observe on this process's bus."""
+
+    def __init__(self, dsn: str, bus: EventBus, own_origin: str | None = None) -> None:
+        self._bus = bus
+        self._own_origin = own_origin  # this process's engine: its events are on the bus already
+        self._channel = ChannelListener(dsn, CHANNEL, self._notified, self._listening)
+        self.connected = self._channel.connected
+        self._listened = False
+
+    async def run(self) -> None:
+        await self._channel.run()
+
+    def _listening(self) -> None:
+        # Back after a loss: whatever was sent while we were away is gone, so live views must
+        # re-read, and from now on (a re-read at the loss itself would miss the gap).
+        if self._listened:
+            self._bus.publish(Resync(0), relayed=True)
+        self._listened = True
+
+    def _notified(self, payload: str) -> None:
         try:
             origin, events, lost = decode(payload)
         except (ValueError, KeyError, TypeError):

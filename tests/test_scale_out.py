@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 from sqlalchemy import select, update
@@ -28,7 +29,15 @@ from monitor.agent_http import agent_app
 from monitor.events import EventBus
 from monitor.unwatched import UNWATCHED_REASON, UnwatchedSweep
 from tests.databases import PostgresDatabases
-from tests.probing import DEADLINE_SECONDS, FAST, eventually, give_agent, serving, site_status
+from tests.probing import (
+    DEADLINE_SECONDS,
+    FAST,
+    eventually,
+    fast,
+    give_agent,
+    serving,
+    site_status,
+)
 from tests.service import free_port, spawned
 from tests.test_probe import in_process_agents
 
@@ -191,6 +200,47 @@ async def _codes_in_updates(
                 }
                 if wanted <= seen:
                     return
+
+
+async def test_a_site_edited_anywhere_reaches_the_workers_at_once(
+    postgres: PostgresDatabases, tmp_path: Path
+) -> None:
+    """A site pointed at its agent by plain SQL, as the CLI or another process would, is probed
+    within seconds: the database tells the workers, who need not wait for their next tick."""
+    slow_ticks = 60.0  # a lease tick every 20 s: without the notice the edit would wait for it
+    async with postgres.fresh() as url, open_database(url) as sessionmaker:
+        await seed_if_empty(sessionmaker, "cao-bang")
+        secret = await give_agent(sessionmaker, "01267", None)  # not probed yet: no target
+        settings = fast(
+            Settings(database_url=url, data_dir=tmp_path, auto_migrate=False, log_json=False),
+            lease_seconds=slow_ticks,
+        )
+        port = free_port()
+        agents = in_process_agents({"01267": secret})
+        try:
+            async with (
+                serving(agent_app(agents), port),
+                LifespanManager(create_app(settings, worker=True)),
+            ):
+                await asyncio.sleep(1)  # the worker is up and has read its (no) sites
+                async with sessionmaker() as session:
+                    await session.execute(
+                        update(Site)
+                        .where(Site.code == "01267")
+                        .values(probe_target=f"http://127.0.0.1:{port}/01267")
+                    )
+                    await session.commit()
+
+                async def up() -> bool:
+                    async with sessionmaker() as session:
+                        status = await session.scalar(
+                            select(Site.status).where(Site.code == "01267")
+                        )
+                    return status is SiteStatus.UP
+
+                await eventually(up, "the edited site is probed and up", slow_ticks / 3 / 2)
+        finally:
+            await agents["01267"].close()
 
 
 async def test_two_workers_and_an_api_process(postgres: PostgresDatabases, tmp_path: Path) -> None:
