@@ -20,6 +20,7 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds
+from monitor.cleanup import clean_up_within
 from monitor.events import EventBus
 from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.leases import LeaseKeeper
@@ -34,6 +35,7 @@ RELOAD_SECONDS = 10.0
 RETENTION_SECONDS = 3600.0
 RECORDER_STOP_SECONDS = 5.0
 CLOSE_ALL_SECONDS = 4.0
+RETIRE_SECONDS = 30.0
 HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
 
@@ -77,6 +79,7 @@ class Engine:
         self.info: dict[str, SiteInfo] = {}
         self._reload_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._retiring: set[asyncio.Task[None]] = set()  # monitors a reload is stopping
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.setup_timeout_seconds, connect=5.0),
             limits=httpx.Limits(max_connections=settings.max_concurrent_setups * 2),
@@ -95,9 +98,14 @@ class Engine:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
         # Sites are probed (in scale-out: held) from the first request on, not a moment later.
-        with contextlib.suppress(TimeoutError):  # a slow database: the loop below goes on
+        with contextlib.suppress(TimeoutError):  # a slow database: the loops below go on
             async with asyncio.timeout(FIRST_RELOAD_SECONDS):
+                if self.leases is not None:
+                    await self.leases.tick()
                 await self._reload_once()
+        if self.leases is not None:
+            keeper = self.leases.run(changed=self._reload_requested.set)
+            self._tasks.append(asyncio.create_task(keeper, name="site leases"))
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
         self._tasks.append(
             asyncio.create_task(PAUSES.watch_loop(self.metrics.loop_lag.observe), name="loop lag")
@@ -114,20 +122,16 @@ class Engine:
         recorder = self._tasks[0] if self._tasks else None  # None: never started
         if recorder is not None:
             self.recorder.stop()
-            try:
-                await asyncio.wait_for(recorder, RECORDER_STOP_SECONDS)
-            except TimeoutError:
+            if not await clean_up_within(RECORDER_STOP_SECONDS, recorder):
                 log.error("the database did not take the last writes in time; they are lost")
         if self.leases is not None:
             await self.leases.leave()
         monitors = list(self.monitors.values())
         self.monitors.clear()
-        try:
-            await asyncio.wait_for(asyncio.gather(*(m.stop() for m in monitors)), CLOSE_ALL_SECONDS)
-        except TimeoutError:
+        stopping = [*(m.stop() for m in monitors), *self._retiring]
+        if not await clean_up_within(CLOSE_ALL_SECONDS, *stopping):
             log.warning("site connections left open at stop", extra={"sites": len(monitors)})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._http.aclose(), HTTP_CLOSE_SECONDS)
+        await clean_up_within(HTTP_CLOSE_SECONDS, self._http.aclose())
 
     async def _retention(self) -> None:
         keep = timedelta(days=self.settings.sample_retention_days)
@@ -156,14 +160,16 @@ class Engine:
         }
 
     def request_reload(self) -> None:
-        """Sites changed (API, import): pick the change up now instead of at the next poll."""
+        """Sites changed (API, import): pick the change up now instead of at the next poll
+        (in scale-out: claim new sites now too)."""
+        if self.leases is not None:
+            self.leases.request_tick()
         self._reload_requested.set()
 
     async def _reload_loop(self) -> None:
-        every = self.leases.tick_seconds if self.leases else RELOAD_SECONDS
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reload_requested.wait(), every)
+                await asyncio.wait_for(self._reload_requested.wait(), RELOAD_SECONDS)
             self._reload_requested.clear()
             await self._reload_once()
 
@@ -176,16 +182,15 @@ class Engine:
             log.exception("reloading sites failed; keeping the current set")
 
     async def reload(self) -> None:
-        held = await self.leases.held() if self.leases else None
-        wanted = await self._load(held)
+        wanted = await self._load(self.leases.held if self.leases else None)
         self.info = {code: loaded.info for code, loaded in wanted.items()}
         leaving = [
             self.monitors.pop(code)
             for code in list(self.monitors)
             if code not in wanted or wanted[code].config != self.monitors[code].config
         ]
-        # Together: a worker handing 1,000 sites to a new one must not stop them one by one.
-        await asyncio.gather(*(monitor.stop() for monitor in leaving))
+        if leaving:
+            self._retire(leaving)
         for code, loaded in wanted.items():
             if code not in self.monitors:
                 policy = self._policy(loaded.config.limits)
@@ -193,6 +198,18 @@ class Engine:
                 monitor = SiteMonitor(loaded.config, self._context, machine)
                 self.monitors[code] = monitor
                 monitor.start()
+
+    def _retire(self, monitors: list[SiteMonitor]) -> None:
+        """Stop `monitors` together and in the background: a worker handing 1,000 sites over
+        must neither stop them one by one nor hold up its next reload while they close."""
+
+        async def retire() -> None:
+            if not await clean_up_within(RETIRE_SECONDS, *(m.stop() for m in monitors)):
+                log.warning("site monitors slow to stop", extra={"sites": len(monitors)})
+
+        task = asyncio.create_task(retire(), name=f"retire {len(monitors)} sites")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     def _policy(self, limits: Thresholds) -> Policy:
         return Policy(

@@ -1,11 +1,11 @@
 """aiortc peer connections with a bound on every wait (aiortc itself can wait ~60 s)."""
 
 import asyncio
-import contextlib
 import logging
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
+from monitor.cleanup import clean_up_within
 from monitor.protocol import CHANNEL_LABEL
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,7 @@ class SetupError(Exception):
 
 async def close_quietly(pc: RTCPeerConnection) -> None:
     """Close with a deadline; a peer that hangs in close must not hang us."""
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT_SECONDS)
+    await clean_up_within(CLOSE_TIMEOUT_SECONDS, pc.close())
 
 
 def offering_channel(pc: RTCPeerConnection) -> RTCDataChannel:
