@@ -131,7 +131,9 @@ def _probe_engine(
 ) -> Engine:
     leases = None
     if settings.scale_out:  # other engines may share the database
-        leases = LeaseKeeper(sessionmaker, settings.lease_seconds, settings.resolved_worker_url)
+        leases = LeaseKeeper(
+            settings.resolved_database_url, settings.lease_seconds, settings.resolved_worker_url
+        )
     return Engine(settings, sessionmaker, bus, metrics, leases)
 
 

@@ -98,14 +98,13 @@ class Engine:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
         # Sites are probed (in scale-out: held) from the first request on, not a moment later.
+        if self.leases is not None:
+            self._tasks.append(self.leases.start(changed=self._reload_requested.set))
         with contextlib.suppress(TimeoutError):  # a slow database: the loops below go on
             async with asyncio.timeout(FIRST_RELOAD_SECONDS):
                 if self.leases is not None:
-                    await self.leases.tick()
+                    await self.leases.first_tick()
                 await self._reload_once()
-        if self.leases is not None:
-            keeper = self.leases.run(changed=self._reload_requested.set)
-            self._tasks.append(asyncio.create_task(keeper, name="site leases"))
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
         self._tasks.append(
             asyncio.create_task(PAUSES.watch_loop(self.metrics.loop_lag.observe), name="loop lag")
@@ -125,7 +124,7 @@ class Engine:
             if not await clean_up_within(RECORDER_STOP_SECONDS, recorder):
                 log.error("the database did not take the last writes in time; they are lost")
         if self.leases is not None:
-            await self.leases.leave()
+            await self.leases.stop()
         monitors = list(self.monitors.values())
         self.monitors.clear()
         stopping = [*(m.stop() for m in monitors), *self._retiring]

@@ -1,10 +1,15 @@
 """A worker's hold on its sites in scale-out (PostgreSQL): ticks of the lease table, made safe.
 
-The keeper ticks on its own, every third of the lease time, whatever the engine is doing (a
-reload stopping 1,000 sites must not delay a renewal), and tells the engine when the set of
-sites it holds changes; the engine probes only `held`. If the database cannot be reached, the
-leases run out and other workers take the sites over; so a worker that could not renew for
-half the lease time gives every site up rather than probe it twice.
+The keeper ticks in a thread of its own, with its own event loop and database connection. At
+8:00 a worker's probe loop is busy with hundreds of DTLS handshakes and each of its turns can
+take seconds; a renewal made on that loop timed out, the worker gave every site up, the other
+worker took them all and choked in turn (a 3,321-site run, docs/BENCHMARKS.md). So a busy probe
+loop no longer costs a worker its sites; a probe loop that truly stalls does: the keeper stops
+renewing when the loop has not checked in for half the lease time.
+
+If the database cannot be reached, the leases run out and other workers take the sites over;
+so a worker that could not renew for half the lease time gives every site up rather than probe
+it twice. The engine probes only `held`, and is told when it changes.
 """
 
 import asyncio
@@ -12,16 +17,18 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
 from models import lease
-from models.db import SessionMaker
+from models.db import SessionMaker, create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
 TICK_TIMEOUT_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = 10.0
 
 
 def worker_id() -> str:
@@ -30,44 +37,111 @@ def worker_id() -> str:
 
 
 class LeaseKeeper:
-    def __init__(
-        self, sessionmaker: SessionMaker, lease_seconds: float, url: str | None = None
-    ) -> None:
+    def __init__(self, database_url: str, lease_seconds: float, url: str | None = None) -> None:
         self.id = worker_id()
         self.url = url
         self.lease_seconds = lease_seconds
-        self._sessionmaker = sessionmaker
-        self._ttl = timedelta(seconds=lease_seconds)
         self.held: frozenset[int] = frozenset()  # the sites this worker may probe now
-        self._tick_requested = asyncio.Event()
-        self._renewed_at = time.monotonic()
         self.workers = 1
+        self._database_url = database_url
+        self._ttl = timedelta(seconds=lease_seconds)
+        self._renewed_at = time.monotonic()
+        self._checked_in_at = time.monotonic()  # by the probe loop
+        self._thread: threading.Thread | None = None
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._tick_requested: asyncio.Event | None = None  # both of the keeper's own loop
+        self._stopping: asyncio.Event | None = None
+        self._first_tick: asyncio.Future[None] | None = None  # of the probe loop
 
     @property
     def tick_seconds(self) -> float:
         """How often to tick: three chances to renew before a lease runs out."""
         return self.lease_seconds / 3
 
-    async def run(self, changed: Callable[[], None]) -> None:
-        """Tick for as long as the worker runs; `changed()` when the held sites change."""
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._tick_requested.wait(), self.tick_seconds)
-            self._tick_requested.clear()
-            before = self.held
-            await self.tick()
-            if self.held != before:
+    def start(self, changed: Callable[[], None]) -> asyncio.Task[None]:
+        """Start ticking. `changed()` is called on this loop when the held sites change. The
+        returned task checks this loop in: cancel it with the other tasks of the engine."""
+        probe_loop = asyncio.get_running_loop()
+        self._first_tick = first_tick = probe_loop.create_future()
+
+        def report(first: bool) -> None:
+            if first and not first_tick.done():
+                first_tick.set_result(None)
+            else:  # also a first tick that came after `first_tick()` gave up waiting
                 changed()
+
+        def notify(first: bool) -> None:
+            probe_loop.call_soon_threadsafe(report, first)
+
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._run(notify),), name="site leases", daemon=True
+        )
+        self._thread.start()
+        return asyncio.create_task(self._check_in(), name="site leases check-in")
+
+    async def first_tick(self) -> None:
+        """Wait until the first tick is done (or has failed): `held` is meaningful from then."""
+        if self._first_tick is not None:
+            await self._first_tick
 
     def request_tick(self) -> None:
         """Sites were added or edited: claim what is new now, not at the next tick."""
-        self._tick_requested.set()
+        if self._own_loop is not None and self._tick_requested is not None:
+            self._own_loop.call_soon_threadsafe(self._tick_requested.set)
 
-    async def tick(self) -> None:
-        """Renew, claim and give up sites (models.lease.tick); `held` is the outcome."""
+    async def stop(self) -> None:
+        """Hand every site over now (a clean stop), instead of after the lease time."""
+        self.held = frozenset()
+        if self._thread is None:
+            return
+        if self._own_loop is not None and self._stopping is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has ended already
+                self._own_loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join, STOP_TIMEOUT_SECONDS)
+
+    async def _check_in(self) -> None:
+        while True:
+            self._checked_in_at = time.monotonic()
+            await asyncio.sleep(self.tick_seconds / 4)
+
+    # -- in the keeper's own thread ---------------------------------------------------------
+
+    async def _run(self, notify: Callable[[bool], None]) -> None:
+        self._own_loop = asyncio.get_running_loop()
+        self._tick_requested = asyncio.Event()
+        self._stopping = asyncio.Event()
+        engine = create_engine(self._database_url)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            first = True
+            while not self._stopping.is_set():
+                before = self.held
+                await self._tick(sessionmaker)
+                if first or self.held != before:
+                    notify(first)
+                first = False
+                await self._wait_for_next_tick()
+            await self._leave(sessionmaker)
+        finally:
+            await engine.dispose()
+
+    async def _wait_for_next_tick(self) -> None:
+        assert self._tick_requested is not None and self._stopping is not None
+        wakers = [
+            asyncio.create_task(self._tick_requested.wait()),
+            asyncio.create_task(self._stopping.wait()),
+        ]
+        await asyncio.wait(wakers, timeout=self.tick_seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waker in wakers:
+            waker.cancel()
+        self._tick_requested.clear()
+
+    async def _tick(self, sessionmaker: SessionMaker) -> None:
         started = time.monotonic()
         try:
-            async with asyncio.timeout(TICK_TIMEOUT_SECONDS), self._sessionmaker() as session:
+            if started - self._checked_in_at > self.lease_seconds / 2:
+                raise TimeoutError("the probe loop has not checked in: it is stalled")
+            async with asyncio.timeout(TICK_TIMEOUT_SECONDS), sessionmaker() as session:
                 holding = await lease.tick(session, self.id, self.url, self._ttl)
         except Exception:
             log.exception("renewing site leases failed")
@@ -84,11 +158,10 @@ class LeaseKeeper:
         self.held = holding.site_ids
         self.workers = holding.workers
 
-    async def leave(self) -> None:
-        """Hand every site over now (a clean stop), instead of after the lease time."""
+    async def _leave(self, sessionmaker: SessionMaker) -> None:
         self.held = frozenset()
         try:
-            async with asyncio.timeout(TICK_TIMEOUT_SECONDS), self._sessionmaker() as session:
+            async with asyncio.timeout(TICK_TIMEOUT_SECONDS), sessionmaker() as session:
                 await lease.leave(session, self.id)
         except Exception:
             log.exception("could not hand the sites over; they move when the leases expire")

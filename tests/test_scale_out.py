@@ -6,6 +6,7 @@ import contextlib
 import json
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.main import create_app
 from models import lease
@@ -27,6 +28,7 @@ from models.site import ProbeMode, Site, SiteStatus
 from models.topology.builtin import seed_if_empty
 from monitor.agent_http import agent_app
 from monitor.events import EventBus
+from monitor.leases import LeaseKeeper
 from monitor.unwatched import UNWATCHED_REASON, UnwatchedSweep
 from tests.databases import PostgresDatabases
 from tests.probing import (
@@ -135,6 +137,34 @@ async def test_sites_nobody_holds_turn_unknown_not_left_as_they_were(pg: Session
         [(SiteStatus.UP, UNWATCHED_REASON)] * 20 + [(SiteStatus.DOWN, UNWATCHED_REASON)] * 10
     )
     assert seen.queue.qsize() == SITES  # the live stream is told
+
+
+async def test_a_busy_probe_loop_keeps_its_sites(pg: SessionMaker) -> None:
+    """At 8:00 a worker's loop is busy with set-ups and its turns take most of a second; the
+    renewals run in the keeper's own thread, so the worker keeps its sites. (Made on the busy
+    loop, a renewal timed out and the worker gave every site up.)"""
+    engine = pg.kw["bind"]
+    keeper = LeaseKeeper(engine.url.render_as_string(hide_password=False), TTL.total_seconds())
+    check_in = keeper.start(changed=lambda: None)
+    try:
+        await keeper.first_tick()
+        assert len(keeper.held) == SITES
+        busy_until = time.monotonic() + 3 * TTL.total_seconds()
+        while time.monotonic() < busy_until:
+            turn_ends = time.monotonic() + 0.8
+            while time.monotonic() < turn_ends:  # the loop's turn: CPU, holding the GIL
+                pass
+            await asyncio.sleep(0)
+            assert len(keeper.held) == SITES
+        async with pg() as session:
+            owners = (await session.scalars(select(lease.SiteLease.worker_id))).all()
+        assert owners == [keeper.id] * SITES
+    finally:
+        check_in.cancel()
+        await keeper.stop()
+    async with pg() as session:  # a clean stop hands the sites over at once
+        live = select(func.count()).where(lease.SiteLease.expires_at > func.now())
+        assert await session.scalar(live) == 0
 
 
 def test_a_worker_url_must_be_a_url() -> None:
