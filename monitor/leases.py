@@ -49,8 +49,8 @@ class LeaseKeeper:
         self._checked_in_at = time.monotonic()  # by the probe loop
         self._thread: threading.Thread | None = None
         self._own_loop: asyncio.AbstractEventLoop | None = None
-        self._tick_requested: asyncio.Event | None = None  # both of the keeper's own loop
-        self._stopping: asyncio.Event | None = None
+        self._wake: asyncio.Event | None = None  # of the keeper's own loop: tick now
+        self._stop_requested = threading.Event()
         self._first_tick: asyncio.Future[None] | None = None  # of the probe loop
 
     @property
@@ -86,17 +86,17 @@ class LeaseKeeper:
 
     def request_tick(self) -> None:
         """Sites were added or edited: claim what is new now, not at the next tick."""
-        if self._own_loop is not None and self._tick_requested is not None:
-            self._own_loop.call_soon_threadsafe(self._tick_requested.set)
+        if self._own_loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has ended already
+                self._own_loop.call_soon_threadsafe(self._wake.set)
 
     async def stop(self) -> None:
         """Hand every site over now (a clean stop), instead of after the lease time."""
         self.held = frozenset()
         if self._thread is None:
             return
-        if self._own_loop is not None and self._stopping is not None:
-            with contextlib.suppress(RuntimeError):  # its loop has ended already
-                self._own_loop.call_soon_threadsafe(self._stopping.set)
+        self._stop_requested.set()
+        self.request_tick()  # wakes the keeper, which then sees the stop
         await asyncio.to_thread(self._thread.join, STOP_TIMEOUT_SECONDS)
 
     async def _check_in(self) -> None:
@@ -108,13 +108,12 @@ class LeaseKeeper:
 
     async def _run(self, notify: Callable[[bool], None]) -> None:
         self._own_loop = asyncio.get_running_loop()
-        self._tick_requested = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         engine = create_engine(self._database_url)
         sessionmaker = create_sessionmaker(engine)
         try:
             first = True
-            while not self._stopping.is_set():
+            while not self._stop_requested.is_set():
                 before = self.held
                 await self._tick(sessionmaker)
                 if first or self.held != before:
@@ -126,15 +125,10 @@ class LeaseKeeper:
             await engine.dispose()
 
     async def _wait_for_next_tick(self) -> None:
-        assert self._tick_requested is not None and self._stopping is not None
-        wakers = [
-            asyncio.create_task(self._tick_requested.wait()),
-            asyncio.create_task(self._stopping.wait()),
-        ]
-        await asyncio.wait(wakers, timeout=self.tick_seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waker in wakers:
-            waker.cancel()
-        self._tick_requested.clear()
+        assert self._wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+        self._wake.clear()
 
     async def _tick(self, sessionmaker: SessionMaker) -> None:
         started = time.monotonic()
