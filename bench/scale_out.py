@@ -33,14 +33,13 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from bench.engine import agent_processes, prepare
 from bench.proc import cpu_seconds, load_average, rss_mb
 from models.db import asyncpg_dsn, open_database
 from models.history import StatusChange
+from models.lease import MonitorWorker, SiteLease
 from models.site import Site, SiteStatus
 from tests.databases import POSTGRES_ADMIN_URL, postgres_url
 from tests.service import spawned
@@ -94,20 +93,18 @@ class Fleet:
         return [(base, p) for base, p in self.workers if p.poll() is None]
 
 
-async def monitored(base: str) -> int:
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            text = (await client.get(f"{base}/metrics")).text
-    except httpx.HTTPError:
-        return 0
-    for family in text_string_to_metric_families(text):
-        if family.name == "bridgewatch_sites_monitored":
-            return int(family.samples[0].value)
-    return 0
-
-
 async def holdings(fleet: Fleet) -> list[int]:
-    return [await monitored(base) for base, _ in fleet.alive()]
+    """Sites each live worker holds, from the lease table: a saturated worker's /metrics can
+    take longer to answer than a benchmark should wait, and a count it did not give is not 0."""
+    async with open_database(fleet.url) as sessionmaker, sessionmaker() as session:
+        rows = await session.execute(
+            select(MonitorWorker.url, func.count(SiteLease.site_id))
+            .join(SiteLease, SiteLease.worker_id == MonitorWorker.id)
+            .where(SiteLease.expires_at > func.now())
+            .group_by(MonitorWorker.url)
+        )
+        held: dict[str | None, int] = {url: count for url, count in rows}
+    return [held.get(base, 0) for base, _ in fleet.alive()]
 
 
 async def answering(url: str, codes: list[str], since: datetime | None) -> int:
@@ -199,8 +196,8 @@ async def steady_phase(run: Run, seconds: float) -> None:
 
 
 async def failover_phase(run: Run) -> None:
-    base, victim = run.fleet.alive()[0]
-    lost = await monitored(base)
+    _, victim = run.fleet.alive()[0]
+    lost = (await holdings(run.fleet))[0]
     since = await db_now(run.url)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
@@ -233,8 +230,8 @@ async def rebalance_phase(run: Run) -> None:
 
 
 async def stop_phase(run: Run) -> None:
-    base, worker = run.fleet.alive()[-1]
-    held = await monitored(base)
+    _, worker = run.fleet.alive()[-1]
+    held = (await holdings(run.fleet))[-1]
     started = time.monotonic()
     worker.send_signal(signal.SIGTERM)
     try:
