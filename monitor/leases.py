@@ -71,7 +71,8 @@ class LeaseKeeper:
                 changed()
 
         def notify(first: bool) -> None:
-            probe_loop.call_soon_threadsafe(report, first)
+            with contextlib.suppress(RuntimeError):  # the probe loop has ended: nobody to tell
+                probe_loop.call_soon_threadsafe(report, first)
 
         self._thread = threading.Thread(
             target=asyncio.run, args=(self._run(notify),), name="site leases", daemon=True
