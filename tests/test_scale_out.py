@@ -167,6 +167,22 @@ async def test_a_busy_probe_loop_keeps_its_sites(pg: SessionMaker) -> None:
         assert await session.scalar(live) == 0
 
 
+async def test_a_stalled_probe_loop_gives_its_sites_up(pg: SessionMaker) -> None:
+    """Renewals run beside the probe loop, not on it: a loop that stops turning for more than
+    half the lease must not keep sites it no longer probes."""
+    engine = pg.kw["bind"]
+    keeper = LeaseKeeper(engine.url.render_as_string(hide_password=False), TTL.total_seconds())
+    check_in = keeper.start(changed=lambda: None)
+    try:
+        await keeper.first_tick()
+        assert len(keeper.held) == SITES
+        time.sleep(TTL.total_seconds() + 1)  # noqa: ASYNC251 - the stall under test
+        assert keeper.held == frozenset()  # read before the loop turns again
+    finally:
+        check_in.cancel()
+        await keeper.stop()
+
+
 def test_a_worker_url_must_be_a_url() -> None:
     with pytest.raises(ValidationError, match="not a URL like http://host:port"):
         Settings(worker_url="mon-1:9101")
