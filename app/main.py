@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import dashboard, health, problems
+from app import dashboard, health, problems, task_dump
 from app.agent_cors import AgentCors
 from app.api import agents, conferences, incidents, sites, stream, tokens, workers
 from app.deps import State
@@ -64,14 +64,15 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             background = _scale_out(settings, sessionmaker, bus, probe_engine, api=not worker)
             build_registry(probe_engine, bus, registry)
             try:
-                yield {
-                    "settings": settings,
-                    "sessionmaker": sessionmaker,
-                    "bus": bus,
-                    "engine": probe_engine,
-                    "registry": registry,
-                    "snapshots": stream.SnapshotReader(sessionmaker),
-                }
+                with task_dump.on_sigusr1():
+                    yield {
+                        "settings": settings,
+                        "sessionmaker": sessionmaker,
+                        "bus": bus,
+                        "engine": probe_engine,
+                        "registry": registry,
+                        "snapshots": stream.SnapshotReader(sessionmaker),
+                    }
             finally:
                 if probe_engine is not None:
                     await probe_engine.stop()

@@ -1,6 +1,8 @@
 """What a newcomer meets: the service started from nothing, as the README says."""
 
 import json
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -8,16 +10,20 @@ from typing import Any
 import httpx
 
 from tests.databases import empty_postgres
-from tests.service import running
+from tests.service import running, spawned
+
+BRIDGEWATCH = str(Path(sys.executable).with_name("bridgewatch"))
 
 
 def test_demo_on_a_fresh_machine_is_alive_with_the_172_cao_bang_sites(tmp_path: Path) -> None:
     env = {"BRIDGEWATCH_DATA_DIR": str(tmp_path / "data")}
-    with running(["demo"], env, tmp_path) as base:
+    with spawned([BRIDGEWATCH, "demo"], env, tmp_path) as (base, process):
         sites = httpx.get(f"{base}/api/v1/sites", timeout=10).json()
         hoa_an = httpx.get(f"{base}/api/v1/sites", params={"q": "hoa an"}, timeout=10).json()
         refused = httpx.post(f"{base}/api/v1/sites", json={}, timeout=10)
         summary = wait_for_fleet(base)
+        process.send_signal(signal.SIGUSR1)  # an operator asks where the tasks wait
+        dump = wait_for_log(tmp_path / "service.log", "asyncio tasks, by where they wait")
     assert sites["total"] == 172
     assert hoa_an["items"][0]["name"] == "Huyện Hòa An"
     assert refused.status_code == 401  # anonymous reads in the demo, never anonymous writes
@@ -28,6 +34,20 @@ def test_demo_on_a_fresh_machine_is_alive_with_the_172_cao_bang_sites(tmp_path: 
     # Structured logs: every line the service and the fleet wrote is one JSON object.
     lines = (tmp_path / "service.log").read_text().splitlines()
     assert lines and all(json.loads(line)["message"] for line in lines)
+    # The 171 site monitors wait in a few places, each told once with its count.
+    counts = [int(place.split(" x ")[0]) for place in dump["places"]]
+    assert dump["tasks"] > 171 and max(counts) >= 171, dump
+
+
+def wait_for_log(path: Path, message: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for line in path.read_text().splitlines():
+            entry: dict[str, Any] = json.loads(line)
+            if entry["message"] == message:
+                return entry
+        time.sleep(0.5)
+    raise AssertionError(f"not logged within 30 s: {message}")
 
 
 def wait_for_fleet(base: str) -> dict[str, Any]:
