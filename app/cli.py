@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import logs
-from app.demo import LOOPBACK, demo_settings, prepare, start_fleet
+from app.demo import LOOPBACK, demo_settings, fleet_while_demo_lives, prepare, start_fleet
 from app.main import create_app
 from models import migrations
 from models.auth import ApiToken, Role, issue_token
@@ -35,7 +35,6 @@ from models.topology.importer import import_sites
 from monitor.agent import SiteAgent
 from monitor.agent_http import agent_app
 from monitor.credentials import issue_agent_secret
-from monitor.fleet import run_fleet
 from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.protocol import Report
 
@@ -168,9 +167,9 @@ def demo_fleet(port: Annotated[int, typer.Option(help="Port of the fleet's agent
     """The demo's simulated agents; reads {code: secret} as JSON on standard input."""
     config = settings()
     logs.configure(config.log_level, config.log_json)
-    secrets = json.loads(sys.stdin.read())
+    secrets = json.loads(sys.stdin.readline())
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_fleet(secrets, LOOPBACK, port))
+        asyncio.run(fleet_while_demo_lives(secrets, port))
 
 
 @db_cli.command("upgrade")

@@ -1,9 +1,12 @@
 """`bridgewatch demo`: the service on SQLite with the Cao Bằng topology and a simulated fleet of
 171 real aiortc agents (in a second process) answering over loopback."""
 
+import asyncio
+import contextlib
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -15,6 +18,7 @@ from models.settings import Settings
 from models.site import ProbeMode, Site
 from models.topology.builtin import seed_if_empty
 from monitor.credentials import issue_agent_secret
+from monitor.fleet import run_fleet
 
 LOOPBACK = "127.0.0.1"
 FLEET_START_SECONDS = 60.0
@@ -56,7 +60,8 @@ async def prepare(settings: Settings, fleet_port: int) -> dict[str, str]:
 
 
 def start_fleet(secrets: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """The fleet in its own process; its secrets go through a pipe, never to disk.
+    """The fleet in its own process; its secrets go through a pipe, never to disk. The pipe
+    stays open for as long as this process lives (see `fleet_while_demo_lives`).
 
     Returns once the fleet answers, so the first probes find their agents (otherwise every
     site would open an incident in the demo's first second).
@@ -64,8 +69,8 @@ def start_fleet(secrets: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "app", "demo-fleet", "--port", str(port)]
     fleet = subprocess.Popen(command, stdin=subprocess.PIPE)  # noqa: S603 (our own command)
     assert fleet.stdin is not None
-    fleet.stdin.write(json.dumps(secrets).encode())
-    fleet.stdin.close()
+    fleet.stdin.write(json.dumps(secrets).encode() + b"\n")
+    fleet.stdin.flush()
     deadline = time.monotonic() + FLEET_START_SECONDS
     while time.monotonic() < deadline and fleet.poll() is None:
         try:
@@ -75,3 +80,27 @@ def start_fleet(secrets: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     fleet.kill()
     raise RuntimeError("the simulated fleet did not start")
+
+
+async def fleet_while_demo_lives(secrets: dict[str, str], port: int) -> None:
+    """Run the simulated fleet until `bridgewatch demo` is gone.
+
+    The demo holds our standard input open, so its end means the demo ended, however it did.
+    On SIGTERM uvicorn re-raises the signal once it has shut down, and the demo died before its
+    own clean-up could stop the fleet, which then ran on, orphaned, with its 171 agents.
+    """
+    loop = asyncio.get_running_loop()
+    demo_gone = asyncio.Event()
+
+    def wait_for_end_of_input() -> None:
+        sys.stdin.buffer.read()
+        with contextlib.suppress(RuntimeError):  # this process is ending anyway
+            loop.call_soon_threadsafe(demo_gone.set)
+
+    threading.Thread(target=wait_for_end_of_input, name="demo watch", daemon=True).start()
+    fleet = asyncio.create_task(run_fleet(secrets, LOOPBACK, port))
+    gone = asyncio.create_task(demo_gone.wait())
+    await asyncio.wait({fleet, gone}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (fleet, gone):
+        task.cancel()
+    await asyncio.gather(fleet, gone, return_exceptions=True)

@@ -24,6 +24,9 @@ def test_demo_on_a_fresh_machine_is_alive_with_the_172_cao_bang_sites(tmp_path: 
         summary = wait_for_fleet(base)
         process.send_signal(signal.SIGUSR1)  # an operator asks where the tasks wait
         dump = wait_for_log(tmp_path / "service.log", "asyncio tasks, by where they wait")
+        fleet = int(Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text())
+    # Stopped with SIGTERM (as Docker, systemd or `timeout` do): its fleet of agents goes too.
+    assert wait_gone(fleet), "the simulated fleet outlived the demo"
     assert sites["total"] == 172
     assert hoa_an["items"][0]["name"] == "Huyện Hòa An"
     assert refused.status_code == 401  # anonymous reads in the demo, never anonymous writes
@@ -37,6 +40,20 @@ def test_demo_on_a_fresh_machine_is_alive_with_the_172_cao_bang_sites(tmp_path: 
     # The 171 site monitors wait in a few places, each told once with its count.
     counts = [int(place.split(" x ")[0]) for place in dump["places"]]
     assert dump["tasks"] > 171 and max(counts) >= 171, dump
+
+
+def wait_gone(pid: int) -> bool:
+    """The process has exited (gone, or a zombie nobody reaped yet) within 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def wait_for_log(path: Path, message: str) -> dict[str, Any]:
