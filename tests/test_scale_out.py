@@ -139,15 +139,25 @@ async def test_sites_nobody_holds_turn_unknown_not_left_as_they_were(pg: Session
     assert seen.queue.qsize() == SITES  # the live stream is told
 
 
+@contextlib.asynccontextmanager
+async def keeping(pg: SessionMaker) -> AsyncIterator[LeaseKeeper]:
+    """A lease keeper of this loop that has ticked once, stopped cleanly at the end."""
+    url = pg.kw["bind"].url.render_as_string(hide_password=False)
+    keeper = LeaseKeeper(url, TTL.total_seconds())
+    check_in = keeper.start(changed=lambda: None)
+    try:
+        await keeper.first_tick()
+        yield keeper
+    finally:
+        check_in.cancel()
+        await keeper.stop()
+
+
 async def test_a_busy_probe_loop_keeps_its_sites(pg: SessionMaker) -> None:
     """At 8:00 a worker's loop is busy with set-ups and its turns take most of a second; the
     renewals run in the keeper's own thread, so the worker keeps its sites. (Made on the busy
     loop, a renewal timed out and the worker gave every site up.)"""
-    engine = pg.kw["bind"]
-    keeper = LeaseKeeper(engine.url.render_as_string(hide_password=False), TTL.total_seconds())
-    check_in = keeper.start(changed=lambda: None)
-    try:
-        await keeper.first_tick()
+    async with keeping(pg) as keeper:
         assert len(keeper.held) == SITES
         busy_until = time.monotonic() + 3 * TTL.total_seconds()
         while time.monotonic() < busy_until:
@@ -159,9 +169,6 @@ async def test_a_busy_probe_loop_keeps_its_sites(pg: SessionMaker) -> None:
         async with pg() as session:
             owners = (await session.scalars(select(lease.SiteLease.worker_id))).all()
         assert owners == [keeper.id] * SITES
-    finally:
-        check_in.cancel()
-        await keeper.stop()
     async with pg() as session:  # a clean stop hands the sites over at once
         live = select(func.count()).where(lease.SiteLease.expires_at > func.now())
         assert await session.scalar(live) == 0
@@ -170,17 +177,10 @@ async def test_a_busy_probe_loop_keeps_its_sites(pg: SessionMaker) -> None:
 async def test_a_stalled_probe_loop_gives_its_sites_up(pg: SessionMaker) -> None:
     """Renewals run beside the probe loop, not on it: a loop that stops turning for more than
     half the lease must not keep sites it no longer probes."""
-    engine = pg.kw["bind"]
-    keeper = LeaseKeeper(engine.url.render_as_string(hide_password=False), TTL.total_seconds())
-    check_in = keeper.start(changed=lambda: None)
-    try:
-        await keeper.first_tick()
+    async with keeping(pg) as keeper:
         assert len(keeper.held) == SITES
         time.sleep(TTL.total_seconds() + 1)  # noqa: ASYNC251 - the stall under test
         assert keeper.held == frozenset()  # read before the loop turns again
-    finally:
-        check_in.cancel()
-        await keeper.stop()
 
 
 def test_a_worker_url_must_be_a_url() -> None:
