@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import dashboard, health, problems, task_dump
+from app import dashboard, docs, health, problems, task_dump
 from app.agent_cors import AgentCors
 from app.api import agents, conferences, incidents, sites, stream, tokens, workers
 from app.deps import State
@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # app/docs.py serves it without a CDN
+        redoc_url=None,
     )
     problems.install(app)
     app.include_router(health.router)
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         api.include_router(router)
     app.include_router(api)
     dashboard.install(app)
+    docs.install(app)
     if settings.agent_origins:
         app.add_middleware(AgentCors, origins=settings.agent_origins)
     return app

@@ -9,13 +9,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# The migration scripts live in the project's top-level `alembic/` folder (installed editable).
-SCRIPT_LOCATION = Path(__file__).resolve().parents[1] / "alembic"
+
+def script_location() -> Path:
+    """The migration scripts: the project's top-level `alembic/` folder, which `pip install .`
+    puts inside this package as `migration_scripts` (pyproject.toml); in a checkout installed
+    with `pip install -e .`, the folder itself."""
+    installed = Path(__file__).resolve().with_name("migration_scripts")
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / "alembic"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("script_location", str(script_location()))
     config.attributes["connection"] = connection
     return config
 
