@@ -1,5 +1,5 @@
-# BridgeWatch service image. The same commands as the README: an editable install (the
-# migrations live in alembic/ beside the code), then `db upgrade` and `serve` on start.
+# BridgeWatch service image. The same commands as the README: `pip install .` (the package
+# carries its migrations, dashboard and API docs), then `db upgrade` and `serve` on start.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,14 +12,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --uid 10001 --create-home bridgewatch \
     && mkdir /data && chown bridgewatch /data
 
-WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+WORKDIR /src
+COPY pyproject.toml README.md ./
 COPY app ./app
 COPY monitor ./monitor
 COPY models ./models
 COPY alembic ./alembic
-RUN python -m pip install -e .
+# Installed, then the sources are gone: the service runs from the package alone.
+RUN python -m pip install . && rm -rf /src
 
+WORKDIR /data
 USER 10001
 VOLUME ["/data"]
 EXPOSE 8000

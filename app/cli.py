@@ -3,15 +3,18 @@
 import asyncio
 import contextlib
 import json
+import logging
 import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import httpx
 import typer
 import uvicorn
@@ -20,7 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import logs
-from app.demo import LOOPBACK, demo_settings, fleet_while_demo_lives, prepare, start_fleet
+from app.demo import (
+    LOOPBACK,
+    demo_database_path,
+    demo_settings,
+    fleet_while_demo_lives,
+    prepare,
+    start_fleet,
+)
 from app.main import create_app
 from models import migrations
 from models.auth import ApiToken, Role, issue_token
@@ -39,6 +49,7 @@ from monitor.ice import restrict_host_addresses, rtc_configuration
 from monitor.protocol import Report
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 cli = typer.Typer(
     help="BridgeWatch: watch every bridge point (điểm cầu) of a hybrid conference.",
@@ -53,8 +64,38 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(sites_cli, name="sites")
 cli.add_typer(tokens_cli, name="tokens")
 
-Host = Annotated[str | None, typer.Option(help="Address to listen on [default: settings].")]
-Port = Annotated[int | None, typer.Option(help="Port to listen on [default: settings].")]
+Host = Annotated[
+    str | None,
+    typer.Option(help="Address to listen on.", show_default="BRIDGEWATCH_HOST, else 127.0.0.1"),
+]
+Port = Annotated[
+    int | None,
+    typer.Option(help="Port to listen on.", show_default="BRIDGEWATCH_PORT, else 8000"),
+]
+# Database ids are 32-bit: a larger one can only be a typo, and is told so before any query.
+TokenId = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The id from `tokens list`.")]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Options of `bridgewatch` itself, before the command."""
+
+    demo: bool = False
+
+
+@cli.callback()
+def options(
+    ctx: typer.Context,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Work on the data of `bridgewatch demo` (demo.db in the data dir), e.g. "
+            "`bridgewatch --demo tokens create --role operator` while the demo runs.",
+        ),
+    ] = False,
+) -> None:
+    ctx.obj = Options(demo=demo)
 
 
 def fail(message: str) -> typer.Exit:
@@ -64,21 +105,41 @@ def fail(message: str) -> typer.Exit:
 
 def settings() -> Settings:
     try:
-        return Settings()
+        config = Settings()
     except ValidationError as exc:
         raise fail(f"bad BRIDGEWATCH_* setting: {exc}") from exc
+    context = click.get_current_context(silent=True)
+    options = context.find_object(Options) if context else None
+    if options is not None and options.demo:
+        return demo_settings(config)
+    return config
+
+
+def _hint_at_the_demo(config: Settings) -> None:
+    """Someone who just ran the demo expects to find its data: say where it is, once."""
+    if config.database_url is None and not config.default_database_path.exists():
+        demo = demo_database_path(config)
+        if demo.exists():
+            typer.echo(
+                f"note: no database at {config.default_database_path}; the demo's is {demo}: "
+                "add --demo (`bridgewatch --demo ...`) to work on it",
+                err=True,
+            )
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a database command; a database that cannot be reached is a clear error, not a trace."""
     try:
         return asyncio.run(coroutine)
-    except (OperationalError, DBAPIError, OSError) as exc:
+    except (OperationalError, DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
         raise fail(f"database not reachable or refused the command: {exc}") from exc
+    except OSError as exc:  # a file: the data dir, or an installation missing one of its own
+        raise fail(str(exc)) from exc
 
 
 @asynccontextmanager
 async def database(config: Settings) -> AsyncIterator[SessionMaker]:
+    _hint_at_the_demo(config)
     engine = create_engine(config.resolved_database_url)
     try:
         if config.auto_migrate:
@@ -143,8 +204,10 @@ async def _schema_is_current(config: Settings) -> None:
 
 @cli.command()
 def demo(host: Host = None, port: Port = None) -> None:
-    """The service on SQLite (data dir, demo.db) with the Cao Bằng topology and a simulated
-    fleet of 171 agents, some dropping, flapping or degrading; anonymous reads allowed."""
+    """The service on SQLite (demo.db in the data dir) with the Cao Bằng topology and 171
+    simulated agents, some dropping, flapping or degrading; anonymous reads allowed.
+
+    Other commands reach its data with --demo, e.g. `bridgewatch --demo sites export`."""
     config = demo_settings(settings())
     fleet_port = free_port()
     secrets = run(prepare(config, fleet_port))
@@ -152,6 +215,15 @@ def demo(host: Host = None, port: Port = None) -> None:
         fleet = start_fleet(secrets, fleet_port)
     except RuntimeError as exc:
         raise fail(str(exc)) from exc
+    logs.configure(config.log_level, config.log_json)
+    log.info(
+        "demo starting: the CLI reaches its data with --demo",
+        extra={
+            "dashboard": f"http://{host or config.host}:{port or config.port}/",
+            "database": str(demo_database_path(config)),
+            "operator_token": "bridgewatch --demo tokens create --role operator",
+        },
+    )
     try:
         _serve(config, host, port)
     finally:
@@ -357,9 +429,7 @@ def tokens_list() -> None:
 
 
 @tokens_cli.command("revoke")
-def tokens_revoke(
-    token_id: Annotated[int, typer.Argument(help="The id from `tokens list`.")],
-) -> None:
+def tokens_revoke(token_id: TokenId) -> None:
     """Revoke a token at once."""
 
     async def go() -> bool:

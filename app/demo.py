@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -24,11 +25,16 @@ LOOPBACK = "127.0.0.1"
 FLEET_START_SECONDS = 60.0
 
 
+def demo_database_path(settings: Settings) -> Path:
+    """Always its own SQLite file: the demo rewrites agent URLs and secrets of every site.
+    The CLI reaches it with `bridgewatch --demo ...`."""
+    return settings.data_dir.resolve() / "demo.db"
+
+
 def demo_settings(settings: Settings) -> Settings:
-    """Always its own SQLite file: the demo rewrites agent URLs and secrets of every site."""
     return settings.model_copy(
         update={
-            "database_url": f"sqlite+aiosqlite:///{settings.data_dir.resolve() / 'demo.db'}",
+            "database_url": f"sqlite+aiosqlite:///{demo_database_path(settings)}",
             "anonymous_read": True,
             "seed_topology": "cao-bang",
             "ice_host_addresses": [LOOPBACK],

@@ -142,7 +142,12 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     @property
+    def default_database_path(self) -> Path:
+        """The embedded SQLite file used when no database URL is set."""
+        return self.data_dir.resolve() / "bridgewatch.db"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'bridgewatch.db'}"
+        return f"sqlite+aiosqlite:///{self.default_database_path}"
