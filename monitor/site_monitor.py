@@ -161,6 +161,10 @@ class SiteMonitor:
         report = (
             self._report.model_dump(exclude_none=True, exclude={"type"}) if self._report else None
         )
+        if self._rtts:
+            # Judged before it is published: the window that opens an incident is the first
+            # that counts toward its worst figures.
+            self._publish(self.machine.window(result, now))
         self._context.bus.publish(
             SampleTaken(
                 site_id=self.config.id,
@@ -180,8 +184,6 @@ class SiteMonitor:
         self._media = None
         if result.sent:
             self.last_figures = result
-        if self._rtts:
-            self._publish(self.machine.window(result, now))
         self._rtts, self._lost, self._setup_seconds = [], 0, None
 
     def snapshot(self, name: str, level: str, parent: str) -> SiteSnapshot:

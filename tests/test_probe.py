@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -21,6 +22,7 @@ from app.main import create_app
 from models.auth import Role
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
+from models.incident import Incident
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
 from monitor.agent import SiteAgent
@@ -147,6 +149,14 @@ async def test_loss_and_delay_on_the_path_degrade_a_site_but_never_down_it(
             async def degraded() -> bool:
                 return await site_status(client, "040", viewer) == SiteStatus.DEGRADED
 
+            first_seen: list[dict[str, Any]] = []
+
+            async def incident_open() -> bool:
+                listed = await client.get("/api/v1/incidents?open=true", headers=viewer)
+                first_seen.extend(listed.json()["items"])
+                return bool(first_seen)
+
+            await eventually(incident_open, "an incident is open")
             await eventually(degraded, "the site is degraded")
             await asyncio.sleep(5)  # several more windows on the bad link
             assert await degraded()
@@ -162,7 +172,20 @@ async def test_loss_and_delay_on_the_path_degrade_a_site_but_never_down_it(
                 select(StatusChange.reason).where(StatusChange.new_status == SiteStatus.DOWN)
             )
         ).all()
+        incident = await session.scalar(select(Incident))
+        episode = (await session.scalars(select(Sample).order_by(Sample.at))).all()
     assert downs == []
+    # The window that opened the incident counts: its figures are there from the first moment
+    # the incident can be seen, and the worst figures are those of the episode's worst window.
+    opening = first_seen[0]
+    assert opening["worst_rtt_seconds"] is not None and opening["worst_mos"] is not None
+    assert incident is not None and incident.closed_at is None
+    windows = [s for s in episode if s.at >= incident.opened_at and s.reachable]
+    assert windows[0].at == incident.opened_at
+    assert incident.worst_mos == min(s.mos for s in windows if s.mos is not None)
+    assert incident.worst_rtt_seconds == max(
+        s.rtt_median_seconds for s in windows if s.rtt_median_seconds is not None
+    )
 
 
 async def test_hung_agents_go_down_without_delaying_healthy_sites(
