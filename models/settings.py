@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = Field(True, description="One JSON object per log line.")
 
+    @field_validator("database_url", "worker_url", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`BRIDGEWATCH_METRICS_TOKEN=` (set, but to nothing) means unset, not "the empty
+        token": a template's blank line must not turn into a requirement nobody can meet."""
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str | None) -> str | None:

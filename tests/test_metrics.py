@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import update
@@ -125,6 +126,18 @@ async def test_metrics_token(settings: Settings, seeded: SessionMaker) -> None:
         assert wrong.status_code == 401
         right = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
         assert right.status_code == 200 and "bridgewatch_build_info" in right.text
+
+
+async def test_a_metrics_token_set_to_nothing_is_no_token(
+    settings: Settings, seeded: SessionMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blank `BRIDGEWATCH_METRICS_TOKEN=` line in an env file leaves /metrics open, as if it
+    were not there, rather than asking for an empty bearer no Prometheus can send."""
+    monkeypatch.setenv("BRIDGEWATCH_METRICS_TOKEN", "")
+    from_env = settings.model_copy(update={"metrics_token": Settings().metrics_token})
+    async with serving(create_app(from_env)) as base, httpx.AsyncClient(base_url=base) as client:
+        scraped = await client.get("/metrics")
+    assert scraped.status_code == 200 and "bridgewatch_build_info" in scraped.text
 
 
 async def test_real_prometheus_sees_every_probed_site_and_a_lost_one(
