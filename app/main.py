@@ -14,6 +14,7 @@ from app import dashboard, docs, health, problems, task_dump
 from app.agent_cors import AgentCors
 from app.api import agents, conferences, incidents, sites, stream, tokens, workers
 from app.deps import State
+from app.edge import Edge
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
 from models import lease, migrations
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         redoc_url=None,
     )
     problems.install(app)
+    app.add_middleware(Edge)  # NUL in URLs, oversized bodies: refused before anything runs
     app.include_router(health.router)
     app.include_router(metrics_router)
     if worker:

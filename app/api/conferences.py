@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.deps import Admin, SessionDep, Viewer
-from app.schemas.common import Page
+from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.conferences import (
     ConferenceCreate,
     ConferencePublic,
@@ -19,7 +19,9 @@ from app.schemas.conferences import (
 from models.conference import Conference, ConferenceSite
 from models.site import Site
 
-router = APIRouter(prefix="/conferences", tags=["conferences"])
+router = APIRouter(
+    prefix="/conferences", tags=["conferences"], responses=problems(*EVERY_ROUTE, 422)
+)
 
 
 def _public(conference: Conference) -> ConferencePublic:
@@ -74,7 +76,7 @@ async def list_conferences(
     session: SessionDep,
     _: Viewer,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[ConferencePublic]:
     total = await session.scalar(select(func.count()).select_from(Conference))
     conferences = await session.scalars(
@@ -87,12 +89,12 @@ async def list_conferences(
     return Page[ConferencePublic](items=[_public(c) for c in conferences], total=total or 0)
 
 
-@router.get("/{conference_id}", summary="One conference with its sites")
-async def get_conference(conference_id: int, session: SessionDep, _: Viewer) -> ConferencePublic:
+@router.get("/{conference_id}", summary="One conference with its sites", responses=problems(404))
+async def get_conference(conference_id: Id, session: SessionDep, _: Viewer) -> ConferencePublic:
     return _public(await _load(session, conference_id))
 
 
-@router.post("", status_code=201, summary="Create a conference")
+@router.post("", status_code=201, summary="Create a conference", responses=problems(403))
 async def create_conference(
     body: ConferenceCreate, session: SessionDep, _: Admin, response: Response
 ) -> ConferencePublic:
@@ -106,9 +108,13 @@ async def create_conference(
     return _public(await _load(session, conference.id))
 
 
-@router.patch("/{conference_id}", summary="Change a conference (and replace its sites)")
+@router.patch(
+    "/{conference_id}",
+    summary="Change a conference (and replace its sites)",
+    responses=problems(403, 404),
+)
 async def update_conference(
-    conference_id: int, body: ConferenceUpdate, session: SessionDep, _: Admin
+    conference_id: Id, body: ConferenceUpdate, session: SessionDep, _: Admin
 ) -> ConferencePublic:
     conference = await _load(session, conference_id)
     starts_at = body.starts_at or conference.starts_at
@@ -123,7 +129,12 @@ async def update_conference(
     return _public(await _load(session, conference_id))
 
 
-@router.delete("/{conference_id}", status_code=204, summary="Delete a conference")
-async def delete_conference(conference_id: int, session: SessionDep, _: Admin) -> None:
+@router.delete(
+    "/{conference_id}",
+    status_code=204,
+    summary="Delete a conference",
+    responses=problems(403, 404),
+)
+async def delete_conference(conference_id: Id, session: SessionDep, _: Admin) -> None:
     await session.delete(await _load(session, conference_id))
     await session.commit()

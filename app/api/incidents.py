@@ -6,14 +6,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import Row, Select, func, select
 
 from app.deps import Operator, SessionDep, Viewer
-from app.schemas.common import Page
+from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.incidents import Acknowledge, IncidentPublic
 from models.base import utcnow
 from models.incident import Incident
 from models.site import Site
 from monitor.events import IncidentChanged
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], responses=problems(*EVERY_ROUTE, 422))
 
 
 def incident_public(incident: Incident, code: str, name: str) -> IncidentPublic:
@@ -49,7 +49,7 @@ async def list_incidents(
     site: Annotated[str | None, Query(description="Only this site's (by code).")] = None,
     open: Annotated[bool | None, Query(description="true: still open; false: closed.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[IncidentPublic]:
     query = incidents_with_site()
     if site is not None:
@@ -72,14 +72,18 @@ async def _get(session: SessionDep, incident_id: int) -> Row[Incident, str, str]
     return row
 
 
-@router.get("/{incident_id}", summary="One incident")
-async def get_incident(incident_id: int, session: SessionDep, _: Viewer) -> IncidentPublic:
+@router.get("/{incident_id}", summary="One incident", responses=problems(404))
+async def get_incident(incident_id: Id, session: SessionDep, _: Viewer) -> IncidentPublic:
     return incident_public(*await _get(session, incident_id))
 
 
-@router.post("/{incident_id}/ack", summary="Acknowledge an incident, with a note")
+@router.post(
+    "/{incident_id}/ack",
+    summary="Acknowledge an incident, with a note",
+    responses=problems(403, 404, 409),
+)
 async def acknowledge(
-    incident_id: int, body: Acknowledge, session: SessionDep, who: Operator, request: Request
+    incident_id: Id, body: Acknowledge, session: SessionDep, who: Operator, request: Request
 ) -> IncidentPublic:
     incident, code, name = await _get(session, incident_id)
     if incident.acknowledged_at is not None:

@@ -3,23 +3,23 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import AwareDatetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.deps import EngineDep, Operator, SessionDep, Viewer
-from app.schemas.common import Page
+from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
 from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
 from models.history import Sample
 from models.site import Site, SiteLevel, SiteStatus
 from models.text import search_key
 from models.topology.hierarchy import find_cycle, load_parent_map
 
-router = APIRouter(prefix="/sites", tags=["sites"])
-summary_router = APIRouter(tags=["sites"])
+router = APIRouter(prefix="/sites", tags=["sites"], responses=problems(*EVERY_ROUTE, 422))
+summary_router = APIRouter(tags=["sites"], responses=problems(*EVERY_ROUTE))
 Parent = aliased(Site)
+WHEN = f"With its offset, e.g. 2026-12-01T08:00:00+07:00; {TIME_RANGE} in UTC."
 
 
 def site_public(site: Site, parent_code: str | None) -> SitePublic:
@@ -50,7 +50,7 @@ async def list_sites(
     ] = None,
     enabled: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[SitePublic]:
     query = sites_with_parent_code()
     if level is not None:
@@ -76,7 +76,7 @@ async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
     return row
 
 
-@router.get("/{code}", summary="One site")
+@router.get("/{code}", summary="One site", responses=problems(404))
 async def get_site(code: str, session: SessionDep, _: Viewer) -> SitePublic:
     return site_public(*await _get(session, code))
 
@@ -97,7 +97,7 @@ def _plain_values(body: SiteCreate | SiteUpdate, fields: set[str]) -> dict[str, 
     return values
 
 
-@router.post("", status_code=201, summary="Create a site")
+@router.post("", status_code=201, summary="Create a site", responses=problems(403, 409))
 async def create_site(
     body: SiteCreate, session: SessionDep, _: Operator, response: Response, engine: EngineDep
 ) -> SitePublic:
@@ -116,7 +116,7 @@ async def create_site(
     return site_public(site, body.parent_code)
 
 
-@router.patch("/{code}", summary="Change some fields of a site")
+@router.patch("/{code}", summary="Change some fields of a site", responses=problems(403, 404))
 async def update_site(
     code: str, body: SiteUpdate, session: SessionDep, _: Operator, engine: EngineDep
 ) -> SitePublic:
@@ -135,7 +135,12 @@ async def update_site(
     return site_public(site, parent_code)
 
 
-@router.delete("/{code}", status_code=204, summary="Delete a site and its history")
+@router.delete(
+    "/{code}",
+    status_code=204,
+    summary="Delete a site and its history",
+    responses=problems(403, 404, 409),
+)
 async def delete_site(code: str, session: SessionDep, _: Operator, engine: EngineDep) -> None:
     site, _parent = await _get(session, code)
     children = await session.scalar(
@@ -149,13 +154,19 @@ async def delete_site(code: str, session: SessionDep, _: Operator, engine: Engin
         engine.request_reload()
 
 
-@router.get("/{code}/samples", summary="Measurement windows of a site, newest first")
+@router.get(
+    "/{code}/samples",
+    summary="Measurement windows of a site, newest first",
+    responses=problems(404),
+)
 async def list_samples(
     code: str,
     session: SessionDep,
     _: Viewer,
-    since: Annotated[AwareDatetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[
+        Timestamp | None, Query(description=f"From this time (inclusive). {WHEN}")
+    ] = None,
+    until: Annotated[Timestamp | None, Query(description=f"Before this time. {WHEN}")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 360,
 ) -> SampleList:
     site, _parent = await _get(session, code)

@@ -4,11 +4,12 @@ from fastapi import APIRouter, HTTPException, Response
 from sqlalchemy import select
 
 from app.deps import Admin, SessionDep
+from app.schemas.common import EVERY_ROUTE, Id, problems
 from app.schemas.tokens import TokenCreate, TokenCreated, TokenPublic
 from models.auth import ApiToken, issue_token
 from models.base import utcnow
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(prefix="/tokens", tags=["tokens"], responses=problems(*EVERY_ROUTE, 403))
 
 
 @router.get("", summary="List tokens (never their secrets)")
@@ -17,7 +18,12 @@ async def list_tokens(session: SessionDep, _: Admin) -> list[TokenPublic]:
     return [TokenPublic.model_validate(token) for token in tokens]
 
 
-@router.post("", status_code=201, summary="Create a token; its secret is shown this once")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a token; its secret is shown this once",
+    responses=problems(422),
+)
 async def create_token(
     body: TokenCreate, session: SessionDep, _: Admin, response: Response
 ) -> TokenCreated:
@@ -32,8 +38,10 @@ async def create_token(
     )
 
 
-@router.delete("/{token_id}", status_code=204, summary="Revoke a token")
-async def revoke_token(token_id: int, session: SessionDep, _: Admin) -> None:
+@router.delete(
+    "/{token_id}", status_code=204, summary="Revoke a token", responses=problems(404, 422)
+)
+async def revoke_token(token_id: Id, session: SessionDep, _: Admin) -> None:
     token = await session.get(ApiToken, token_id)
     if token is None:
         raise HTTPException(404, f"no token with id {token_id}")

@@ -3,13 +3,17 @@
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from app.schemas.common import Strict
+from app.schemas.common import TIME_RANGE, Strict, Timestamp
 from models.conference import ConferencePhase
-from models.topology.fields import SiteCode
+from models.topology.fields import MULTI_LINE, ONE_LINE, SiteCode
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), ONE_LINE
+]
+Description = Annotated[str, StringConstraints(max_length=5000), MULTI_LINE]
+WHEN = f"With its offset, e.g. 2026-12-01T08:00:00+07:00; {TIME_RANGE} in UTC."
 
 
 class Participant(Strict):
@@ -30,9 +34,9 @@ def _check_schedule_and_sites(
 
 class ConferenceCreate(Strict):
     title: Title
-    description: str = Field("", max_length=5000)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    description: Description = ""
+    starts_at: Timestamp = Field(description=WHEN)
+    ends_at: Timestamp = Field(description=WHEN)
     phase: ConferencePhase = ConferencePhase.PLANNED
     sites: list[Participant] = Field(default_factory=list, max_length=10_000)
 
@@ -46,9 +50,9 @@ class ConferenceUpdate(Strict):
     """Only the fields given change; `sites`, when given, replaces the whole list."""
 
     title: Title | None = None
-    description: str | None = Field(None, max_length=5000)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    description: Description | None = None
+    starts_at: Timestamp | None = Field(None, description=WHEN)
+    ends_at: Timestamp | None = Field(None, description=WHEN)
     phase: ConferencePhase | None = None
     sites: list[Participant] | None = Field(None, max_length=10_000)
 

@@ -1,15 +1,19 @@
 """Incident bodies."""
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.schemas.common import Strict
 from models.site import SiteStatus
+from models.topology.fields import MULTI_LINE
 
 
 class Acknowledge(Strict):
-    note: str = Field("", max_length=2000, description="What is being done, who was called.")
+    note: Annotated[str, StringConstraints(max_length=2000), MULTI_LINE] = Field(
+        "", description="What is being done, who was called; may run over lines."
+    )
 
 
 class IncidentPublic(BaseModel):

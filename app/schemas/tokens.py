@@ -3,18 +3,23 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.schemas.common import Strict
+from app.schemas.common import TIME_RANGE, Strict, Timestamp
 from models.auth import Role
+from models.topology.fields import ONE_LINE
 
-TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+TokenName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), ONE_LINE
+]
 
 
 class TokenCreate(Strict):
     name: TokenName
     role: Role
-    expires_at: AwareDatetime | None = None
+    expires_at: Timestamp | None = Field(
+        None, description=f"In the future, {TIME_RANGE} in UTC; none: never expires."
+    )
 
 
 class TokenPublic(BaseModel):
