@@ -89,66 +89,31 @@ async def test_summary_counts_by_status_and_level(client: httpx.AsyncClient, aut
     await client.patch("/api/v1/sites/01267", json={"enabled": False}, headers=auth[Role.OPERATOR])
     summary = (await client.get("/api/v1/summary", headers=auth[Role.VIEWER])).json()
     assert summary["total"] == 172
-    assert summary["by_status"] == {"unknown": 171, "up": 0, "degraded": 0, "down": 0, "paused": 1}
+    # The hub is not probed by design (probe mode none): counted apart, never as unknown.
+    assert summary["not_probed"] == 1
+    assert summary["by_status"] == {"unknown": 170, "up": 0, "degraded": 0, "down": 0, "paused": 1}
     assert summary["by_level"] == {"hub": 1, "province": 0, "district": 10, "commune": 161}
     assert summary["by_level_status"]["commune"]["paused"] == 1
+    assert summary["by_level_status"]["hub"] == dict.fromkeys(summary["by_status"], 0)
+    assert summary["by_level_not_probed"] == {"hub": 1, "province": 0, "district": 0, "commune": 0}
 
 
-async def _problem(response: httpx.Response, status: int, detail_part: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert detail_part in response.json()["detail"]
-
-
-async def test_bad_bodies_get_a_clear_problem_and_change_nothing(
+async def test_a_site_not_probed_by_design_is_never_unknown(
     client: httpx.AsyncClient, auth: Headers
 ) -> None:
-    op = auth[Role.OPERATOR]
-    raw = {**op, "content-type": "application/json"}
-    cases = [
-        (
-            client.post("/api/v1/sites", content=b'{"code": "T1",', headers=raw),
-            400,
-            "not valid JSON",
-        ),
-        (client.post("/api/v1/sites", json={**NEW_SITE, "lat": "north"}, headers=op), 422, "lat"),
-        (
-            client.post("/api/v1/sites", json={**NEW_SITE, "colour": "red"}, headers=op),
-            422,
-            "colour",
-        ),
-        (client.post("/api/v1/sites", json={**NEW_SITE, "level": "x"}, headers=op), 422, "level"),
-        (client.post("/api/v1/sites", json={**NEW_SITE, "code": "a b"}, headers=op), 422, "code"),
-        (
-            client.post("/api/v1/sites", json={**NEW_SITE, "parent_code": "NOPE"}, headers=op),
-            422,
-            "parent site 'NOPE' does not exist",
-        ),
-        (
-            client.post("/api/v1/sites", json={**NEW_SITE, "code": "040"}, headers=op),
-            409,
-            "already exists",
-        ),
-        (
-            client.post("/api/v1/sites", json={**NEW_SITE, "probe_target": "ftp://x"}, headers=op),
-            422,
-            "http",
-        ),
-        (client.patch("/api/v1/sites/040", json={"name": None}, headers=op), 422, "cannot be null"),
-        (
-            client.patch("/api/v1/sites/040", json={"parent_code": "01267"}, headers=op),
-            422,
-            "cycle: 040 -> 01267 -> 040",
-        ),
-        (client.patch("/api/v1/sites/040", json={"parent_code": "040"}, headers=op), 422, "cycle"),
-        (client.patch("/api/v1/sites/NOPE", json={"name": "x"}, headers=op), 404, "NOPE"),
-        (client.delete("/api/v1/sites/040", headers=op), 409, "child sites"),
-        (client.get("/api/v1/sites", params={"limit": 0}, headers=op), 422, "limit"),
-    ]
-    for request, status, detail in cases:
-        await _problem(await request, status, detail)
-
-    sites = (await client.get("/api/v1/sites", headers=op)).json()
-    assert sites["total"] == 172
-    district = next(item for item in sites["items"] if item["code"] == "040")
-    assert district["parent_code"] == "04" and district["name"] == "Thành phố Cao Bằng"
+    """Whatever the mode or level, the counts add up: probed ones by status, the rest apart."""
+    operator = auth[Role.OPERATOR]
+    for code in ("051", "01267"):  # a district and a commune taken out of probing
+        edited = await client.patch(
+            f"/api/v1/sites/{code}", json={"probe_mode": "none"}, headers=operator
+        )
+        assert edited.status_code == 200, edited.text
+    summary = (await client.get("/api/v1/summary", headers=auth[Role.VIEWER])).json()
+    assert summary["not_probed"] == 3 and summary["by_status"]["unknown"] == 169
+    assert summary["total"] == summary["not_probed"] + sum(summary["by_status"].values()) == 172
+    assert summary["by_level_not_probed"] == {"hub": 1, "province": 0, "district": 1, "commune": 1}
+    for level, count in summary["by_level"].items():
+        probed = sum(summary["by_level_status"][level].values())
+        assert count == probed + summary["by_level_not_probed"][level], level
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["Summary"]
+    assert "total = not_probed + sum(by_status)" in schema["description"]

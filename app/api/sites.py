@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -12,7 +12,7 @@ from app.deps import EngineDep, Operator, SessionDep, Viewer
 from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
 from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
 from models.history import Sample
-from models.site import Site, SiteLevel, SiteStatus
+from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 from models.text import search_key
 from models.topology.hierarchy import find_cycle, load_parent_map
 
@@ -181,15 +181,27 @@ async def list_samples(
 
 @summary_router.get("/summary", summary="Counts of sites by status and by level")
 async def summary(session: SessionDep, _: Viewer) -> Summary:
+    not_probed = Site.probe_mode == ProbeMode.NONE
+    status = case((not_probed, None), else_=Site.status)
     rows = await session.execute(
-        select(Site.level, Site.status, func.count()).group_by(Site.level, Site.status)
+        select(Site.level, status, func.count()).group_by(Site.level, status)
     )
     by_level_status = {level: dict.fromkeys(SiteStatus, 0) for level in SiteLevel}
-    for level, status, count in rows:
-        by_level_status[level][status] = count
+    by_level_not_probed = dict.fromkeys(SiteLevel, 0)
+    for level, site_status, count in rows:
+        if site_status is None:
+            by_level_not_probed[level] += count
+        else:
+            by_level_status[level][site_status] += count
+    by_level = {
+        level: sum(counts.values()) + by_level_not_probed[level]
+        for level, counts in by_level_status.items()
+    }
     return Summary(
-        total=sum(sum(counts.values()) for counts in by_level_status.values()),
+        total=sum(by_level.values()),
+        not_probed=sum(by_level_not_probed.values()),
         by_status={s: sum(c[s] for c in by_level_status.values()) for s in SiteStatus},
-        by_level={level: sum(c.values()) for level, c in by_level_status.items()},
+        by_level=by_level,
         by_level_status=by_level_status,
+        by_level_not_probed=by_level_not_probed,
     )

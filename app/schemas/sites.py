@@ -98,7 +98,25 @@ class SampleList(BaseModel):
 
 
 class Summary(BaseModel):
-    total: int
-    by_status: dict[SiteStatus, int] = Field(description="Every status, zero included.")
-    by_level: dict[SiteLevel, int] = Field(description="Every level, zero included.")
-    by_level_status: dict[SiteLevel, dict[SiteStatus, int]]
+    """Sites not probed by design (probe mode `none`, e.g. the hub, where the monitor runs) have
+    no status to count: they are in `not_probed`, never in the status counts. So
+    `total = not_probed + sum(by_status)`, and for each level
+    `by_level[level] = by_level_not_probed[level] + sum(by_level_status[level])`."""
+
+    total: int = Field(description="Every site, probed or not.")
+    not_probed: int = Field(
+        description="Sites not probed by design (probe mode 'none'), in no status count."
+    )
+    by_status: dict[SiteStatus, int] = Field(
+        description="Probed sites (probe mode pull or push) by status; every status, zero "
+        "included. `unknown`: probed, but not measured yet."
+    )
+    by_level: dict[SiteLevel, int] = Field(
+        description="Every site by level, probed or not; every level, zero included."
+    )
+    by_level_status: dict[SiteLevel, dict[SiteStatus, int]] = Field(
+        description="Probed sites by level, then status; every level and status, zero included."
+    )
+    by_level_not_probed: dict[SiteLevel, int] = Field(
+        description="Sites not probed by design, by level; every level, zero included."
+    )
