@@ -117,3 +117,63 @@ async def test_a_site_not_probed_by_design_is_never_unknown(
         assert count == probed + summary["by_level_not_probed"][level], level
     schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["Summary"]
     assert "total = not_probed + sum(by_status)" in schema["description"]
+
+
+async def _problem(response: httpx.Response, status: int, detail_part: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert detail_part in response.json()["detail"]
+
+
+async def test_bad_bodies_get_a_clear_problem_and_change_nothing(
+    client: httpx.AsyncClient, auth: Headers
+) -> None:
+    op = auth[Role.OPERATOR]
+    raw = {**op, "content-type": "application/json"}
+    cases = [
+        (
+            client.post("/api/v1/sites", content=b'{"code": "T1",', headers=raw),
+            400,
+            "not valid JSON",
+        ),
+        (client.post("/api/v1/sites", json={**NEW_SITE, "lat": "north"}, headers=op), 422, "lat"),
+        (
+            client.post("/api/v1/sites", json={**NEW_SITE, "colour": "red"}, headers=op),
+            422,
+            "colour",
+        ),
+        (client.post("/api/v1/sites", json={**NEW_SITE, "level": "x"}, headers=op), 422, "level"),
+        (client.post("/api/v1/sites", json={**NEW_SITE, "code": "a b"}, headers=op), 422, "code"),
+        (
+            client.post("/api/v1/sites", json={**NEW_SITE, "parent_code": "NOPE"}, headers=op),
+            422,
+            "parent site 'NOPE' does not exist",
+        ),
+        (
+            client.post("/api/v1/sites", json={**NEW_SITE, "code": "040"}, headers=op),
+            409,
+            "already exists",
+        ),
+        (
+            client.post("/api/v1/sites", json={**NEW_SITE, "probe_target": "ftp://x"}, headers=op),
+            422,
+            "http",
+        ),
+        (client.patch("/api/v1/sites/040", json={"name": None}, headers=op), 422, "cannot be null"),
+        (
+            client.patch("/api/v1/sites/040", json={"parent_code": "01267"}, headers=op),
+            422,
+            "cycle: 040 -> 01267 -> 040",
+        ),
+        (client.patch("/api/v1/sites/040", json={"parent_code": "040"}, headers=op), 422, "cycle"),
+        (client.patch("/api/v1/sites/NOPE", json={"name": "x"}, headers=op), 404, "NOPE"),
+        (client.delete("/api/v1/sites/040", headers=op), 409, "child sites"),
+        (client.get("/api/v1/sites", params={"limit": 0}, headers=op), 422, "limit"),
+    ]
+    for request, status, detail in cases:
+        await _problem(await request, status, detail)
+
+    sites = (await client.get("/api/v1/sites", headers=op)).json()
+    assert sites["total"] == 172
+    district = next(item for item in sites["items"] if item["code"] == "040")
+    assert district["parent_code"] == "04" and district["name"] == "Thành phố Cao Bằng"
