@@ -7,11 +7,13 @@ first on the command line and Chromium keeps only the last one, so ours is merge
 
 import asyncio
 import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, Playwright, ViewportSize
 from starlette.types import ASGIApp
@@ -21,8 +23,11 @@ from tests.service import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-DOCS = ROOT / "docs"
+# Tests write only to temporary places. Screenshots are kept in the folder this variable names,
+# if set; the README's pictures are refreshed only on request, into the folder (relative to the
+# checkout) the other one names: BRIDGEWATCH_PUBLISH_SCREENSHOTS=docs.
+KEEP_ARTIFACTS = "BRIDGEWATCH_TEST_ARTIFACTS"
+PUBLISH_SCREENSHOTS = "BRIDGEWATCH_PUBLISH_SCREENSHOTS"
 LOOPBACK_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -138,13 +143,24 @@ async def serve(app: ASGIApp, port: int | None = None) -> AsyncIterator[Service]
         await service.stop()
 
 
-async def screenshot(page: Page, name: str, *, publish: bool = False) -> Path:
-    """Saves test-artifacts/NAME.png; `publish` also copies it to docs/screenshot-NAME.png."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"dashboard-{name}.png"
+def artifacts_folder(temporary: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: $BRIDGEWATCH_TEST_ARTIFACTS if set, else a temporary folder."""
+    kept = os.environ.get(KEEP_ARTIFACTS)
+    if not kept:
+        return temporary.mktemp("screenshots")
+    folder = Path(kept)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def screenshot(page: Page, folder: Path, name: str, *, publish: bool = False) -> Path:
+    """Saves FOLDER/dashboard-NAME.png. A picture the README shows (`publish`) is also copied
+    to screenshot-NAME.png in $BRIDGEWATCH_PUBLISH_SCREENSHOTS, when that is set."""
+    path = folder / f"dashboard-{name}.png"
     await page.screenshot(path=str(path))
-    if publish:
-        shutil.copyfile(path, DOCS / f"screenshot-{name}.png")
+    published = os.environ.get(PUBLISH_SCREENSHOTS)
+    if publish and published:
+        shutil.copyfile(path, ROOT / published / f"screenshot-{name}.png")
     return path
 
 

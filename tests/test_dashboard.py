@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -40,7 +41,10 @@ from tests.browser import (
     BURST_JS,
     HALL_TIME_ZONE,
     PHONE,
+    PUBLISH_SCREENSHOTS,
+    ROOT,
     WALL,
+    artifacts_folder,
     counter,
     screenshot,
     serve,
@@ -61,6 +65,12 @@ NOTE = "Đã gọi anh Thắng, đang khởi động lại bộ mã hóa"
 
 
 @contextlib.asynccontextmanager
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The screenshots' folder: temporary, or $BRIDGEWATCH_TEST_ARTIFACTS to keep them."""
+    return artifacts_folder(tmp_path_factory)
+
+
 async def opened(
     browser: Browser, viewport: ViewportSize, token: str | None = None
 ) -> AsyncIterator[Page]:
@@ -244,7 +254,7 @@ async def as_a_busy_morning(sessionmaker: SessionMaker, keep: set[str]) -> None:
 
 
 async def test_a_lost_site_goes_down_live_and_an_operator_acknowledges_it(
-    settings: Settings, seeded: SessionMaker, auth: Headers, browser: Browser
+    settings: Settings, seeded: SessionMaker, auth: Headers, browser: Browser, artifacts: Path
 ) -> None:
     port, victim_port = free_port(), free_port()
     agents = await with_agents(seeded, ["01267"], port)
@@ -282,10 +292,10 @@ async def test_a_lost_site_goes_down_live_and_an_operator_acknowledges_it(
             await expect(incident.locator(".inc-ack")).to_have_text("Chưa xác nhận")
             await expect(page).to_have_title("✖ 1 — BridgeWatch")  # flashes until touched
             assert await counter(page, "down") == 1
-            await screenshot(page, "wall", publish=True)
+            await screenshot(page, artifacts, "wall", publish=True)
             await worst_first_puts_the_lost_site_on_top(page, "01270", "040")
 
-            await call_from_the_panel(page, "01270")
+            await call_from_the_panel(page, "01270", artifacts)
             await acknowledge(incident)
             incident_id = int(await incident.get_attribute("data-incident") or "0")
 
@@ -341,14 +351,14 @@ async def sign_in_through_the_form(page: Page, token: str) -> None:
     await expect(page.locator("#auth-button")).to_have_text("Đăng xuất")
 
 
-async def call_from_the_panel(page: Page, code: str) -> None:
+async def call_from_the_panel(page: Page, code: str, artifacts: Path) -> None:
     await page.locator(tile(page, code)).click()
     panel = page.locator("#site-panel")
     await expect(panel.locator("#panel-status")).to_contain_text("Mất kết nối")
     await expect(panel.locator('[data-fact="contact"] dd')).to_have_text("Nông Văn Thắng")
     phone = panel.locator('[data-fact="phone"] a')
     await expect(phone).to_have_attribute("href", "tel:0912345678")
-    await screenshot(page, "panel")
+    await screenshot(page, artifacts, "panel")
     await panel.locator("#panel-close").click()
     await expect(panel).to_be_hidden()
 
@@ -387,7 +397,7 @@ PARSED = {"folded": "xa dong hoa an", "events": [["update", '{"a":1}'], ["messag
 
 
 async def test_switching_language_changes_the_labels(
-    settings: Settings, seeded: SessionMaker, browser: Browser
+    settings: Settings, seeded: SessionMaker, browser: Browser, artifacts: Path
 ) -> None:
     async with (
         serve(create_app(settings.model_copy(update={"anonymous_read": True}))) as service,
@@ -414,7 +424,7 @@ async def test_switching_language_changes_the_labels(
             "Hub and districts"
         )
         assert not UNTRANSLATED.search(await page.locator("body").inner_text())
-        await screenshot(page, "english")
+        await screenshot(page, artifacts, "english")
 
         await page.reload()  # the choice is remembered
         await expect(label).to_have_text("Up")
@@ -453,7 +463,7 @@ async def open_incident(sessionmaker: SessionMaker, code: str) -> int:
 
 
 async def test_a_viewer_sees_no_acknowledge_action_and_the_server_refuses_one(
-    settings: Settings, seeded: SessionMaker, auth: Headers, browser: Browser
+    settings: Settings, seeded: SessionMaker, auth: Headers, browser: Browser, artifacts: Path
 ) -> None:
     incident_id = await open_incident(seeded, "01267")
     await as_a_busy_morning(seeded, keep={"01267"})
@@ -475,7 +485,7 @@ async def test_a_viewer_sees_no_acknowledge_action_and_the_server_refuses_one(
         reason = page.locator('#site-panel [data-fact="reason"] dd')
         await expect(reason).to_have_text("3 nhịp kiểm tra liên tiếp không được trả lời")
         await page.locator("#panel-close").click()
-        await screenshot(page, "phone", publish=True)
+        await screenshot(page, artifacts, "phone", publish=True)
 
         # Forced through the page's own API module, with the stored viewer token.
         refused = await page.evaluate(
@@ -506,7 +516,7 @@ async def phone_shows_counters_then_problems(page: Page) -> None:
 
 
 async def test_the_stale_banner_shows_when_the_service_goes_away(
-    settings: Settings, seeded: SessionMaker, browser: Browser
+    settings: Settings, seeded: SessionMaker, browser: Browser, artifacts: Path
 ) -> None:
     readable = settings.model_copy(update={"anonymous_read": True})
     port = free_port()
@@ -522,7 +532,7 @@ async def test_the_stale_banner_shows_when_the_service_goes_away(
             await expect(banner).to_have_text(re.compile(r"^Dữ liệu cũ từ \d\d:\d\d:\d\d"))
             await expect(page.locator("body")).to_have_class(re.compile("is-stale"))
             await expect(page.locator("button.tile")).to_have_count(172)  # last data stays
-            await screenshot(page, "stale")
+            await screenshot(page, artifacts, "stale")
         async with serve(create_app(readable), port):  # back, on the same address
             await expect(banner).to_be_hidden(timeout=LIVE_MS)  # reconnected by itself
             assert await page.evaluate("window.keptAlive") is True
@@ -543,3 +553,28 @@ async def test_the_national_topology_stays_fluid_under_a_burst_of_changes(
         # ~70 ms per update on this machine; a full re-render of 3,356 tiles takes seconds.
         assert result["longest"] < 500, result
         await expect(page.locator('[data-counter="total"] .counter-value')).to_have_text("3.356")
+
+
+@pytest.mark.usefixtures("databases")
+async def test_screenshots_stay_out_of_the_checkout_unless_published(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test run leaves a clean checkout clean: the README's pictures change on request only."""
+    readme_picture = ROOT / "docs" / "screenshot-wall.png"
+    before = readme_picture.read_bytes()
+    page = await browser.new_page(viewport=WALL)
+    try:
+        await page.set_content("<p>BridgeWatch</p>")
+        monkeypatch.delenv(PUBLISH_SCREENSHOTS, raising=False)
+        saved = await screenshot(page, tmp_path, "wall", publish=True)
+        assert saved.parent == tmp_path and saved.stat().st_size > 0
+        assert readme_picture.read_bytes() == before
+
+        published = tmp_path / "published"
+        published.mkdir()
+        monkeypatch.setenv(PUBLISH_SCREENSHOTS, str(published))
+        await screenshot(page, tmp_path, "wall", publish=True)
+        await screenshot(page, tmp_path, "panel")  # not one of the README's
+        assert [path.name for path in published.iterdir()] == ["screenshot-wall.png"]
+    finally:
+        await page.close()
