@@ -64,13 +64,13 @@ LIVE_MS = 30_000
 NOTE = "Đã gọi anh Thắng, đang khởi động lại bộ mã hóa"
 
 
-@contextlib.asynccontextmanager
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The screenshots' folder: temporary, or $BRIDGEWATCH_TEST_ARTIFACTS to keep them."""
     return artifacts_folder(tmp_path_factory)
 
 
+@contextlib.asynccontextmanager
 async def opened(
     browser: Browser, viewport: ViewportSize, token: str | None = None
 ) -> AsyncIterator[Page]:
