@@ -31,7 +31,7 @@ from models.base import utcnow
 from models.db import SessionMaker
 from models.incident import Incident
 from models.settings import Settings
-from models.site import Site, SiteStatus
+from models.site import ProbeMode, Site, SiteStatus
 from models.topology.builtin import seed_if_empty
 from monitor.agent import VERSION, SiteAgent
 from monitor.agent_http import agent_app
@@ -57,7 +57,7 @@ from tests.service import free_port
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
 Headers = dict[Role, dict[str, str]]
-STATUSES = ["up", "degraded", "down", "unknown", "paused"]
+STATUSES = ["up", "degraded", "down", "unknown", "paused", "unmonitored"]
 # Deadlines in milliseconds for Playwright's expect(): generous, the box is slow and shared.
 PAGE_MS = 20_000
 LIVE_MS = 30_000
@@ -174,12 +174,12 @@ async def test_the_wall_shows_every_site_and_the_probed_ones_turn_up(
             await agent.close()
 
 
-async def counters_match_tiles(page: Page) -> None:
+async def counters_match_tiles(page: Page, up: int = 3) -> None:
     statuses = list((await tile_statuses(page)).values())
     for status in STATUSES:
         assert await counter(page, status) == statuses.count(status), status
     assert await counter(page, "total") == len(statuses) == 172
-    assert statuses.count("up") == 3
+    assert statuses.count("up") == up
 
 
 async def search_and_filter(page: Page) -> None:
@@ -553,6 +553,45 @@ async def test_the_national_topology_stays_fluid_under_a_burst_of_changes(
         # ~70 ms per update on this machine; a full re-render of 3,356 tiles takes seconds.
         assert result["longest"] < 500, result
         await expect(page.locator('[data-counter="total"] .counter-value')).to_have_text("3.356")
+
+
+async def test_the_hub_is_shown_as_not_monitored_and_a_paused_site_stays_paused(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    """The hub (probe_mode none) is not probed by design: neither unknown nor up. A site that is
+    not probed either but disabled is in maintenance and looks it."""
+    async with seeded() as session:
+        site = await session.scalar(select(Site).where(Site.code == "040"))
+        assert site is not None
+        site.assign({"probe_mode": ProbeMode.NONE, "enabled": False})
+        await session.commit()
+    async with (
+        serve(create_app(settings.model_copy(update={"anonymous_read": True}))) as service,
+        opened(browser, WALL) as page,
+    ):
+        await page.goto(service.base)
+        hub = page.locator(tile(page, "04"))
+        await expect(hub).to_have_attribute("data-status", "unmonitored")
+        await expect(hub).to_contain_text("Không giám sát")
+        await expect(page.locator('svg [data-site="04"]')).to_have_attribute(
+            "data-status", "unmonitored"
+        )
+        await expect(page.locator(tile(page, "040"))).to_have_attribute("data-status", "paused")
+        await counters_match_tiles(page, up=0)
+        assert await counter(page, "unknown") == 170
+        assert await counter(page, "unmonitored") == 1
+
+        await hub.click()
+        status = page.locator("#panel-status")
+        await expect(status).to_have_text("○ Không giám sát")
+        await page.keyboard.press("Escape")
+        await page.locator("#lang-switch").click()
+        await expect(hub).to_contain_text("Not monitored")
+        await hub.click()
+        await expect(status).to_have_text("○ Not monitored")
+        await expect(page.locator('[data-counter="unmonitored"] .counter-label')).to_have_text(
+            "Not monitored"
+        )
 
 
 @pytest.mark.usefixtures("databases")

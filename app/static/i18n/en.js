@@ -8,6 +8,7 @@ export default {
   'status.down': 'Down',
   'status.unknown': 'Unknown',
   'status.paused': 'Paused',
+  'status.unmonitored': 'Not monitored',
 
   'level.hub': 'Hub',
   'level.province': 'Province',
@@ -90,6 +91,7 @@ export default {
   'reason.missed': '{n} heartbeats in a row unanswered',
   'reason.setup': 'could not connect: {error}',
   'reason.paused': 'paused (maintenance)',
+  'reason.notProbed': 'not probed: this site is set up not to be monitored (probe mode “none”)',
   'reason.good': 'link good',
   'reason.goodFor': 'link good for {n} windows',
   'reason.unwatched': 'not monitored: no monitor worker is watching this site',

@@ -9,6 +9,7 @@ export default {
   'status.down': 'Mất kết nối',
   'status.unknown': 'Chưa rõ',
   'status.paused': 'Tạm dừng',
+  'status.unmonitored': 'Không giám sát',
 
   'level.hub': 'Điểm cầu trung tâm',
   'level.province': 'Cấp tỉnh',
@@ -91,6 +92,7 @@ export default {
   'reason.missed': '{n} nhịp kiểm tra liên tiếp không được trả lời',
   'reason.setup': 'không thiết lập được kết nối: {error}',
   'reason.paused': 'tạm dừng (bảo trì)',
+  'reason.notProbed': 'không đo kiểm: điểm cầu này được cấu hình không giám sát (chế độ “none”)',
   'reason.good': 'đường truyền tốt',
   'reason.goodFor': 'đường truyền tốt trong {n} chu kỳ đo',
   'reason.unwatched': 'không được giám sát: không có tiến trình giám sát nào theo dõi điểm cầu này',

@@ -3,7 +3,7 @@
 import { el, setText, svg } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { currentLang, t } from './i18n.js';
-import { ICONS, STATUSES } from './status.js';
+import { ICONS, STATUSES, shownStatus } from './status.js';
 
 export function createCounters(container, sites, filters) {
   const cells = new Map();
@@ -33,7 +33,8 @@ export function createCounters(container, sites, filters) {
     const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
     let attendance = 0;
     for (const site of sites().values()) {
-      counts[site.status] = (counts[site.status] ?? 0) + 1;
+      const status = shownStatus(site);
+      counts[status] = (counts[status] ?? 0) + 1;
       attendance += site.latest?.attendance ?? 0;
     }
     counts.attendance = attendance;

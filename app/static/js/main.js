@@ -17,6 +17,7 @@ import {
   state,
   subscribe,
 } from './state.js';
+import { shownStatus } from './status.js';
 import { LiveStream } from './stream.js';
 import { createTiles } from './tiles.js';
 import { getToken } from './token.js';
@@ -64,7 +65,7 @@ function openSite(code) {
 
 function downCount() {
   let count = 0;
-  for (const site of sites().values()) count += site.status === 'down' ? 1 : 0;
+  for (const site of sites().values()) count += shownStatus(site) === 'down' ? 1 : 0;
   return count;
 }
 

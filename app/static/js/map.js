@@ -3,7 +3,7 @@
 import { svg } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { t } from './i18n.js';
-import { isProblem } from './status.js';
+import { isProblem, shownStatus } from './status.js';
 import { shortName } from './text.js';
 
 const PADDING = 18; // px, so markers on the edge stay whole
@@ -64,15 +64,16 @@ export function createMap(container, sites, filters, onOpen) {
 
   function paint(marker, site) {
     const { node } = marker;
-    if (node.dataset.status !== site.status) {
-      node.dataset.status = site.status;
-      node.setAttribute('d', SHAPES[site.status] ?? SHAPES.unknown);
-      marker.size = marker.base * (GROW[site.status] ?? 1);
+    const status = shownStatus(site);
+    if (node.dataset.status !== status) {
+      node.dataset.status = status;
+      node.setAttribute('d', SHAPES[status] ?? SHAPES.unknown);
+      marker.size = marker.base * (GROW[status] ?? 1);
       if (marker.at) place(marker, marker.at);
       // Problems are drawn last, so a healthy neighbour never hides a site that is down.
-      if (isProblem(site.status)) markersLayer.append(node);
+      if (isProblem(status)) markersLayer.append(node);
     }
-    marker.title.textContent = `${site.name} — ${t(`status.${site.status}`)}`;
+    marker.title.textContent = `${site.name} — ${t(`status.${status}`)}`;
   }
 
   /** Fits the projection to the sites that pass the filters (status aside: it changes often). */
@@ -173,4 +174,6 @@ const SHAPES = {
     'M-8-8h16v16h-16Z M-3.5-3C-3.5-7.5 3.5-7.5 3.5-3C3.5-0.5 1 0 1 2.5H-1C-1-1 1.5-1.2 ' +
     '1.5-3C1.5-5.2-1.5-5.2-1.5-3Z M-1 4h2v2.5h-2Z',
   paused: 'M-7-8h5v16h-5Z M2-8h5v16h-5Z',
+  // A ring (○): a site nobody probes has no state to fill it with.
+  unmonitored: 'M-8 0a8 8 0 1 0 16 0a8 8 0 1 0-16 0Z M-4.5 0a4.5 4.5 0 1 0 9 0a4.5 4.5 0 1 0-9 0Z',
 };

@@ -6,7 +6,7 @@ import { lineChart } from './chart.js';
 import { onNextFrame } from './frame.js';
 import { t } from './i18n.js';
 import { explain } from './reason.js';
-import { ICONS } from './status.js';
+import { ICONS, shownStatus } from './status.js';
 import { clock, millis, percent, score, since } from './text.js';
 
 const HOUR_MS = 3600_000;
@@ -60,8 +60,9 @@ export function createPanel(dialog, sites) {
     const site = sites().get(code);
     if (!site) return;
     setText(title, site.name);
-    status.dataset.status = site.status;
-    setText(status, `${ICONS[site.status]} ${t(`status.${site.status}`)}`);
+    const shown = shownStatus(site);
+    status.dataset.status = shown;
+    setText(status, `${ICONS[shown]} ${t(`status.${shown}`)}`);
     facts.replaceChildren(...factRows(site, sites()));
     drawCharts();
   }
@@ -96,7 +97,7 @@ function factRows(site, sites) {
     ['panel.level', t(`level.${site.level}`)],
     ['panel.parent', parent ? `${parent.name} (${parent.code})` : site.parent_code],
     ['panel.since', `${clock(site.status_since)} · ${since(site.status_since)}`],
-    ['panel.reason', explain(site.status_reason)],
+    ['panel.reason', reasonOf(site)],
     ['panel.lastSeen', site.last_seen_at ? clock(site.last_seen_at) : null],
     ['panel.contact', site.contact_name],
     ['panel.phone', site.contact_phone ? phoneLink(site) : null],
@@ -116,6 +117,10 @@ function factRows(site, sites) {
       el('dd', {}, value === null || value === undefined || value === '' ? t('value.none') : value),
     ]),
   );
+}
+
+function reasonOf(site) {
+  return shownStatus(site) === 'unmonitored' ? t('reason.notProbed') : explain(site.status_reason);
 }
 
 function phoneLink(site) {

@@ -3,7 +3,7 @@
 import { el } from './dom.js';
 import { groupKey, groupKeys, groupLabel } from './groups.js';
 import { t } from './i18n.js';
-import { LEVELS, STATUSES } from './status.js';
+import { LEVELS, STATUSES, shownStatus } from './status.js';
 import { fold } from './text.js';
 
 const SORT_KEY = 'bw.worstFirst';
@@ -26,7 +26,7 @@ export function createFilters(sites, onChange) {
   function matches(site, ignoreStatus = false) {
     if (level.value && site.level !== level.value) return false;
     if (group.value && groupKey(site, sites()) !== group.value) return false;
-    if (!ignoreStatus && status.value && site.status !== status.value) return false;
+    if (!ignoreStatus && status.value && shownStatus(site) !== status.value) return false;
     const key = words.length ? searchKey(site) : '';
     return words.every((word) => key.includes(word));
   }

@@ -1,5 +1,7 @@
 // The page's copy of the service's state: sites by code, incidents by id, and who we are.
 // The stream feeds it; views subscribe and redraw only what changed.
+import { shownStatus } from './status.js';
+
 const MAX_CLOSED_INCIDENTS = 200; // the page runs for days: forget old closed incidents
 
 export const state = {
@@ -53,10 +55,10 @@ export function applyUpdate(data) {
 }
 
 function merge(site, patch, changed, wentDown) {
-  const before = site.status;
+  const before = shownStatus(site);
   Object.assign(site, patch);
   changed.push(site.code);
-  if (site.status === 'down' && before !== 'down') wentDown.push(site);
+  if (shownStatus(site) === 'down' && before !== 'down') wentDown.push(site);
 }
 
 /**

@@ -1,13 +1,32 @@
-// The five statuses and how they are told apart without relying on colour: each has a shape
-// (also used by the map's markers) and a name in the catalogues. Colours live in style.css.
-export const STATUSES = ['up', 'degraded', 'down', 'unknown', 'paused'];
+// The statuses the page shows and how they are told apart without relying on colour: each has a
+// shape (also used by the map's markers) and a name in the catalogues. Colours live in style.css.
+// Five come from the service; "unmonitored" is the page's own: a site nobody probes by design.
+export const STATUSES = ['up', 'degraded', 'down', 'unknown', 'paused', 'unmonitored'];
 
-// "Worst first": what needs a technician now comes first; paused sites are in maintenance.
-const WORST_FIRST = ['down', 'degraded', 'unknown', 'up', 'paused'];
+// "Worst first": what needs a technician now comes first; paused sites are in maintenance, and
+// a site that is not probed has nothing to tell.
+const WORST_FIRST = ['down', 'degraded', 'unknown', 'up', 'paused', 'unmonitored'];
 
-export const ICONS = { up: '●', degraded: '▲', down: '✖', unknown: '?', paused: '‖' };
+export const ICONS = {
+  up: '●',
+  degraded: '▲',
+  down: '✖',
+  unknown: '?',
+  paused: '‖',
+  unmonitored: '○',
+};
 
 export const LEVELS = ['hub', 'province', 'district', 'commune'];
+
+/**
+ * The status a site is shown with. A site with probe_mode "none" (the hub, where the monitor
+ * itself runs) is never probed: its stored status stays "unknown" forever and says nothing, so
+ * it is shown as not monitored. A disabled one stays "paused": maintenance must show.
+ */
+export function shownStatus(site) {
+  if (site.probe_mode === 'none' && site.status !== 'paused') return 'unmonitored';
+  return site.status;
+}
 
 /** 0 for the worst status (down), higher is better; unknown values sort last. */
 export function severityRank(status) {

@@ -4,7 +4,7 @@ import { el, reorder, setText } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { TOP_GROUP, groupKey, groupKeys, groupLabel } from './groups.js';
 import { t } from './i18n.js';
-import { ICONS, severityRank } from './status.js';
+import { ICONS, severityRank, shownStatus } from './status.js';
 import { shortName } from './text.js';
 
 export function createTiles(container, sites, filters, onOpen) {
@@ -59,12 +59,12 @@ export function createTiles(container, sites, filters, onOpen) {
   }
 
   function paint(tile, site) {
-    const { status } = site;
+    const status = shownStatus(site);
     if (tile.dataset.status !== status) {
       tile.dataset.status = status;
       setText(tile.children[0], ICONS[status] ?? '?');
     }
-    setText(tile.children[2], site.level === 'hub' ? t('tile.hub') : '');
+    setText(tile.children[2], noteOf(site, status));
     const label = t('tile.aria', {
       name: site.name,
       level: t(`level.${site.level}`),
@@ -100,8 +100,8 @@ export function createTiles(container, sites, filters, onOpen) {
 
   function finishGroup(group) {
     const all = group.codes.map((code) => sites().get(code));
-    const down = all.filter((s) => s.status === 'down').length;
-    const degraded = all.filter((s) => s.status === 'degraded').length;
+    const down = all.filter((s) => shownStatus(s) === 'down').length;
+    const degraded = all.filter((s) => shownStatus(s) === 'degraded').length;
     group.down = down;
     group.degraded = degraded;
     group.badge.replaceChildren(...badgeParts(down, degraded));
@@ -112,10 +112,9 @@ export function createTiles(container, sites, filters, onOpen) {
   }
 
   function orderTiles(group) {
+    const rank = (code) => severityRank(shownStatus(sites().get(code)));
     const codes = filters.worstFirst()
-      ? [...group.codes].sort(
-          (a, b) => severityRank(sites().get(a).status) - severityRank(sites().get(b).status),
-        )
+      ? [...group.codes].sort((a, b) => rank(a) - rank(b))
       : group.codes;
     reorder(group.list, codes.map((code) => tiles.get(code)));
   }
@@ -158,6 +157,12 @@ export function createTiles(container, sites, filters, onOpen) {
   }
 
   return { rebuild, update, refilter, relabel };
+}
+
+/** The small word after the name: a site nobody probes says so; the hub says what it is. */
+function noteOf(site, status) {
+  if (status === 'unmonitored') return t('status.unmonitored');
+  return site.level === 'hub' ? t('tile.hub') : '';
 }
 
 /** "✖ 2 ▲ 1": how many sites of the group are down and degraded, in their colours. */
