@@ -20,6 +20,7 @@ from playwright.async_api import (
     ConsoleMessage,
     Locator,
     Page,
+    Route,
     ViewportSize,
     expect,
 )
@@ -553,6 +554,43 @@ async def test_the_national_topology_stays_fluid_under_a_burst_of_changes(
         # ~70 ms per update on this machine; a full re-render of 3,356 tiles takes seconds.
         assert result["longest"] < 500, result
         await expect(page.locator('[data-counter="total"] .counter-value')).to_have_text("3.356")
+
+
+async def test_a_page_that_has_not_heard_from_the_service_says_it_is_connecting(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    """The stream's answer is held back: nothing on the page may look like "all is well"."""
+    held: list[Route] = []
+
+    async def hold(route: Route) -> None:
+        held.append(route)  # answered at the end of the test
+
+    async with (
+        serve(create_app(settings.model_copy(update={"anonymous_read": True}))) as service,
+        opened(browser, WALL) as page,
+    ):
+        await page.route("**/api/v1/stream", hold)
+        await page.goto(service.base)
+        feed = page.locator("#incidents-empty")
+        connecting = page.locator("#tiles-connecting")
+        await expect(connecting).to_have_text("Đang kết nối…")
+        await expect(feed).to_have_text("Đang chờ dữ liệu từ máy chủ…")
+        values = page.locator(".counter-value")
+        await expect(values).to_have_text(["—"] * (len(STATUSES) + 2))  # and delegates, total
+        assert len(held) == 1
+        await page.locator("#lang-switch").click()
+        await expect(connecting).to_have_text("Connecting…")
+        await expect(feed).to_have_text("Waiting for the server…")
+        await expect(page.locator("#stale-banner")).to_be_hidden()  # not lost: not there yet
+        body = await page.locator("body").inner_text()
+        assert "No incidents" not in body and "Không có sự cố" not in body
+
+        await held[0].continue_()
+        await expect(page.locator("button.tile")).to_have_count(172)
+        await expect(feed).to_have_text("No incidents")
+        await expect(connecting).to_be_hidden()
+        await expect(page.locator('[data-counter="total"] .counter-value')).to_have_text("172")
+        await expect(page.locator('[data-counter="up"] .counter-value')).to_have_text("0")
 
 
 async def test_the_hub_is_shown_as_not_monitored_and_a_paused_site_stays_paused(

@@ -2,6 +2,7 @@
 export default {
   'app.subtitle': 'Live bridge point monitor',
   'app.skip': 'Skip to the list of sites',
+  'app.connecting': 'Connecting…',
 
   'status.up': 'Up',
   'status.degraded': 'Degraded',
@@ -45,6 +46,7 @@ export default {
 
   'incidents.title': 'Incidents',
   'incidents.empty': 'No incidents',
+  'incidents.waiting': 'Waiting for the server…',
   'incidents.closedTitle': 'Recently ended',
   'incidents.more': '{count} more incidents',
   'incident.open': 'Ongoing',

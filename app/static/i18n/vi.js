@@ -3,6 +3,7 @@
 export default {
   'app.subtitle': 'Giám sát điểm cầu trực tuyến',
   'app.skip': 'Bỏ qua, tới danh sách điểm cầu',
+  'app.connecting': 'Đang kết nối…',
 
   'status.up': 'Hoạt động',
   'status.degraded': 'Suy giảm',
@@ -46,6 +47,7 @@ export default {
 
   'incidents.title': 'Sự cố',
   'incidents.empty': 'Không có sự cố',
+  'incidents.waiting': 'Đang chờ dữ liệu từ máy chủ…',
   'incidents.closedTitle': 'Đã kết thúc gần đây',
   'incidents.more': 'Còn {count} sự cố khác',
   'incident.open': 'Đang diễn ra',

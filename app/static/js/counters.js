@@ -1,11 +1,12 @@
 // The header's counters: sites per status (each a button that filters the tiles by that status),
-// delegates present (sum of the latest attendance reports) and the total number of sites.
+// delegates present (sum of the latest attendance reports) and the total number of sites. Until
+// the service has been heard from they show a dash: a zero would claim that nothing is down.
 import { el, setText, svg } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { currentLang, t } from './i18n.js';
 import { ICONS, STATUSES, shownStatus } from './status.js';
 
-export function createCounters(container, sites, filters) {
+export function createCounters(container, sites, filters, heard) {
   const cells = new Map();
 
   for (const status of STATUSES) {
@@ -17,7 +18,7 @@ export function createCounters(container, sites, filters) {
   container.append(counter('total', 'Σ', 'counters.total'));
 
   function counter(name, icon, labelKey, tag = 'div') {
-    const value = el('span', { class: 'counter-value' }, '0');
+    const value = el('span', { class: 'counter-value' });
     const label = el('span', { class: 'counter-label' });
     const cell = el(tag, { class: `counter counter-${name}`, dataset: { counter: name } }, [
       el('span', { class: 'counter-icon', 'aria-hidden': 'true' }, icon),
@@ -30,6 +31,21 @@ export function createCounters(container, sites, filters) {
   }
 
   function draw() {
+    const counts = heard() ? count() : null;
+    const locale = currentLang() === 'vi' ? 'vi-VN' : 'en-GB';
+    for (const [name, { cell, value, label, labelKey }] of cells) {
+      const shown = counts ? counts[name].toLocaleString(locale) : t('value.none');
+      setText(value, shown);
+      setText(label, t(labelKey));
+      if (cell.tagName === 'BUTTON') {
+        const active = filters.status() === name;
+        cell.setAttribute('aria-pressed', String(active));
+        cell.setAttribute('aria-label', t('counters.filter', { status: t(labelKey), count: shown }));
+      }
+    }
+  }
+
+  function count() {
     const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
     let attendance = 0;
     for (const site of sites().values()) {
@@ -39,19 +55,10 @@ export function createCounters(container, sites, filters) {
     }
     counts.attendance = attendance;
     counts.total = sites().size;
-    const locale = currentLang() === 'vi' ? 'vi-VN' : 'en-GB';
-    for (const [name, { cell, value, label, labelKey }] of cells) {
-      setText(value, counts[name].toLocaleString(locale));
-      setText(label, t(labelKey));
-      if (cell.tagName === 'BUTTON') {
-        const active = filters.status() === name;
-        cell.setAttribute('aria-pressed', String(active));
-        const label = t('counters.filter', { status: t(labelKey), count: counts[name] });
-        cell.setAttribute('aria-label', label);
-      }
-    }
+    return counts;
   }
 
+  draw();
   return { update: () => onNextFrame('counters', draw), draw };
 }
 

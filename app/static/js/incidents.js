@@ -11,7 +11,7 @@ import { duration, shortClock, since } from './text.js';
 const MAX_OPEN = 100;
 const MAX_CLOSED = 30;
 
-export function createIncidents(lists, { incidents, canAck, onOpenSite, onAcknowledged }) {
+export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, onAcknowledged }) {
   const items = new Map(); // id -> {node, parts}
   const empty = document.getElementById('incidents-empty');
   const more = document.getElementById('incidents-more');
@@ -32,6 +32,9 @@ export function createIncidents(lists, { incidents, canAck, onOpenSite, onAcknow
     place(lists.open, open);
     place(lists.closed, closed);
     empty.hidden = open.length + closed.length > 0;
+    // Before the first snapshot the feed is waiting, not empty: "no incidents" would be a lie.
+    empty.dataset.i18n = heard() ? 'incidents.empty' : 'incidents.waiting';
+    setText(empty, t(empty.dataset.i18n));
     closedBox.hidden = closed.length === 0;
     setText(closedCount, String(closed.length));
     more.hidden = hidden === 0;

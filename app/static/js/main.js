@@ -33,11 +33,12 @@ const filters = createFilters(sites, () => {
 });
 const tiles = createTiles(byId('tiles'), sites, filters, openSite);
 const map = createMap(byId('map'), sites, filters, openSite);
-const counters = createCounters(byId('counters'), sites, filters);
+const counters = createCounters(byId('counters'), sites, filters, () => state.heard);
 const panel = createPanel(byId('site-panel'), sites);
 const incidentLists = { open: byId('incidents-open'), closed: byId('incidents-closed') };
 const incidents = createIncidents(incidentLists, {
   incidents: () => state.incidents,
+  heard: () => state.heard,
   canAck: canAcknowledge,
   onOpenSite: openSite,
   onAcknowledged: (incident) => applyIncident({ ...incident, state: 'acknowledged' }),

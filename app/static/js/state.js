@@ -8,6 +8,7 @@ export const state = {
   sites: new Map(),
   incidents: new Map(),
   me: null,
+  heard: false, // a first snapshot arrived: until then nothing on screen is the service's word
 };
 
 const listeners = { snapshot: new Set(), sites: new Set(), incidents: new Set() };
@@ -36,6 +37,7 @@ export function applySnapshot(data) {
   state.sites = new Map(data.sites.map((site) => [site.code, site]));
   state.incidents = new Map(data.incidents.map((incident) => [incident.id, incident]));
   state.me = data.me;
+  state.heard = true;
   statusSent = new Set();
   emit('snapshot');
 }

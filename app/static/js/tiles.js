@@ -12,6 +12,7 @@ export function createTiles(container, sites, filters, onOpen) {
   const groups = new Map(); // group key -> {section, title, badge, list, codes}
   const dirty = new Set();
   const empty = document.getElementById('tiles-empty');
+  const connecting = document.getElementById('tiles-connecting');
   const shown = document.getElementById('sites-shown');
 
   container.addEventListener('click', (event) => {
@@ -31,6 +32,7 @@ export function createTiles(container, sites, filters, onOpen) {
       group.list.append(tile);
     }
     container.replaceChildren(...sections);
+    connecting.hidden = true; // the first snapshot is here
     relabel();
   }
 
