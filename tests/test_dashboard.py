@@ -9,7 +9,7 @@ sees, never how fast it came (the machine has two busy cores).
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -554,6 +554,62 @@ async def test_the_national_topology_stays_fluid_under_a_burst_of_changes(
         # ~70 ms per update on this machine; a full re-render of 3,356 tiles takes seconds.
         assert result["longest"] < 500, result
         await expect(page.locator('[data-counter="total"] .counter-value')).to_have_text("3.356")
+
+
+# Chooses a site's status from its index in code order, its code and its parent's code.
+Pick = Callable[[int, str, str], SiteStatus]
+
+
+async def set_statuses(sessionmaker: SessionMaker, pick: Pick) -> dict[str, SiteStatus]:
+    """Gives every site but the hub the status `pick` chooses, as probing would have left
+    them; returns them by code."""
+    chosen = {}
+    async with sessionmaker() as session:
+        codes = {id: code for id, code in await session.execute(select(Site.id, Site.code))}
+        sites = await session.scalars(select(Site).where(Site.level != "hub").order_by(Site.code))
+        for i, site in enumerate(sites):
+            chosen[site.code] = pick(i, site.code, codes.get(site.parent_id or 0, ""))
+            site.set_status(chosen[site.code])
+        await session.commit()
+    return chosen
+
+
+# Every tile of a site in trouble whose name is cut (by an ellipsis or by the tile's edge).
+CUT_NAMES_JS = """async () => {
+    const cut = [];
+    for (const group of document.querySelectorAll('.group')) {
+      group.scrollIntoView(); // groups out of view are not laid out
+      await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+      for (const tile of group.querySelectorAll('button.tile')) {
+        if (!['down', 'degraded'].includes(tile.dataset.status)) continue;
+        const name = tile.querySelector('.tile-name');
+        const [box, text] = [tile, name].map((node) => node.getBoundingClientRect());
+        const whole = name.scrollWidth <= name.clientWidth &&
+          text.left >= box.left && text.right <= box.right &&
+          text.top >= box.top && text.bottom <= box.bottom;
+        if (!whole) cut.push(name.textContent);
+      }
+    }
+    return cut;
+}"""
+
+
+async def test_the_wall_shows_the_whole_name_of_every_site_in_trouble(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    """Real Cao Bằng names, two thirds of the sites in trouble, on the wall screen."""
+    trouble = [SiteStatus.DOWN, SiteStatus.DEGRADED, SiteStatus.UP]
+    statuses = await set_statuses(seeded, lambda i, _code, _parent: trouble[i % 3])
+    async with (
+        serve(create_app(settings.model_copy(update={"anonymous_read": True}))) as service,
+        opened(browser, WALL) as page,
+    ):
+        await page.goto(service.base)
+        await expect(page.locator('button.tile[data-status="down"]')).to_have_count(57)
+        assert len(statuses) == 171
+        assert await page.evaluate(CUT_NAMES_JS) == []
+        healthy = await page.locator('button.tile[data-status="up"]').first.bounding_box()
+        assert healthy is not None and healthy["height"] == 28  # healthy ones stay compact
 
 
 async def test_a_page_that_has_not_heard_from_the_service_says_it_is_connecting(
