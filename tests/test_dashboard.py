@@ -688,6 +688,65 @@ async def test_the_hub_is_shown_as_not_monitored_and_a_paused_site_stays_paused(
         )
 
 
+# Every pair of shown map labels that overlap, and every shown label over a marker.
+MAP_CLASHES_JS = """() => {
+    const shown = (node) => node.getClientRects().length > 0;
+    const box = (node) => node.getBoundingClientRect();
+    const labels = [...document.querySelectorAll('.map-labels text')].filter(shown);
+    const markers = [...document.querySelectorAll('.map-markers [data-site]')].filter(shown);
+    const meet = (a, b) =>
+      a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const clashes = [];
+    labels.forEach((label, i) => {
+      for (const other of labels.slice(i + 1)) {
+        if (meet(box(label), box(other))) clashes.push([label.textContent, other.textContent]);
+      }
+      for (const marker of markers) {
+        if (meet(box(label), box(marker))) clashes.push([label.textContent, marker.dataset.site]);
+      }
+    });
+    return { clashes, labels: labels.map((label) => label.textContent) };
+}"""
+
+
+def in_the_east(i: int, code: str, parent: str) -> SiteStatus:
+    """The eastern cluster (Trùng Khánh, Hạ Lang, Quảng Hòa) in a bad hour; the rest up."""
+    if code in ("048", "053"):
+        return SiteStatus.DEGRADED if code == "048" else SiteStatus.DOWN
+    if parent in ("047", "048", "049") and i % 4 == 0:
+        return SiteStatus.DOWN if i % 8 == 0 else SiteStatus.DEGRADED
+    return SiteStatus.UP
+
+
+async def test_map_labels_overlap_neither_each_other_nor_markers(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    statuses = await set_statuses(seeded, in_the_east)
+    async with (
+        serve(create_app(settings.model_copy(update={"anonymous_read": True}))) as service,
+        opened(browser, WALL) as page,
+    ):
+        await page.goto(service.base)
+        await expect(page.locator('.map-markers [data-status="down"]')).to_have_count(
+            sum(status == "down" for status in statuses.values())
+        )
+        await page.evaluate("new Promise((done) => requestAnimationFrame(done))")
+        found = await page.evaluate(MAP_CLASHES_JS)
+        assert found["clashes"] == [], found
+        assert len(found["labels"]) >= 8, found  # room was found for many of them
+        assert "Thạch An" in found["labels"]  # a district down comes before those that are well
+
+        # Any site is named when pointed at: its marker under the mouse, or its tile focused.
+        pointed = page.locator(".map-pointed")
+        await expect(pointed).to_be_hidden()
+        await page.locator('.map-markers [data-site="053"]').hover()
+        await expect(pointed).to_have_text("Thạch An")
+        await page.mouse.move(0, 0)
+        await expect(pointed).to_be_hidden()
+        await page.locator(tile(page, "01477")).focus()
+        await expect(pointed).to_have_text("TT. Trùng Khánh")
+
+
 @pytest.mark.usefixtures("databases")
 async def test_screenshots_stay_out_of_the_checkout_unless_published(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -60,6 +60,14 @@ function onStreamEvent(type, data) {
   // `resync`: nothing to do, the fresh snapshot that follows replaces everything.
 }
 
+// A focused tile points at its site on the map (named even where a name finds no room).
+byId('tiles').addEventListener('focusin', (event) => map.pointAt(siteOf(event.target)));
+byId('tiles').addEventListener('focusout', () => map.pointAt(null));
+
+function siteOf(node) {
+  return node.closest('[data-site]')?.dataset.site ?? null;
+}
+
 function openSite(code) {
   panel.open(code);
 }

@@ -1,8 +1,11 @@
 // The map: each site's lat/lon on an equirectangular projection fitted to the sites shown,
 // drawn as SVG (no tiles, no external data). Markers share the tiles' colour + shape coding.
+// Sites in trouble and districts are named where a name covers nothing (labels.js); pointing
+// at a marker, or focusing a site's tile, names that site in any case.
 import { svg } from './dom.js';
 import { onNextFrame } from './frame.js';
 import { t } from './i18n.js';
+import { firstFit, measureLabel, placeLabels } from './labels.js';
 import { isProblem, shownStatus } from './status.js';
 import { shortName } from './text.js';
 
@@ -10,27 +13,37 @@ const PADDING = 18; // px, so markers on the edge stay whole
 const SIZE = { hub: 24, province: 20, district: 20, commune: 12 };
 // A site in trouble gets a bigger marker: in a dense cluster it must still catch the eye.
 const GROW = { down: 1.8, degraded: 1.4 };
+// Whose names the map tries to show, most important first. Healthy communes go unnamed: 161
+// names would hide the map they are on.
+const NAME_RANK = { down: 0, degraded: 1 };
+const NAMED_LEVELS = new Set(['province', 'district']);
 
 export function createMap(container, sites, filters, onOpen) {
   const root = svg('svg', { class: 'map-svg', role: 'img' });
   const links = svg('g', { class: 'map-links' });
   const labels = svg('g', { class: 'map-labels' });
   const markersLayer = svg('g', { class: 'map-markers' });
-  root.append(links, labels, markersLayer);
+  const pointed = svg('text', { class: 'map-label map-pointed is-hidden' });
+  root.append(links, labels, markersLayer, pointed);
   container.replaceChildren(root);
   root.setAttribute('aria-label', t('map.aria'));
 
-  let markers = new Map(); // code -> {node, title, base, size, at, link, label}
+  let markers = new Map(); // code -> {node, title, base, size, at, link, visible}
+  let names = new Map(); // code -> {text, line}: made the first time a site's name is placed
+  let size = { width: 100, height: 100 };
   const dirty = new Set();
 
   root.addEventListener('click', (event) => {
     const marker = event.target.closest('[data-site]');
     if (marker) onOpen(marker.dataset.site);
   });
+  root.addEventListener('pointerover', (event) => point(event.target.closest('[data-site]')));
+  root.addEventListener('pointerout', () => point(null));
   new ResizeObserver(() => onNextFrame('map-fit', fit)).observe(container);
 
   function rebuild() {
     markers = new Map();
+    names = new Map();
     links.replaceChildren();
     labels.replaceChildren();
     markersLayer.replaceChildren();
@@ -40,7 +53,6 @@ export function createMap(container, sites, filters, onOpen) {
       markers.set(site.code, marker);
       markersLayer.append(marker.node);
       if (marker.link) links.append(marker.link);
-      if (marker.label) labels.append(marker.label);
     }
     fit();
   }
@@ -54,9 +66,6 @@ export function createMap(container, sites, filters, onOpen) {
     const parent = sites().get(site.parent_code);
     if (site.level === 'commune' && parent?.lat != null) {
       marker.link = svg('line', { class: 'map-link' });
-    }
-    if (site.level === 'district' || site.level === 'province') {
-      marker.label = svg('text', { class: 'map-label' }, shortName(site.name));
     }
     paint(marker, site);
     return marker;
@@ -80,6 +89,7 @@ export function createMap(container, sites, filters, onOpen) {
   function fit() {
     const width = Math.max(container.clientWidth, 100);
     const height = Math.max(container.clientHeight, 100);
+    size = { width, height };
     root.setAttribute('viewBox', `0 0 ${width} ${height}`);
     const shown = [...markers.keys()]
       .map((code) => sites().get(code))
@@ -87,20 +97,84 @@ export function createMap(container, sites, filters, onOpen) {
     const project = projection(shown, width, height);
     for (const [code, marker] of markers) {
       const site = sites().get(code);
-      const visible = filters.matches(site);
-      marker.node.classList.toggle('is-hidden', !visible);
-      marker.label?.classList.toggle('is-hidden', !visible);
+      show(marker, filters.matches(site));
       place(marker, project(site));
-      if (marker.link) placeLink(marker, site, project, visible);
+      if (marker.link) placeLink(marker, site, project);
     }
+    placeNames();
   }
 
-  function placeLink(marker, site, project, visible) {
+  function show(marker, visible) {
+    marker.visible = visible;
+    marker.node.classList.toggle('is-hidden', !visible);
+  }
+
+  function placeLink(marker, site, project) {
     const parent = sites().get(site.parent_code);
     const [x1, y1] = project(site);
     const [x2, y2] = project(parent);
     setAttrs(marker.link, { x1, y1, x2, y2 });
-    marker.link.classList.toggle('is-hidden', !visible || !filters.matches(parent, true));
+    marker.link.classList.toggle('is-hidden', !marker.visible || !filters.matches(parent, true));
+  }
+
+  /** Names, most important first, where each covers no marker and no name placed before. */
+  function placeNames() {
+    const obstacles = [];
+    const wanted = [];
+    for (const [code, marker] of markers) {
+      if (!marker.visible) continue;
+      obstacles.push(boxAround(marker));
+      const rank = nameRank(sites().get(code));
+      if (rank !== null) wanted.push({ code, marker, rank, name: null });
+    }
+    wanted.sort((a, b) => a.rank - b.rank || a.code.localeCompare(b.code));
+    // Every write before the first read: a status may change a name's font (bold), and
+    // reading the fonts then costs one style pass, not one per name.
+    for (const want of wanted) want.name = nameOf(want.code);
+    const asks = wanted.map(({ marker, name }) =>
+      labelAround(marker, measureLabel(name.text.textContent, fontOf(name.text))),
+    );
+    const spots = placeLabels(obstacles, asks, size.width, size.height);
+    wanted.forEach(({ name }, i) => showName(name, spots[i], asks[i]));
+    const placed = new Set(wanted.filter((_, i) => spots[i]).map(({ code }) => code));
+    for (const [code, name] of names) if (!placed.has(code)) showName(name, null);
+  }
+
+  /** The site's name, made the first time it is wanted, with its status for its colour. */
+  function nameOf(code) {
+    const site = sites().get(code);
+    let name = names.get(code);
+    if (!name) {
+      name = {
+        text: svg('text', { class: 'map-label', dataset: { label: code } }, shortName(site.name)),
+        line: svg('line', { class: 'map-leader' }),
+      };
+      names.set(code, name);
+      labels.append(name.line, name.text);
+    }
+    name.text.dataset.status = shownStatus(site);
+    return name;
+  }
+
+  /** Puts a name on its spot ({box, leader}), or hides it (spot null). */
+  function showName({ text, line }, spot, ask) {
+    text.classList.toggle('is-hidden', !spot);
+    line.classList.toggle('is-hidden', !spot?.leader);
+    if (!spot) return;
+    writeLabel(text, spot.box, ask);
+    if (spot.leader) setAttrs(line, lineAttrs(spot.leader));
+  }
+
+  /** The site under the pointer (a marker element, or null) gets its name, room or not. */
+  function point(node) {
+    const marker = markers.get(node?.dataset.site);
+    const hidden = !marker?.visible || !marker.at;
+    pointed.classList.toggle('is-hidden', hidden);
+    if (hidden) return;
+    const text = shortName(sites().get(node.dataset.site).name);
+    pointed.textContent = text;
+    const ask = labelAround(marker, measureLabel(text, fontOf(pointed)));
+    writeLabel(pointed, firstFit(ask, size.width, size.height), ask);
   }
 
   function update(codes) {
@@ -114,10 +188,10 @@ export function createMap(container, sites, filters, onOpen) {
       const site = sites().get(code);
       if (!marker || !site) continue;
       paint(marker, site);
-      const visible = filters.matches(site);
-      marker.node.classList.toggle('is-hidden', !visible);
+      show(marker, filters.matches(site));
     }
     dirty.clear();
+    placeNames(); // a site in or out of trouble changes whose names are worth their room
   }
 
   function relabel() {
@@ -125,14 +199,51 @@ export function createMap(container, sites, filters, onOpen) {
     for (const [code, marker] of markers) paint(marker, sites().get(code));
   }
 
-  return { rebuild, update, refilter: fit, relabel };
+  /** A site's tile has the focus (code) or lost it (null): point at it on the map too. */
+  function pointAt(code) {
+    point(code ? markers.get(code)?.node : null);
+  }
+
+  return { rebuild, update, refilter: fit, relabel, pointAt };
+}
+
+/** null: the site goes unnamed; else lower ranks are named first. */
+function nameRank(site) {
+  const rank = NAME_RANK[shownStatus(site)];
+  if (rank !== undefined) return rank;
+  return NAMED_LEVELS.has(site.level) ? 2 : null;
+}
+
+function lineAttrs([x1, y1, x2, y2]) {
+  return { x1, y1, x2, y2 };
+}
+
+function boxAround({ at: [x, y], size }) {
+  const half = size / 2;
+  return { left: x - half, top: y - half, right: x + half, bottom: y + half };
+}
+
+/** What labels.js needs to place a text of this size (measureLabel's) around this marker. */
+function labelAround({ at: [x, y], size }, { width, height, ascent }) {
+  return { x, y, radius: size / 2, width, height, ascent };
+}
+
+/** Writes a label's text in the middle of its box: x is its start, y its baseline. */
+function writeLabel(node, box, { width, height, ascent }) {
+  const x = (box.left + box.right - width) / 2;
+  const y = (box.top + box.bottom - height) / 2 + ascent;
+  setAttrs(node, { x, y });
+}
+
+function fontOf(node) {
+  const style = getComputedStyle(node);
+  return `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
 }
 
 function place(marker, [x, y]) {
-  const { node, size, label } = marker;
+  const { node, size } = marker;
   marker.at = [x, y];
   node.setAttribute('transform', `translate(${x.toFixed(1)} ${y.toFixed(1)}) scale(${size / 20})`);
-  if (label) setAttrs(label, { x, y: y - size / 2 - 4 });
 }
 
 /** [lat, lon] -> [x, y] in px: equirectangular, x shrunk by cos(latitude) so shapes look right. */
