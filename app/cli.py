@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import httpx
 import typer
 import uvicorn
@@ -32,6 +31,7 @@ from app.demo import (
     start_fleet,
 )
 from app.main import create_app
+from app.stopping import AnnouncingServer
 from models import migrations
 from models.auth import ApiToken, Role, issue_token
 from models.base import utcnow
@@ -103,13 +103,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def settings() -> Settings:
+def settings(ctx: typer.Context | None = None) -> Settings:
+    """The settings from BRIDGEWATCH_*; those of the demo's database after `bridgewatch --demo`."""
     try:
         config = Settings()
     except ValidationError as exc:
         raise fail(f"bad BRIDGEWATCH_* setting: {exc}") from exc
-    context = click.get_current_context(silent=True)
-    options = context.find_object(Options) if context else None
+    options = ctx.find_object(Options) if ctx is not None else None
     if options is not None and options.demo:
         return demo_settings(config)
     return config
@@ -159,14 +159,15 @@ def free_port() -> int:
 def _serve(config: Settings, host: str | None, port: int | None, *, worker: bool = False) -> None:
     config = config.model_copy(update={"host": host or config.host, "port": port or config.port})
     logs.configure(config.log_level, config.log_json)
-    # Live-stream clients never hang up by themselves: bound the graceful shutdown.
-    uvicorn.run(
-        create_app(config, worker=worker),
-        host=config.host,
-        port=config.port,
-        log_config=None,
-        timeout_graceful_shutdown=5,
+    app = create_app(config, worker=worker)
+    # Live streams end when the server announces its stop; the bound is for anything else.
+    server_config = uvicorn.Config(
+        app, host=config.host, port=config.port, log_config=None, timeout_graceful_shutdown=5
     )
+    server = AnnouncingServer(server_config, app.state.stopping)
+    server.run()
+    if not server.started:
+        raise fail(f"the service could not start on {config.host}:{config.port}")
 
 
 @cli.command()
@@ -245,11 +246,11 @@ def demo_fleet(port: Annotated[int, typer.Option(help="Port of the fleet's agent
 
 
 @db_cli.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(ctx: typer.Context, revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
 
     async def go() -> str | None:
-        engine = create_engine(settings().resolved_database_url)
+        engine = create_engine(settings(ctx).resolved_database_url)
         try:
             await migrations.upgrade(engine, revision)
             return await migrations.current_revision(engine)
@@ -261,6 +262,7 @@ def db_upgrade(revision: str = "head") -> None:
 
 @sites_cli.command("import")
 def sites_import(
+    ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(help="A .csv, .yaml or .yml file.")] = None,
     builtin: Annotated[
         str | None, typer.Option(help=f"Load a built-in topology instead: {', '.join(BUILTIN)}.")
@@ -280,7 +282,7 @@ def sites_import(
         raise _report(exc) from exc
 
     async def go() -> str:
-        async with database(settings()) as sessionmaker, sessionmaker() as session:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
             result = await import_sites(session, rows)
             if dry_run:
                 await session.rollback()
@@ -310,6 +312,7 @@ def _report(exc: TopologyError) -> typer.Exit:
 
 @sites_cli.command("export")
 def sites_export(
+    ctx: typer.Context,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File [default: stdout].")
     ] = None,
@@ -321,7 +324,7 @@ def sites_export(
     fmt = format or (FileFormat.of(output) if output else FileFormat.CSV)
 
     async def go() -> str:
-        async with database(settings()) as sessionmaker, sessionmaker() as session:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
             return dump(await export_sites(session), fmt)
 
     text = run(go())
@@ -332,11 +335,13 @@ def sites_export(
 
 
 @sites_cli.command("secret")
-def sites_secret(code: Annotated[str, typer.Argument(help="The site's code.")]) -> None:
+def sites_secret(
+    ctx: typer.Context, code: Annotated[str, typer.Argument(help="The site's code.")]
+) -> None:
     """Issue (or rotate) the site's agent secret and print it once; the old one stops working."""
 
     async def go() -> str | None:
-        async with database(settings()) as sessionmaker, sessionmaker() as session:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
             site = await session.scalar(select(Site).where(Site.code == code))
             if site is None:
                 return None
@@ -396,6 +401,7 @@ async def _push(site_agent: SiteAgent, url: str) -> None:
 
 @tokens_cli.command("create")
 def tokens_create(
+    ctx: typer.Context,
     role: Annotated[Role, typer.Option(help="What the token may do.")],
     name: Annotated[str, typer.Option(help="Who or what uses it.")] = "cli",
     expires_in_days: Annotated[
@@ -406,7 +412,7 @@ def tokens_create(
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
 
     async def go() -> str:
-        async with database(settings()) as sessionmaker, sessionmaker() as session:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
             _, secret = await issue_token(session, name, role, expires_at)
             await session.commit()
             return secret
@@ -415,11 +421,11 @@ def tokens_create(
 
 
 @tokens_cli.command("list")
-def tokens_list() -> None:
+def tokens_list(ctx: typer.Context) -> None:
     """List tokens: id, role, name, prefix, state (never the secret)."""
 
     async def go() -> list[ApiToken]:
-        async with database(settings()) as sessionmaker, sessionmaker() as session:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
             return list(await session.scalars(select(ApiToken).order_by(ApiToken.id)))
 
     now = utcnow()
@@ -429,11 +435,11 @@ def tokens_list() -> None:
 
 
 @tokens_cli.command("revoke")
-def tokens_revoke(token_id: TokenId) -> None:
+def tokens_revoke(ctx: typer.Context, token_id: TokenId) -> None:
     """Revoke a token at once."""
 
     async def go() -> bool:
-        async with database(settings()) as sessionmaker, sessionmaker() as session:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
             token = await session.get(ApiToken, token_id)
             if token is None:
                 return False

@@ -104,9 +104,4 @@ async def fleet_while_demo_lives(secrets: dict[str, str], port: int) -> None:
             loop.call_soon_threadsafe(demo_gone.set)
 
     threading.Thread(target=wait_for_end_of_input, name="demo watch", daemon=True).start()
-    fleet = asyncio.create_task(run_fleet(secrets, LOOPBACK, port))
-    gone = asyncio.create_task(demo_gone.wait())
-    await asyncio.wait({fleet, gone}, return_when=asyncio.FIRST_COMPLETED)
-    for task in (fleet, gone):
-        task.cancel()
-    await asyncio.gather(fleet, gone, return_exceptions=True)
+    await run_fleet(secrets, LOOPBACK, port, stop=demo_gone)

@@ -10,6 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.health import DatabaseWatch
+from app.stopping import Stopping
 from models.auth import Role, find_token
 from models.base import utcnow
 from models.db import SessionMaker
@@ -30,6 +32,8 @@ class State(TypedDict):
     engine: Engine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
     registry: CollectorRegistry
     snapshots: "SnapshotReader"  # the live stream's shared snapshot reads
+    database: DatabaseWatch  # whether the database answers, for the live stream and /readyz
+    stopping: Stopping  # set when the server begins to stop: live streams end then
 
 
 def settings_of(request: Request) -> Settings:

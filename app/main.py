@@ -17,6 +17,7 @@ from app.deps import State
 from app.edge import Edge
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
+from app.stopping import Stopping
 from models import lease, migrations
 from models.db import SessionMaker, asyncpg_dsn, create_engine, create_sessionmaker
 from models.settings import Settings
@@ -44,9 +45,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     """The service; with `worker`, a scale-out monitor worker: the probe engine, its
     `/metrics` and health, and the push agents' signaling, with no API or dashboard."""
     settings = settings or Settings()
+    stopping = Stopping()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
+        stopping.bind()
         engine = create_engine(settings.resolved_database_url)
         background: list[asyncio.Task[None]] = []
         try:
@@ -63,6 +66,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                 probe_engine = _probe_engine(settings, sessionmaker, bus, engine_metrics)
                 await probe_engine.start()
             background = _scale_out(settings, sessionmaker, bus, probe_engine, api=not worker)
+            database = health.DatabaseWatch(sessionmaker)
+            background.append(asyncio.create_task(database.run(), name="database watch"))
             build_registry(probe_engine, bus, registry)
             try:
                 with task_dump.on_sigusr1():
@@ -73,6 +78,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                         "engine": probe_engine,
                         "registry": registry,
                         "snapshots": stream.SnapshotReader(sessionmaker),
+                        "database": database,
+                        "stopping": stopping,
                     }
             finally:
                 if probe_engine is not None:
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         docs_url=None,  # app/docs.py serves it without a CDN
         redoc_url=None,
     )
+    app.state.stopping = stopping  # the server announces its stop here (app/stopping.py)
     problems.install(app)
     app.add_middleware(Edge)  # NUL in URLs, oversized bodies: refused before anything runs
     app.include_router(health.router)

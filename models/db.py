@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +15,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+# SQLSTATE classes of a database that cannot take us now, whatever we asked: connection
+# exceptions, operator intervention (a restart, terminated backends), insufficient resources
+# (too many connections), refused authorisation (a role set to NOLOGIN), no such database, and
+# "not accepting connections" (ALLOW_CONNECTIONS false).
+OUTAGE_SQLSTATES = ("08", "57", "53", "28", "3D", "55000")
+SQLITE_OUTAGES = ("unable to open database file", "database is locked", "disk I/O error")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,6 +51,26 @@ def create_engine(url: str) -> AsyncEngine:
         # asyncpg: bound every connect and statement so a hung database cannot hang us.
         connect_args={"timeout": 10, "command_timeout": 30},
     )
+
+
+def is_outage(error: BaseException) -> bool:
+    """The database cannot be reached or refuses us as a client: an outage that retrying later
+    may cure (HTTP 503), not a statement that was wrong (a bug, or bad input)."""
+    seen: BaseException | None = error
+    for _ in range(10):  # the chain: SQLAlchemy's error, the adapted one, the driver's
+        if seen is None:
+            return False
+        if isinstance(seen, OSError | exc.TimeoutError | exc.InterfaceError):
+            return True  # no route, refused, timed out, pool exhausted, connection gone
+        if isinstance(seen, exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if any(words in str(seen) for words in SQLITE_OUTAGES):
+            return True
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(OUTAGE_SQLSTATES):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
 
 
 def asyncpg_dsn(url: str) -> str:

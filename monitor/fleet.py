@@ -68,8 +68,9 @@ async def _script(agent: SiteAgent, behaviour: Behaviour) -> None:
         await asyncio.sleep(period - bad_seconds)
 
 
-async def run_fleet(secrets: dict[str, str], host: str, port: int) -> None:
-    """Serve one agent per site at http://HOST:PORT/<code> until cancelled."""
+async def run_fleet(secrets: dict[str, str], host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve one agent per site at http://HOST:PORT/<code> until `stop` is set (or a signal
+    stops the server). Not cancelled: a server cut short logs its lifespan as failed."""
     restrict_host_addresses([host])
     rtc = rtc_configuration([])
     agents: dict[str, SiteAgent] = {}
@@ -86,9 +87,14 @@ async def run_fleet(secrets: dict[str, str], host: str, port: int) -> None:
     server = uvicorn.Server(
         uvicorn.Config(agent_app(agents), host=host, port=port, log_config=None, access_log=False)
     )
+    serving = asyncio.create_task(server.serve())
+    stopped = asyncio.create_task(stop.wait())
     try:
-        await server.serve()
+        await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        await serving
     finally:
+        stopped.cancel()
         for task in scripts:
             task.cancel()
         await asyncio.gather(*(agent.close() for agent in agents.values()))

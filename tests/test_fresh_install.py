@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -245,9 +246,15 @@ def test_the_package_alone_serves_as_the_dockerfile_runs_it(
             docs = httpx.get(f"{base}/docs", timeout=10)
             script = httpx.get(f"{base}/docs/assets/swagger-ui-bundle.js", timeout=10)
             dashboard = httpx.get(f"{base}/", timeout=10)
+            with ThreadPoolExecutor(1) as pool:  # a wall screen left open while it stops
+                watching = pool.submit(read_stream, f"{base}/api/v1/stream")
+                time.sleep(2)
+                service.terminate()
+                streamed = watching.result(timeout=30)
         finally:
             service.terminate()
             service.wait(timeout=30)
+    assert "event: snapshot" in streamed  # and it ended when the service stopped
     assert total == 172  # migrated and seeded from the package's own files
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
     assert "cdn" not in docs.text.lower()
@@ -258,6 +265,12 @@ def test_the_package_alone_serves_as_the_dockerfile_runs_it(
     lines = log_path.read_text().splitlines()
     levels = {json.loads(line)["level"] for line in lines if line.startswith("{")}
     assert levels <= {"debug", "info", "warning"}, log_path.read_text()[-3000:]
+
+
+def read_stream(url: str) -> str:
+    """The live stream, read until the server ends it."""
+    with httpx.stream("GET", url, timeout=30) as response:
+        return "".join(response.iter_text())
 
 
 def wait_gone(pid: int) -> bool:
