@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import UNAUTHORIZED, EngineDep, SessionDep, SettingsDep
+from app.schemas.common import EVERY_ROUTE, problems
 from models import lease
 from models.settings import Settings
 from models.site import ProbeMode, Site
@@ -25,7 +26,11 @@ from monitor.engine import Engine, NotProbedError
 from monitor.peer import SetupError
 from monitor.signaling import SDP
 
-router = APIRouter(prefix="/agents", tags=["agents"])
+# 401 without the site's secret, 403 with another site's, 404 for an unknown site, 503 when no
+# monitor can take the agent now. A worker's own answer is handed back as it is.
+router = APIRouter(
+    prefix="/agents", tags=["agents"], responses=problems(*EVERY_ROUTE, 403, 404, 422, 503)
+)
 _agent_bearer = HTTPBearer(auto_error=False, description="The site's agent secret (bws_...).")
 MAX_SDP_BYTES = 64 * 1024
 FORWARDED_HEADERS = ("content-type", "location", "retry-after")
@@ -74,6 +79,7 @@ async def _read_offer(request: Request) -> str:
     response_class=Response,
     summary="An agent dials in with its SDP offer",
     openapi_extra=SDP_BODY,
+    responses=problems(409, 415),
 )
 async def open_session(
     code: str,
