@@ -76,7 +76,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 WHY = {
-    400: "A NUL character in the URL, or a body that is not valid JSON.",
+    400: "A NUL character in the URL, a body that is not valid JSON or a bad Content-Length.",
     401: "No bearer token, or one that is unknown, revoked or expired.",
     403: "The token's role is too low for this.",
     404: "Nothing with that code or id.",
@@ -84,7 +84,8 @@ WHY = {
     413: "The request body is larger than this route accepts.",
     415: "The body is not of the media type this route reads.",
     422: "Invalid input: `detail` and `errors` say which and why.",
-    503: "Not available right now; `Retry-After` may say when to try again.",
+    503: "Not available right now (the database cannot be reached, no monitor holds the site); "
+    "`Retry-After` says when to try again.",
 }
 
 
@@ -99,6 +100,6 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# What every route under /api/v1 can answer before it runs: a NUL in the URL or a body past the
-# bound (app/edge.py), no valid token (app/deps.py).
-EVERY_ROUTE = (400, 401, 413)
+# What every route under /api/v1 can answer whatever it does: a NUL in the URL or a body past
+# the bound (app/edge.py), no valid token (app/deps.py), a database outage (app/problems.py).
+EVERY_ROUTE = (400, 401, 413, 503)
