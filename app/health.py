@@ -30,6 +30,7 @@ class DatabaseWatch:
         self._sessionmaker = sessionmaker
         self.reachable = True
         self.since: datetime = utcnow()
+        self._changed = asyncio.Event()
 
     async def run(self) -> None:
         while True:
@@ -51,11 +52,17 @@ class DatabaseWatch:
             log.warning("database not reachable", extra={"error": type(error).__name__})
         self._set(reachable=False)
 
+    async def change(self) -> None:
+        """Returns when `reachable` next changes."""
+        await self._changed.wait()
+
     def _set(self, *, reachable: bool) -> None:
         if reachable != self.reachable:
             self.reachable, self.since = reachable, utcnow()
             if reachable:
                 log.info("database reachable again")
+            self._changed.set()  # wakes whoever waits for this change; later ones wait anew
+            self._changed = asyncio.Event()
 
     def public(self) -> dict[str, Any]:
         return {"database": "ok" if self.reachable else "unreachable", "since": self.since}

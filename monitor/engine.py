@@ -55,6 +55,7 @@ class _Loaded:
     info: SiteInfo
     status: SiteStatus
     since: datetime
+    reason: str
 
 
 class NotProbedError(Exception):
@@ -181,6 +182,11 @@ class Engine:
             log.exception("reloading sites failed; keeping the current set")
 
     async def reload(self) -> None:
+        if self.leases is not None:
+            # First, and without the database (it may be why the sites were given up): a site
+            # this worker no longer holds is another worker's now, and probing it too would
+            # fight that worker for the agent.
+            self._let_go(self.leases.held)
         wanted = await self._load(self.leases.held if self.leases else None)
         self.info = {code: loaded.info for code, loaded in wanted.items()}
         leaving = [
@@ -193,10 +199,18 @@ class Engine:
         for code, loaded in wanted.items():
             if code not in self.monitors:
                 policy = self._policy(loaded.config.limits)
-                machine = StatusMachine(policy, loaded.status, loaded.since)
+                machine = StatusMachine(policy, loaded.status, loaded.since, loaded.reason)
                 monitor = SiteMonitor(loaded.config, self._context, machine)
                 self.monitors[code] = monitor
                 monitor.start()
+
+    def _let_go(self, held: frozenset[int]) -> None:
+        leaving = [m for m in self.monitors.values() if m.config.id not in held]
+        if leaving:
+            log.info("no longer probing sites given up", extra={"sites": len(leaving)})
+            for monitor in leaving:
+                del self.monitors[monitor.config.code]
+            self._retire(leaving)
 
     def _retire(self, monitors: list[SiteMonitor]) -> None:
         """Stop `monitors` together and in the background: a worker handing 1,000 sites over
@@ -240,7 +254,9 @@ class Engine:
             )
             config = SiteConfig(site.id, site.code, site.probe_mode, site.probe_target, key, limits)
             info = SiteInfo(site.name, site.level.value, parent_code or "")
-            loaded[site.code] = _Loaded(config, info, site.status, site.status_since)
+            loaded[site.code] = _Loaded(
+                config, info, site.status, site.status_since, site.status_reason
+            )
         return loaded
 
     async def accept_push(self, code: str, offer: str) -> tuple[str, str]:

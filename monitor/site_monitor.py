@@ -179,6 +179,7 @@ class SiteMonitor:
                 media=self._media,
                 status=self.machine.status,
                 status_since=self.machine.since,
+                status_reason=self.machine.reason,
             )
         )
         self._media = None

@@ -43,10 +43,13 @@ def problems(figures: WindowFigures, limits: Thresholds) -> list[str]:
 
 
 class StatusMachine:
-    def __init__(self, policy: Policy, status: SiteStatus, since: datetime) -> None:
+    def __init__(
+        self, policy: Policy, status: SiteStatus, since: datetime, reason: str = ""
+    ) -> None:
         self.policy = policy
         self.status = status
         self.since = since
+        self.reason = reason  # why the status last changed
         self._missed = 0
         self._good_streak = 0  # consecutive windows that argue for a better status
 
@@ -55,7 +58,7 @@ class StatusMachine:
         if new is self.status:
             return None
         change = Transition(self.status, new, reason, now)
-        self.status, self.since = new, now
+        self.status, self.since, self.reason = new, now, reason
         return change
 
     def heartbeat(self, answered: bool, now: datetime) -> Transition | None:

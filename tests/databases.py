@@ -23,10 +23,10 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
-async def _admin(sql: str) -> None:
+async def _admin(sql: str, *args: str) -> None:
     connection = await asyncpg.connect(asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=10)
     try:
-        await connection.execute(sql)
+        await connection.execute(sql, *args)
     finally:
         await connection.close()
 
@@ -85,6 +85,49 @@ class PostgresDatabases:
 
     async def stop(self) -> None:
         await _admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+
+def database_name(url: str) -> str:
+    name = make_url(url).database
+    assert name is not None
+    return name
+
+
+async def block(url: str) -> None:
+    """An outage of one database (the shared server runs on): no new connection is let in and
+    every open one is cut, as when its host or the link to it goes away."""
+    name = database_name(url)
+    await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    await _admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+
+
+async def unblock(url: str) -> None:
+    await _admin(f'ALTER DATABASE "{database_name(url)}" ALLOW_CONNECTIONS true')
+
+
+@asynccontextmanager
+async def login_role(url: str) -> AsyncIterator[tuple[str, str]]:
+    """A role of its own for one process (a worker), member of the owner of every table; yields
+    the role and the URL that logs in with it."""
+    role = f"bw_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    owner = make_url(url).username
+    await _admin(f'CREATE ROLE "{role}" LOGIN IN ROLE "{owner}"')
+    try:
+        yield role, make_url(url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        await cut_off(role)
+        await _admin(f'DROP ROLE IF EXISTS "{role}"')
+
+
+async def cut_off(role: str) -> None:
+    """One process loses the database while the others keep it: its role may no longer log in
+    and its connections are cut."""
+    await _admin(f'ALTER ROLE "{role}" NOLOGIN')
+    await _admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+
+
+async def let_in(role: str) -> None:
+    await _admin(f'ALTER ROLE "{role}" LOGIN')
 
 
 @asynccontextmanager

@@ -175,10 +175,13 @@ class _Feed:
     async def _next(
         self, subscription: Subscription, stop: "asyncio.Task[bool]"
     ) -> list[Event] | None:
-        """The events of the next half second; None after a quiet keep-alive period."""
+        """The events of the next half second; None when the database's state changed or after
+        a quiet keep-alive period."""
         wait = RETRY_SECONDS if self._owed else KEEPALIVE_SECONDS
         first = asyncio.create_task(subscription.get())
-        await asyncio.wait({first, stop}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        change = asyncio.create_task(self._database.change())
+        await asyncio.wait({first, stop, change}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        change.cancel()
         if not first.done():
             first.cancel()
             return None
