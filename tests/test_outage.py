@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser, expect
 from sqlalchemy import func, select, update
 
 from app.main import create_app
@@ -29,7 +30,7 @@ from models.site import Site, SiteStatus
 from models.topology.builtin import seed_if_empty
 from monitor.agent_http import agent_app
 from monitor.events import EventBus, SampleTaken
-from tests.browser import serve
+from tests.browser import WALL, serve
 from tests.databases import PostgresDatabases, block, cut_off, let_in, login_role, unblock
 from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
@@ -126,6 +127,39 @@ async def test_the_api_answers_503_and_the_stream_says_so_during_an_outage(
     assert wall.names()[0] == "snapshot"
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []  # an outage is warned about, not logged as a crash per request
+
+
+async def test_the_wall_says_the_database_is_out_and_clears_when_it_is_back(
+    postgres: PostgresDatabases, tmp_path: Path, browser: Browser
+) -> None:
+    """In Vietnamese, on the wall screen: the service is alive, its database is not, so what
+    the tiles show may be old. The words go once the database answers again."""
+    async with seeded_postgres(postgres) as (url, _):
+        settings = Settings(
+            database_url=url,
+            data_dir=tmp_path,
+            auto_migrate=False,
+            engine=False,
+            log_json=False,
+            anonymous_read=True,
+        )
+        async with serve(create_app(settings)) as service:
+            page = await browser.new_page(viewport=WALL)
+            banner = page.locator("#stale-banner")
+            try:
+                await page.goto(service.base)
+                await expect(page.locator("button.tile")).to_have_count(172)
+                await expect(banner).to_be_hidden()
+                await block(url)
+                try:
+                    await expect(banner).to_be_visible(timeout=20_000)
+                    await expect(banner).to_contain_text("mất kết nối cơ sở dữ liệu")
+                finally:
+                    await unblock(url)
+                await expect(banner).to_be_hidden(timeout=20_000)
+                await expect(page.locator("button.tile")).to_have_count(172)
+            finally:
+                await page.close()
 
 
 async def _has(reader: StreamReader, name: str) -> bool:

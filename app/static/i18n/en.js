@@ -124,6 +124,7 @@ export default {
   'stale.since': 'Data is stale since {time}',
   'stale.never': 'No data from the server yet',
   'stale.retrying': 'reconnecting…',
+  'stale.database': 'The server has lost its database since {time}: statuses may be out of date',
 
   'auth.title': 'An access token is needed',
   'auth.hint': 'The server asks for an API token. Ask your administrator if you have none.',

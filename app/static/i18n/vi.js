@@ -125,6 +125,7 @@ export default {
   'stale.since': 'Dữ liệu cũ từ {time}',
   'stale.never': 'Chưa nhận được dữ liệu từ máy chủ',
   'stale.retrying': 'đang kết nối lại…',
+  'stale.database': 'Máy chủ mất kết nối cơ sở dữ liệu từ {time}: trạng thái có thể đã cũ',
 
   'auth.title': 'Cần mã truy cập',
   'auth.hint': 'Máy chủ yêu cầu mã truy cập (API token). Hỏi quản trị viên nếu chưa có.',

@@ -57,6 +57,7 @@ function onStreamEvent(type, data) {
   if (type === 'snapshot') applySnapshot(data);
   else if (type === 'update') applyUpdate(data);
   else if (type === 'incident') applyIncident(data);
+  else if (type === 'health') stale.health(data);
   // `resync`: nothing to do, the fresh snapshot that follows replaces everything.
 }
 

@@ -1,6 +1,8 @@
 // The stale-data banner: shown as soon as the stream is lost (or silent past its limit), with
 // the time of the last message received, so nobody trusts a frozen screen. The next snapshot
-// (after an automatic reconnect) removes it.
+// (after an automatic reconnect) removes it. It also shows while the service says it cannot
+// reach its database: the stream is alive, but what it shows may no longer be current (in
+// scale-out the workers' observations reach the service through that database).
 import { setText } from './dom.js';
 import { t } from './i18n.js';
 import { clock } from './text.js';
@@ -8,13 +10,19 @@ import { clock } from './text.js';
 export function createStaleBanner(banner) {
   let lastMessage = null;
   let stale = false;
+  let databaseOutSince = null;
 
   function draw() {
-    banner.hidden = !stale;
-    document.body.classList.toggle('is-stale', stale);
-    if (!stale) return;
-    const what = lastMessage ? t('stale.since', { time: clock(lastMessage) }) : t('stale.never');
-    setText(banner, `${what} — ${t('stale.retrying')}`);
+    const shown = stale || databaseOutSince !== null;
+    banner.hidden = !shown;
+    document.body.classList.toggle('is-stale', shown);
+    if (!shown) return;
+    if (stale) {
+      const what = lastMessage ? t('stale.since', { time: clock(lastMessage) }) : t('stale.never');
+      setText(banner, `${what} — ${t('stale.retrying')}`);
+    } else {
+      setText(banner, t('stale.database', { time: clock(databaseOutSince) }));
+    }
   }
 
   return {
@@ -26,8 +34,15 @@ export function createStaleBanner(banner) {
       stale = true;
       draw();
     },
+    /** A snapshot arrived: read from the database, so that one answers too. */
     fresh() {
       stale = false;
+      databaseOutSince = null;
+      draw();
+    },
+    /** The service's `health` event: { database: 'ok' | 'unreachable', since }. */
+    health(health) {
+      databaseOutSince = health.database === 'ok' ? null : new Date(health.since);
       draw();
     },
     relabel: draw,
