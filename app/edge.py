@@ -24,21 +24,19 @@ AGENT_PATHS = "/api/v1/agents/"  # push agents' SDP offers (app/api/agents.py)
 CLOSE = {"Connection": "close"}
 
 
-def body_limit(path: str) -> int:
-    """The largest request body a route takes, in bytes."""
-    return MAX_SDP_BYTES if path.startswith(AGENT_PATHS) else MAX_JSON_BYTES
-
-
-def _too_large(limit: int) -> str:
-    return f"the request body is larger than this route accepts ({limit:,} bytes at most)"
+def body_limit(path: str) -> tuple[int, str]:
+    """The largest request body a route takes, in bytes, and what to say past it."""
+    if path.startswith(AGENT_PATHS):  # docs/PROTOCOL.md: "the offer is too large"
+        return MAX_SDP_BYTES, f"the offer is too large ({MAX_SDP_BYTES:,} bytes at most)"
+    return MAX_JSON_BYTES, f"the request body is too large ({MAX_JSON_BYTES:,} bytes at most)"
 
 
 class BodyTooLarge(HTTPException):
     """Raised from `receive` when a body passes its bound: FastAPI lets an HTTPException from
     reading the body through untouched, so the app's own handler answers it as a problem."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, _too_large(limit), headers=CLOSE)
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail, headers=CLOSE)
 
 
 def _has_nul(scope: Scope) -> bool:
@@ -76,19 +74,21 @@ class Edge:
             refused = problem(400, "the URL contains a NUL character (%00), which nothing takes")
             await refused(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
+        limit, too_large = body_limit(scope["path"])
         declared = _declared_length(scope)
         if declared == -1:
             await problem(400, "the Content-Length header is not a number")(scope, receive, send)
             return
         if declared is not None and declared > limit:
-            refused = problem(413, _too_large(limit))
+            refused = problem(413, too_large)
             refused.headers.update(CLOSE)
             await refused(scope, receive, send)
             return
-        await self._bounded(scope, receive, send, limit)
+        await self._bounded(scope, receive, send, limit, too_large)
 
-    async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _bounded(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, too_large: str
+    ) -> None:
         received = 0
         started = False
 
@@ -98,7 +98,7 @@ class Edge:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit)
+                    raise BodyTooLarge(too_large)
             return message
 
         async def watched(message: Message) -> None:

@@ -140,7 +140,10 @@ def streamed(
 def _assert_413(status: int, headers: dict[str, str], body: bytes, bound: int) -> None:
     assert status == 413, (status, body[:300])
     assert headers["content-type"] == "application/problem+json"
-    assert f"({bound:,} bytes at most)" in json.loads(body)["detail"]
+    detail = json.loads(body)["detail"]
+    # docs/PROTOCOL.md promises agents "the offer is too large".
+    what = "the offer" if bound == SDP_BOUND else "the request body"
+    assert f"{what} is too large ({bound:,} bytes at most)" == detail, detail
 
 
 JSON = {"Content-Type": "application/json"}
