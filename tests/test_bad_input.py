@@ -96,6 +96,20 @@ async def test_ids_past_the_database_range_are_refused(
 
 
 @pytest.mark.usefixtures("no_errors_logged")
+async def test_an_agent_url_with_a_port_past_65535_is_refused(
+    client: httpx.AsyncClient, auth: Headers
+) -> None:
+    operator = auth[Role.OPERATOR]
+    target = {"probe_target": "http://10.4.1.20:99999/01267"}
+    response = await client.patch("/api/v1/sites/01267", json=target, headers=operator)
+    assert_problem(response, 422, "body.probe_target", "Port out of range")
+    response = await client.post("/api/v1/sites", json={**NEW_SITE, **target}, headers=operator)
+    assert_problem(response, 422, "body.probe_target", "Port out of range")
+    site = await client.get("/api/v1/sites/01267", headers=operator)
+    assert site.json()["probe_target"] is None
+
+
+@pytest.mark.usefixtures("no_errors_logged")
 async def test_offsets_past_the_range_are_refused_on_every_list(
     client: httpx.AsyncClient, auth: Headers
 ) -> None:

@@ -78,6 +78,10 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL")
+    try:
+        _ = parts.port  # a port past 65535 is only found out here
+    except ValueError as exc:
+        raise ValueError(f"must be an http:// or https:// URL: {exc}") from exc
     return value
 
 
