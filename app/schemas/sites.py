@@ -109,7 +109,7 @@ class Summary(BaseModel):
     )
     by_status: dict[SiteStatus, int] = Field(
         description="Probed sites (probe mode pull or push) by status; every status, zero "
-        "included. `unknown`: probed, but not measured yet."
+        "included. `unknown`: not measured yet, or a pull site with no agent URL to dial."
     )
     by_level: dict[SiteLevel, int] = Field(
         description="Every site by level, probed or not; every level, zero included."
