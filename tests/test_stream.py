@@ -2,11 +2,15 @@
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from app.api import stream
 from app.main import create_app
 from models.auth import Role
 from models.db import SessionMaker
@@ -14,9 +18,11 @@ from models.settings import Settings
 from models.topology.builtin import seed_if_empty
 from monitor.agent import SiteAgent
 from monitor.agent_http import agent_app
+from monitor.events import EventBus, Resync
 from monitor.ice import rtc_configuration
 from monitor.protocol import Report
-from tests.probing import DEADLINE_SECONDS, fast, give_agent, serving
+from tests.browser import serve
+from tests.probing import DEADLINE_SECONDS, eventually, fast, give_agent, serving
 from tests.service import free_port
 
 Headers = dict[Role, dict[str, str]]
@@ -146,3 +152,43 @@ async def test_a_hundred_dashboards_opening_at_once_on_the_national_map_all_get_
             asyncio.gather(*(open_dashboard() for _ in range(100))), 2 * DEADLINE_SECONDS
         )
     assert sizes == [3356] * 100
+
+
+async def test_a_client_that_stops_reading_is_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wall screen whose tab froze (or whose link died with its socket open) reads nothing:
+    once the buffers between us are full, a write that does not go through in time ends its
+    stream, and the service stops holding the connection and the queue for it."""
+    monkeypatch.setattr(stream, "WRITE_TIMEOUT_SECONDS", 2.0)  # a minute in service
+    # The national map: its 1.5 MB snapshots fill the buffers within seconds. The database
+    # plays no part here, so SQLite alone.
+    national = Settings(
+        data_dir=tmp_path, seed_topology="vietnam-2025", engine=False, anonymous_read=True
+    )
+    async with serve(create_app(national)) as service:
+        bus: EventBus = service.server.lifespan.state["bus"]
+        frozen = socket.socket()
+        frozen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        frozen.connect(("127.0.0.1", service.port))
+        frozen.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\n\r\n")
+        try:
+            async with httpx.AsyncClient(base_url=service.base) as client:
+
+                async def streams() -> int:
+                    text = (await client.get("/metrics")).text
+                    return int(float(text.split("\nbridgewatch_stream_subscribers ")[1].split()[0]))
+
+                async def let_go() -> bool:
+                    # Loopback's kernel buffers take megabytes: each resync makes the stream
+                    # write a whole snapshot.
+                    bus.publish(Resync(1))
+                    return await streams() == 0
+
+                async def held() -> bool:
+                    return await streams() == 1
+
+                await eventually(held, "the frozen client's stream is open")
+                await eventually(let_go, "the frozen client is let go")
+        finally:
+            frozen.close()
