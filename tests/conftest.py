@@ -1,5 +1,6 @@
 """Fixtures: a fresh real database per test (SQLite and PostgreSQL), the app, tokens per role."""
 
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis.configuration import set_hypothesis_home_dir
 from playwright.async_api import Browser, async_playwright
 
 from app.main import create_app
@@ -19,6 +21,14 @@ from tests.browser import launch
 from tests.databases import PostgresDatabases, SqliteDatabases
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis (under the API fuzzing) keeps caches in ./.hypothesis by default, from the
+    collection on: tests write only to temporary places."""
+    folder = Path(tempfile.mkdtemp(prefix="bridgewatch-hypothesis-"))
+    set_hypothesis_home_dir(folder)
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @pytest.fixture(scope="session", autouse=True)
