@@ -106,8 +106,10 @@ async def test_scrape_is_valid_escaped_current_and_forgets_deleted_sites(
 
             await eventually(forgotten, "the deleted site leaves /metrics")
 
-            odd = await client.get("/metrics?format=xml&x=%00", headers={"Accept": "*/*;q=x"})
+            odd = await client.get("/metrics?format=xml&x=%01", headers={"Accept": "*/*;q=x"})
             assert odd.status_code == 200 and "bridgewatch_site_up" in odd.text
+            nul = await client.get("/metrics?x=%00")  # refused at the edge, as everywhere
+            assert nul.status_code == 400
             open_metrics = await client.get(
                 "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
             )
