@@ -86,6 +86,18 @@ def test_mistakes_get_a_message_and_exit_1(
     assert code == 1 and message in err and "Traceback" not in err
 
 
+def test_an_id_no_token_can_have_is_told_before_any_query(env: dict[str, str]) -> None:
+    """It used to end in a 127-line traceback from the database driver."""
+    code, _, err = bw(env, "tokens", "revoke", "99999999999999999999999")
+    assert code == 2 and "2147483647" in err and "Traceback" not in err
+
+
+def test_the_help_shows_each_default(env: dict[str, str]) -> None:
+    """`[default: …]` is shown, not eaten as markup ("Address to listen on .")."""
+    code, out, _ = bw(env, "serve", "--help")
+    assert code == 0 and "BRIDGEWATCH_HOST, else 127.0.0.1" in out and "on ." not in out
+
+
 def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     env = {"BRIDGEWATCH_DATABASE_URL": "postgresql://x@127.0.0.1:9/x"}
     code, _, err = bw(env, "db", "upgrade")
