@@ -42,11 +42,11 @@ from models.topology.builtin import BUILTIN, builtin_text
 from models.topology.exporter import export_sites
 from models.topology.files import FileFormat, TopologyError, dump, parse
 from models.topology.importer import import_sites
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.credentials import issue_agent_secret
-from monitor.ice import restrict_host_addresses, rtc_configuration
-from monitor.protocol import Report
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.probe.credentials import issue_agent_secret
+from monitor.wire.ice import restrict_host_addresses, rtc_configuration
+from monitor.wire.protocol import Report
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from models.db import create_engine, create_sessionmaker
 from models.settings import Settings
 from models.site import ProbeMode, Site
 from models.topology.builtin import seed_if_empty
-from monitor.credentials import issue_agent_secret
-from monitor.fleet import run_fleet
+from monitor.probe.credentials import issue_agent_secret
+from monitor.simulation.demo_fleet import run_fleet
 
 LOOPBACK = "127.0.0.1"
 FLEET_START_SECONDS = 60.0

@@ -16,8 +16,8 @@ from models.auth import Role, find_token
 from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
-from monitor.engine import Engine
-from monitor.events import EventBus
+from monitor.probe.engine import ProbeEngine
+from monitor.probe.events import EventBus
 
 if TYPE_CHECKING:  # the stream module depends on this one
     from app.api.stream import SnapshotReader
@@ -29,7 +29,7 @@ class State(TypedDict):
     settings: Settings
     sessionmaker: SessionMaker
     bus: EventBus
-    engine: Engine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
+    probe_engine: ProbeEngine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
     registry: CollectorRegistry
     snapshots: "SnapshotReader"  # the live stream's shared snapshot reads
     database: DatabaseWatch  # whether the database answers, for the live stream and /readyz
@@ -47,13 +47,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def engine_of(request: Request) -> Engine | None:
-    engine: Engine | None = request.state.engine
-    return engine
+def probe_engine_of(request: Request) -> ProbeEngine | None:
+    probe_engine: ProbeEngine | None = request.state.probe_engine
+    return probe_engine
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-EngineDep = Annotated[Engine | None, Depends(engine_of)]
+ProbeEngineDep = Annotated[ProbeEngine | None, Depends(probe_engine_of)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 

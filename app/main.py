@@ -18,16 +18,17 @@ from app.edge import Edge
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
 from app.stopping import Stopping
-from models import lease, migrations
+from models import migrations
 from models.db import SessionMaker, asyncpg_dsn, create_engine, create_sessionmaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
-from monitor.engine import Engine
-from monitor.events import EventBus
-from monitor.leases import LeaseKeeper
-from monitor.metrics import EngineMetrics
-from monitor.relay import ChannelListener, RelayListener, RelayPublisher
-from monitor.unwatched import UnwatchedSweep
+from monitor.probe.engine import ProbeEngine
+from monitor.probe.events import EventBus
+from monitor.probe.metrics import ProbeMetrics
+from monitor.scaleout import queries
+from monitor.scaleout.fanout import ChannelListener, FanOutListener, FanOutPublisher
+from monitor.scaleout.leases import LeaseKeeper
+from monitor.scaleout.unwatched import UnwatchedSweep
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             if not worker:  # workers find the schema and the sites ready (`bridgewatch worker`)
                 await _prepare_database(settings, engine, sessionmaker)
             registry = CollectorRegistry()
-            engine_metrics = EngineMetrics(registry)
+            engine_metrics = ProbeMetrics(registry)
             bus = EventBus(
                 on_drop=lambda name, n: engine_metrics.dropped_events.labels(name).inc(n)
             )
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                         "settings": settings,
                         "sessionmaker": sessionmaker,
                         "bus": bus,
-                        "engine": probe_engine,
+                        "probe_engine": probe_engine,
                         "registry": registry,
                         "snapshots": stream.SnapshotReader(sessionmaker),
                         "database": database,
@@ -141,21 +142,21 @@ async def _prepare_database(
 
 
 def _probe_engine(
-    settings: Settings, sessionmaker: SessionMaker, bus: EventBus, metrics: EngineMetrics
-) -> Engine:
+    settings: Settings, sessionmaker: SessionMaker, bus: EventBus, metrics: ProbeMetrics
+) -> ProbeEngine:
     leases = None
     if settings.scale_out:  # other engines may share the database
         leases = LeaseKeeper(
             settings.resolved_database_url, settings.lease_seconds, settings.resolved_worker_url
         )
-    return Engine(settings, sessionmaker, bus, metrics, leases)
+    return ProbeEngine(settings, sessionmaker, bus, metrics, leases)
 
 
 def _scale_out(
     settings: Settings,
     sessionmaker: SessionMaker,
     bus: EventBus,
-    probe_engine: Engine | None,
+    probe_engine: ProbeEngine | None,
     *,
     api: bool,
 ) -> list[asyncio.Task[None]]:
@@ -168,11 +169,11 @@ def _scale_out(
     own = probe_engine.leases.id if probe_engine and probe_engine.leases else None
     jobs: dict[str, Coroutine[Any, Any, None]] = {}
     if own is not None and probe_engine is not None:
-        jobs["relay out"] = RelayPublisher(dsn, bus, own).run()
+        jobs["fan-out out"] = FanOutPublisher(dsn, bus, own).run()
         reload = probe_engine.request_reload  # on an edit, and on listening (edits before)
-        edits = ChannelListener(dsn, lease.SITE_EDITS_CHANNEL, lambda _: reload(), reload)
+        edits = ChannelListener(dsn, queries.SITE_EDITS_CHANNEL, lambda _: reload(), reload)
         jobs["site edits"] = edits.run()
     if api:
-        jobs["relay in"] = RelayListener(dsn, bus, own).run()
+        jobs["fan-out in"] = FanOutListener(dsn, bus, own).run()
         jobs["unwatched sites"] = UnwatchedSweep(sessionmaker, bus, settings.lease_seconds).run()
     return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

@@ -12,15 +12,15 @@ from prometheus_client import CollectorRegistry, ProcessCollector, disable_creat
 from prometheus_client.exposition import choose_encoder
 
 from app.deps import UNAUTHORIZED, SettingsDep
-from monitor.engine import Engine
-from monitor.events import EventBus
-from monitor.metrics import BuildInfo, SiteCollector
+from monitor.probe.engine import ProbeEngine
+from monitor.probe.events import EventBus
+from monitor.probe.metrics import BuildInfo, SiteCollector
 
 router = APIRouter(tags=["metrics"])
 _bearer = HTTPBearer(auto_error=False, description="BRIDGEWATCH_METRICS_TOKEN, when set.")
 
 
-def build_registry(engine: Engine | None, bus: EventBus, registry: CollectorRegistry) -> None:
+def build_registry(engine: ProbeEngine | None, bus: EventBus, registry: CollectorRegistry) -> None:
     """Register what /metrics exposes in `registry` (the engine's counters are already there)."""
     # `*_created` series double the counters for no use in PromQL; most exporters drop them.
     disable_created_metrics()  # type: ignore[no-untyped-call]

@@ -52,13 +52,13 @@ from models.db import SessionMaker, create_engine, create_sessionmaker
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 from models.topology.builtin import seed_if_empty
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.credentials import issue_agent_secret
-from monitor.engine import Engine
-from monitor.events import EventBus, Resync, SampleTaken, StatusChanged
-from monitor.ice import restrict_host_addresses, rtc_configuration
-from monitor.metrics import EngineMetrics
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.probe.credentials import issue_agent_secret
+from monitor.probe.engine import ProbeEngine
+from monitor.probe.events import EventBus, Resync, SampleTaken, StatusChanged
+from monitor.probe.metrics import ProbeMetrics
+from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 from tests.service import free_port
 
 T = TypeVar("T")
@@ -408,7 +408,7 @@ class Watcher:
         elif event.new is SiteStatus.DOWN:
             self.downs.append((event.site_code, now, event.reason))
 
-    def note_connected(self, engine: Engine) -> None:
+    def note_connected(self, engine: ProbeEngine) -> None:
         """First answered heartbeat per site (polled: `last_seen_at` is set on every pong)."""
         now = time.monotonic() - self.started
         for code, monitor in engine.monitors.items():
@@ -461,7 +461,7 @@ class Run:
     args: argparse.Namespace
     deadline: float
     processes: list[subprocess.Popen[bytes]]
-    engine: Engine
+    engine: ProbeEngine
     watcher: Watcher
     lag: LagProbe
     gc: GcProbe
@@ -653,8 +653,8 @@ async def measure(
     bus = EventBus()
     gc_probe, lag = GcProbe(), LagProbe()
     results.rss_before_kb = rss_kb()
-    metrics = EngineMetrics(CollectorRegistry())
-    engine = Engine(settings_for(plan.url), create_sessionmaker(database), bus, metrics)
+    metrics = ProbeMetrics(CollectorRegistry())
+    engine = ProbeEngine(settings_for(plan.url), create_sessionmaker(database), bus, metrics)
     watcher = Watcher(bus, plan, time.monotonic())
     run = Run(plan, args, deadline, processes, engine, watcher, lag, gc_probe, results)
     helpers = [asyncio.create_task(watcher.run()), asyncio.create_task(lag.run())]

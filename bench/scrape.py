@@ -20,8 +20,8 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from models.site import SiteStatus
 from models.topology.builtin import builtin_text
 from models.topology.files import FileFormat, parse
-from monitor.metrics import BuildInfo, EngineMetrics, SiteCollector, SiteSnapshot
-from monitor.quality import figures
+from monitor.probe.metrics import BuildInfo, ProbeMetrics, SiteCollector, SiteSnapshot
+from monitor.probe.quality import figures
 
 
 def national_snapshots() -> list[SiteSnapshot]:
@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     snapshots = national_snapshots()
     registry = CollectorRegistry()
-    EngineMetrics(registry)
+    ProbeMetrics(registry)
     registry.register(BuildInfo())
     registry.register(SiteCollector(lambda: snapshots, lambda: {}))
     for name, encode in (("text 0.0.4", generate_latest), ("OpenMetrics", generate_openmetrics)):

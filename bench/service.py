@@ -32,7 +32,7 @@ from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import Site, SiteStatus
-from monitor.events import EventBus, StatusChanged
+from monitor.probe.events import EventBus, StatusChanged
 
 CYCLE = [
     SiteStatus.DOWN,

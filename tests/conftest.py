@@ -16,7 +16,7 @@ from models.auth import Role, issue_token
 from models.db import SessionMaker, open_database
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
-from monitor.ice import restrict_host_addresses
+from monitor.wire.ice import restrict_host_addresses
 from tests.browser import launch
 from tests.databases import PostgresDatabases, SqliteDatabases
 

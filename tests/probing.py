@@ -16,9 +16,9 @@ from starlette.types import ASGIApp
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site
-from monitor.credentials import issue_agent_secret
-from monitor.ice import rtc_configuration
-from monitor.peer import close_quietly, make_offer, offering_channel
+from monitor.probe.credentials import issue_agent_secret
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.peer import close_quietly, make_offer, offering_channel
 from tests.service import free_port
 
 # Heartbeats at 2 Hz and 1 s windows keep the tests short; the logic is the same as at 1 Hz/10 s.

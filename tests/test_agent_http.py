@@ -5,10 +5,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.credentials import monitor_key, monitor_token
-from monitor.ice import rtc_configuration
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.tokens import monitor_key, monitor_token
 from tests.probing import data_channel_offer
 
 SECRET = "bws_agent-test-secret"

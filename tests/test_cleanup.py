@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 
-from monitor.cleanup import clean_up_within, unfinished
+from monitor.wire.cleanup import clean_up_within, unfinished
 
 
 async def test_a_close_that_ignores_cancellation_cannot_hold_up_its_caller() -> None:

@@ -2,7 +2,7 @@
 
 import time
 
-from monitor.credentials import monitor_key, monitor_token, verify_monitor_token
+from monitor.wire.tokens import monitor_key, monitor_token, verify_monitor_token
 
 SECRET = "bws_example-secret"
 

@@ -34,10 +34,10 @@ from models.incident import Incident
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
 from models.topology.builtin import seed_if_empty
-from monitor.agent import VERSION, SiteAgent
-from monitor.agent_http import agent_app
-from monitor.ice import rtc_configuration
-from monitor.protocol import Report
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import VERSION, SiteAgent
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.protocol import Report
 from tests.browser import (
     BURST_JS,
     HALL_TIME_ZONE,

@@ -8,9 +8,9 @@ from playwright.async_api import Browser
 from app.main import create_app
 from models.settings import DEFAULT_THRESHOLDS, Settings
 from models.site import SiteStatus
-from monitor.quality import figures
-from monitor.status import Policy, StatusMachine
-from monitor.unwatched import UNWATCHED_REASON
+from monitor.probe.quality import figures
+from monitor.probe.status import Policy, StatusMachine
+from monitor.scaleout.unwatched import UNWATCHED_REASON
 from tests.browser import serve
 
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from models.site import SiteStatus
-from monitor.events import EventBus, Resync, StatusChanged
+from monitor.probe.events import EventBus, Resync, StatusChanged
 
 
 def change(n: int) -> StatusChanged:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 import pytest
 from aiortc import RTCPeerConnection
 
-from monitor.agent import SiteAgent
-from monitor.heartbeat import Heartbeat
-from monitor.ice import restrict_host_addresses, rtc_configuration
-from monitor.netem import Impairment
-from monitor.pauses import PAUSES
-from monitor.peer import apply_answer, close_quietly, make_offer, offering_channel, wait_open
-from monitor.protocol import Report
+from monitor.agent.site_agent import SiteAgent
+from monitor.probe.heartbeat import Heartbeat
+from monitor.probe.stalls import OWN_STALLS
+from monitor.simulation.link import ImpairedPath, Impairment
+from monitor.wire.ice import restrict_host_addresses, rtc_configuration
+from monitor.wire.peer import apply_answer, close_quietly, make_offer, offering_channel, wait_open
+from monitor.wire.protocol import Report
 
 
 class Tally:
@@ -55,10 +55,10 @@ async def _heartbeat_across(stall: Callable[[], float]) -> tuple[Tally, float]:
     process meanwhile; returns what the heartbeat counted and how long the stall lasted."""
     restrict_host_addresses(["127.0.0.1"])
     rtc = rtc_configuration([])
-    agent = SiteAgent("040", "secret", rtc, impairment=Impairment(delay_seconds=0.05))
+    agent = SiteAgent("040", "secret", rtc, detour=ImpairedPath(Impairment(delay_seconds=0.05)))
     pc = RTCPeerConnection(rtc)
     channel = offering_channel(pc)
-    watcher = asyncio.create_task(PAUSES.watch_loop())
+    watcher = asyncio.create_task(OWN_STALLS.watch_loop())
     try:
         answer, _ = await agent.answer(await make_offer(pc))
         await apply_answer(pc, answer)

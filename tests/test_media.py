@@ -6,10 +6,10 @@ from app.main import create_app
 from models.auth import Role
 from models.db import SessionMaker
 from models.settings import Settings
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.ice import rtc_configuration
-from monitor.netem import Impairment
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.simulation.link import ImpairedPath, Impairment
+from monitor.wire.ice import rtc_configuration
 from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
 
@@ -28,7 +28,7 @@ async def test_media_checks_measure_video_and_the_path_it_crosses(
         "042",
         await give_agent(seeded, "042", f"http://127.0.0.1:{lossy_port}/042"),
         rtc,
-        impairment=Impairment(loss=0.05, delay_seconds=0.1),
+        detour=ImpairedPath(Impairment(loss=0.05, delay_seconds=0.1)),
     )
     media: dict[str, dict[str, float]] = {}
     checks = fast(settings, media_check_interval_seconds=3.0, media_check_seconds=3.0)

@@ -18,10 +18,10 @@ from models.auth import Role
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import Site
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.ice import rtc_configuration
-from monitor.protocol import Report
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.protocol import Report
 from tests.probing import eventually, fast, give_agent, serving
 from tests.prom import DEPLOY, alertmanager, prometheus, query, tool
 from tests.service import free_port

@@ -9,7 +9,7 @@ import aioice.ice
 import pytest
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from monitor.netem import BLACKHOLE, Impairment, UdpRelay, relay_candidates
+from monitor.simulation.link import BLACKHOLE, Impairment, UdpRelay, relay_candidates
 
 LOOPBACK = "127.0.0.1"
 # Upper bound of any wait for something that should happen; the box is small and busy.

@@ -28,8 +28,8 @@ from models.incident import Incident
 from models.settings import Settings
 from models.site import Site, SiteStatus
 from models.topology.builtin import seed_if_empty
-from monitor.agent_http import agent_app
-from monitor.events import EventBus, SampleTaken
+from monitor.agent.http import agent_app
+from monitor.probe.events import EventBus, SampleTaken
 from tests.browser import WALL, serve
 from tests.databases import PostgresDatabases, block, cut_off, let_in, login_role, unblock
 from tests.probing import eventually, fast, give_agent, serving
@@ -253,7 +253,7 @@ async def test_a_worker_cut_off_from_the_database_stops_probing_what_it_gave_up(
             ):
 
                 async def held(worker: Any) -> int:
-                    return len(worker.server.lifespan.state["engine"].monitors)
+                    return len(worker.server.lifespan.state["probe_engine"].monitors)
 
                 async def shared() -> bool:
                     counts = [await held(a), await held(b)]
@@ -294,7 +294,7 @@ async def test_a_worker_cut_off_from_the_database_stops_probing_what_it_gave_up(
 
 
 async def _probes(worker: Any, count: int) -> bool:
-    return len(worker.server.lifespan.state["engine"].monitors) == count
+    return len(worker.server.lifespan.state["probe_engine"].monitors) == count
 
 
 def _worker(url: str, data_dir: Path) -> Settings:

@@ -25,11 +25,11 @@ from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.ice import rtc_configuration
-from monitor.netem import Impairment
-from monitor.protocol import Report
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.simulation.link import ImpairedPath, Impairment
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.protocol import Report
 from tests.probing import data_channel_offer, eventually, fast, give_agent, serving, site_status
 from tests.service import free_port
 
@@ -85,7 +85,13 @@ def in_process_agents(
 ) -> dict[str, SiteAgent]:
     rtc = rtc_configuration([])
     return {
-        code: SiteAgent(code, secret, rtc, lambda: Report(attendance=12), impairment)
+        code: SiteAgent(
+            code,
+            secret,
+            rtc,
+            lambda: Report(attendance=12),
+            ImpairedPath(impairment) if impairment else None,
+        )
         for code, secret in secrets.items()
     }
 

@@ -11,9 +11,9 @@ from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.site import Site, SiteStatus
-from monitor.events import EventBus, IncidentChanged, SampleTaken, StatusChanged
-from monitor.quality import figures
-from monitor.recorder import Recorder, prune_samples
+from monitor.probe.events import EventBus, IncidentChanged, SampleTaken, StatusChanged
+from monitor.probe.quality import figures
+from monitor.probe.recorder import Recorder, prune_samples
 from tests.probing import eventually
 
 

@@ -1,4 +1,5 @@
-"""Live events cross processes through the real PostgreSQL's LISTEN/NOTIFY (monitor/relay.py)."""
+"""Live events cross processes through the real PostgreSQL's LISTEN/NOTIFY
+(monitor/scaleout/fanout.py)."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -7,9 +8,22 @@ import asyncpg
 
 from models.db import asyncpg_dsn
 from models.site import SiteStatus
-from monitor.events import Event, EventBus, IncidentChanged, Resync, SampleTaken, StatusChanged
-from monitor.quality import WindowFigures
-from monitor.relay import MAX_PAYLOAD_BYTES, RelayListener, RelayPublisher, decode, encode
+from monitor.probe.events import (
+    Event,
+    EventBus,
+    IncidentChanged,
+    Resync,
+    SampleTaken,
+    StatusChanged,
+)
+from monitor.probe.quality import WindowFigures
+from monitor.scaleout.fanout import (
+    MAX_PAYLOAD_BYTES,
+    FanOutListener,
+    FanOutPublisher,
+    decode,
+    encode,
+)
 from tests.databases import PostgresDatabases
 from tests.probing import DEADLINE_SECONDS
 
@@ -51,10 +65,10 @@ async def test_a_burst_arrives_complete_and_in_order(postgres: PostgresDatabases
     async with postgres.fresh() as url:
         dsn = asyncpg_dsn(url)
         worker_bus, api_bus = EventBus(), EventBus()
-        listener = RelayListener(dsn, api_bus)
+        listener = FanOutListener(dsn, api_bus)
         tasks = [
             asyncio.create_task(listener.run()),
-            asyncio.create_task(RelayPublisher(dsn, worker_bus, "worker-1").run()),
+            asyncio.create_task(FanOutPublisher(dsn, worker_bus, "worker-1").run()),
         ]
         try:
             await asyncio.wait_for(listener.connected.wait(), DEADLINE_SECONDS)
@@ -75,8 +89,8 @@ async def test_a_listener_cut_off_reconnects_and_says_resync(postgres: PostgresD
         dsn = asyncpg_dsn(url)
         bus = EventBus()
         subscription = bus.subscribe("stream")
-        recorder = bus.subscribe("recorder", local_only=True)
-        listener = RelayListener(dsn, bus, own_origin="me")
+        recorder = bus.subscribe("recorder", unwritten_only=True)
+        listener = FanOutListener(dsn, bus, own_origin="me")
         task = asyncio.create_task(listener.run())
         try:
             await asyncio.wait_for(listener.connected.wait(), DEADLINE_SECONDS)

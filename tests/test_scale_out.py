@@ -26,10 +26,11 @@ from models.history import StatusChange
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
 from models.topology.builtin import seed_if_empty
-from monitor.agent_http import agent_app
-from monitor.events import EventBus
-from monitor.leases import LeaseKeeper
-from monitor.unwatched import UNWATCHED_REASON, UnwatchedSweep
+from monitor.agent.http import agent_app
+from monitor.probe.events import EventBus
+from monitor.scaleout import queries
+from monitor.scaleout.leases import LeaseKeeper
+from monitor.scaleout.unwatched import UNWATCHED_REASON, UnwatchedSweep
 from tests.databases import PostgresDatabases
 from tests.probing import (
     DEADLINE_SECONDS,
@@ -65,7 +66,7 @@ async def pg(postgres: PostgresDatabases) -> AsyncIterator[SessionMaker]:
 
 async def _tick(sessionmaker: SessionMaker, worker: str) -> frozenset[int]:
     async with sessionmaker() as session:
-        return (await lease.tick(session, worker, f"http://{worker}", TTL)).site_ids
+        return (await queries.tick(session, worker, f"http://{worker}", TTL)).site_ids
 
 
 async def test_workers_share_the_sites_and_take_over_from_a_dead_one(pg: SessionMaker) -> None:
@@ -92,7 +93,7 @@ async def test_workers_share_the_sites_and_take_over_from_a_dead_one(pg: Session
 async def test_a_busy_worker_hands_sites_over_a_few_at_a_time(pg: SessionMaker) -> None:
     async def tick(worker: str) -> int:
         async with pg() as session:
-            return len((await lease.tick(session, worker, None, TTL, release_at_most=4)).site_ids)
+            return len((await queries.tick(session, worker, None, TTL, release_at_most=4)).site_ids)
 
     assert await tick("a") == SITES
     await tick("b")  # joins: nothing free yet
@@ -107,7 +108,7 @@ async def test_a_worker_that_leaves_hands_its_sites_over_at_once(pg: SessionMake
     await _tick(pg, "a")
     await _tick(pg, "b")
     async with pg() as session:
-        await lease.leave(session, "a")
+        await queries.leave(session, "a")
     assert len(await _tick(pg, "b")) == SITES  # no wait for the lease time
     async with pg() as session:
         workers = (await session.scalars(select(lease.MonitorWorker.id))).all()

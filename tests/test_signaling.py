@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from monitor.signaling import SignalingError, post_offer
+from monitor.wire.signaling import SignalingError, post_offer
 
 ANSWER = b"v=0\r\n"
 

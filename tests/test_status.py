@@ -7,8 +7,8 @@ import pytest
 
 from models.settings import DEFAULT_THRESHOLDS
 from models.site import SiteStatus
-from monitor.quality import WindowFigures, estimate_mos, figures
-from monitor.status import Policy, StatusMachine
+from monitor.probe.quality import WindowFigures, estimate_mos, figures
+from monitor.probe.status import Policy, StatusMachine
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 GOOD = figures([0.020, 0.022, 0.021, 0.019], 0)

@@ -16,11 +16,11 @@ from models.auth import Role
 from models.db import SessionMaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.events import EventBus, Resync
-from monitor.ice import rtc_configuration
-from monitor.protocol import Report
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.probe.events import EventBus, Resync
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.protocol import Report
 from tests.browser import serve
 from tests.probing import DEADLINE_SECONDS, eventually, fast, give_agent, serving
 from tests.service import free_port

@@ -16,15 +16,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import UNAUTHORIZED, EngineDep, SessionDep, SettingsDep
+from app.deps import UNAUTHORIZED, ProbeEngineDep, SessionDep, SettingsDep
 from app.schemas.common import EVERY_ROUTE, problems
-from models import lease
 from models.settings import Settings
 from models.site import ProbeMode, Site
-from monitor.credentials import AgentCheck, check_agent_secret
-from monitor.engine import Engine, NotProbedError
-from monitor.peer import SetupError
-from monitor.signaling import SDP
+from monitor.probe.credentials import AgentCheck, check_agent_secret
+from monitor.probe.engine import NotProbedError, ProbeEngine
+from monitor.scaleout import queries
+from monitor.wire.peer import SetupError
+from monitor.wire.signaling import SDP
 
 # 401 without the site's secret, 403 with another site's, 404 for an unknown site, 503 when no
 # monitor can take the agent now. A worker's own answer is handed back as it is.
@@ -86,13 +86,13 @@ async def open_session(
     request: Request,
     site_id: AgentSite,
     session: SessionDep,
-    engine: EngineDep,
+    probe_engine: ProbeEngineDep,
     settings: SettingsDep,
 ) -> Response:
     offer = await _read_offer(request)
-    if engine is not None:
+    if probe_engine is not None:
         try:
-            answer, push_session = await engine.accept_push(code, offer)
+            answer, push_session = await probe_engine.accept_push(code, offer)
         except NotProbedError:
             pass  # not here: maybe on another worker
         except SetupError as exc:
@@ -106,7 +106,7 @@ async def open_session(
     site = await session.get_one(Site, site_id)
     if not site.enabled or site.probe_mode is not ProbeMode.PUSH:
         raise HTTPException(409, f"site '{code}' is disabled or not in push mode")
-    worker_url = await _holder(session, site_id, engine, settings)
+    worker_url = await _holder(session, site_id, probe_engine, settings)
     return await _forward(request, worker_url, settings, offer)
 
 
@@ -122,25 +122,29 @@ async def close_session(
     request: Request,
     site_id: AgentSite,
     db: SessionDep,
-    engine: EngineDep,
+    probe_engine: ProbeEngineDep,
     settings: SettingsDep,
 ) -> Response:
-    if engine is not None and await engine.end_push(code, session):
+    if probe_engine is not None and await probe_engine.end_push(code, session):
         return Response(status_code=204)
-    if engine is not None and engine.leases is None:
+    if probe_engine is not None and probe_engine.leases is None:
         raise HTTPException(404, "no such session")
-    worker_url = await _holder(db, site_id, engine, settings)
+    worker_url = await _holder(db, site_id, probe_engine, settings)
     return await _forward(request, worker_url, settings, None)
 
 
 async def _holder(
-    session: AsyncSession, site_id: int, engine: Engine | None, settings: Settings
+    session: AsyncSession, site_id: int, probe_engine: ProbeEngine | None, settings: Settings
 ) -> str:
     """The URL of the worker that probes the site (scale-out), or 503 when there is none."""
     if not settings.scale_out:
         raise HTTPException(503, "the probe engine does not run in this process")
-    holder = await lease.owner_url(session, site_id)
-    here = engine.leases.id if engine is not None and engine.leases is not None else None
+    holder = await queries.owner_url(session, site_id)
+    here = (
+        probe_engine.leases.id
+        if probe_engine is not None and probe_engine.leases is not None
+        else None
+    )
     if holder is None or holder[0] == here or holder[1] is None:
         raise HTTPException(
             503,

@@ -11,7 +11,7 @@ from app.schemas.incidents import Acknowledge, IncidentPublic
 from models.base import utcnow
 from models.incident import Incident
 from models.site import Site
-from monitor.events import IncidentChanged
+from monitor.probe.events import IncidentChanged
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=problems(*EVERY_ROUTE, 422))
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.deps import EngineDep, Operator, SessionDep, Viewer
+from app.deps import Operator, ProbeEngineDep, SessionDep, Viewer
 from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
 from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
 from models.history import Sample
@@ -99,7 +99,11 @@ def _plain_values(body: SiteCreate | SiteUpdate, fields: set[str]) -> dict[str, 
 
 @router.post("", status_code=201, summary="Create a site", responses=problems(403, 409))
 async def create_site(
-    body: SiteCreate, session: SessionDep, _: Operator, response: Response, engine: EngineDep
+    body: SiteCreate,
+    session: SessionDep,
+    _: Operator,
+    response: Response,
+    probe_engine: ProbeEngineDep,
 ) -> SitePublic:
     if await session.scalar(select(Site.id).where(Site.code == body.code)) is not None:
         raise HTTPException(409, f"a site with code '{body.code}' already exists")
@@ -111,14 +115,14 @@ async def create_site(
     except IntegrityError as exc:  # a concurrent create of the same code
         raise HTTPException(409, f"a site with code '{body.code}' already exists") from exc
     response.headers["Location"] = f"/api/v1/sites/{site.code}"
-    if engine is not None:
-        engine.request_reload()
+    if probe_engine is not None:
+        probe_engine.request_reload()
     return site_public(site, body.parent_code)
 
 
 @router.patch("/{code}", summary="Change some fields of a site", responses=problems(403, 404))
 async def update_site(
-    code: str, body: SiteUpdate, session: SessionDep, _: Operator, engine: EngineDep
+    code: str, body: SiteUpdate, session: SessionDep, _: Operator, probe_engine: ProbeEngineDep
 ) -> SitePublic:
     site, parent_code = await _get(session, code)
     if "parent_code" in body.model_fields_set and body.parent_code != parent_code:
@@ -130,8 +134,8 @@ async def update_site(
         parent_code = body.parent_code
     site.assign(_plain_values(body, body.model_fields_set))
     await session.commit()
-    if engine is not None:
-        engine.request_reload()
+    if probe_engine is not None:
+        probe_engine.request_reload()
     return site_public(site, parent_code)
 
 
@@ -141,7 +145,9 @@ async def update_site(
     summary="Delete a site and its history",
     responses=problems(403, 404, 409),
 )
-async def delete_site(code: str, session: SessionDep, _: Operator, engine: EngineDep) -> None:
+async def delete_site(
+    code: str, session: SessionDep, _: Operator, probe_engine: ProbeEngineDep
+) -> None:
     site, _parent = await _get(session, code)
     children = await session.scalar(
         select(func.count()).select_from(Site).where(Site.parent_id == site.id)
@@ -150,8 +156,8 @@ async def delete_site(code: str, session: SessionDep, _: Operator, engine: Engin
         raise HTTPException(409, f"site '{code}' has {children} child sites: move or delete them")
     await session.delete(site)
     await session.commit()
-    if engine is not None:
-        engine.request_reload()
+    if probe_engine is not None:
+        probe_engine.request_reload()
 
 
 @router.get(

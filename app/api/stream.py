@@ -30,7 +30,7 @@ from models.base import utcnow
 from models.db import SessionMaker, is_outage
 from models.incident import Incident
 from models.site import Site
-from monitor.events import (
+from monitor.probe.events import (
     Event,
     EventBus,
     IncidentChanged,
@@ -39,7 +39,7 @@ from monitor.events import (
     StatusChanged,
     Subscription,
 )
-from monitor.recorder import latest_figures
+from monitor.probe.recorder import latest_figures
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from app.deps import Operator, SessionDep, SettingsDep
 from app.schemas.common import Page
 from app.schemas.workers import WorkerPublic
-from models import lease
+from monitor.scaleout import queries
 
 router = APIRouter(prefix="/workers", tags=["workers"])
 
@@ -21,7 +21,7 @@ async def list_workers(
 ) -> Page[WorkerPublic]:
     if not settings.scale_out:
         return Page(items=[], total=0)
-    holdings = await lease.fleet(session, timedelta(seconds=settings.lease_seconds))
+    holdings = await queries.worker_holdings(session, timedelta(seconds=settings.lease_seconds))
     items = [
         WorkerPublic(
             id=h.worker.id,

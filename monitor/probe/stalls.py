@@ -23,12 +23,12 @@ TICK_SECONDS = 0.02
 STALL_SECONDS = 0.02
 
 
-class PauseLog:
+class StallLog:
     def __init__(self) -> None:
         self._started = 0.0
         self.last_end = 0.0  # perf_counter() when the last noticeable pause ended
 
-    def paused_since(self, moment: float) -> bool:
+    def stalled_since(self, moment: float) -> bool:
         """Did a noticeable pause end after `moment` (a `time.perf_counter()` value)?"""
         return self.last_end > moment
 
@@ -56,5 +56,5 @@ class PauseLog:
 
 
 # One per process: the collector is too.
-PAUSES = PauseLog()
-gc.callbacks.append(PAUSES.on_gc)
+OWN_STALLS = StallLog()
+gc.callbacks.append(OWN_STALLS.on_gc)

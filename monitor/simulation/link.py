@@ -407,3 +407,37 @@ def _rewrite_defaults(bodies: list[str], relays: dict[Address, UdpRelay]) -> Non
 
 def _is_c(body: str) -> bool:
     return body.startswith("c=")
+
+
+class ImpairedPath:
+    """One site's simulated link: every WebRTC session it carries goes through UDP relays with
+    this impairment, which may change while the sessions live (the demo's flapping sites).
+
+    Handed to a `SiteAgent` as its detour, so the agent never needs to know of simulation.
+    """
+
+    def __init__(self, impairment: Impairment = Impairment.NONE) -> None:
+        self._impairment = impairment
+        self._relays: set[UdpRelay] = set()
+
+    @property
+    def impairment(self) -> Impairment:
+        return self._impairment
+
+    @impairment.setter
+    def impairment(self, impairment: Impairment) -> None:
+        self._impairment = impairment
+        for relay in self._relays:
+            relay.impairment = impairment
+
+    async def route(self, sdp: str) -> tuple[str, Callable[[], None]]:
+        """`sdp` with its candidates pointing through new relays, and what closes them."""
+        rewritten, relays = await relay_candidates(sdp, self._impairment)
+        self._relays.update(relays)
+
+        def close() -> None:
+            for relay in relays:
+                relay.close()
+                self._relays.discard(relay)
+
+        return rewritten, close

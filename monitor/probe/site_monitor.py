@@ -17,12 +17,13 @@ from models.base import utcnow
 from models.settings import Settings
 from models.site import ProbeMode
 from models.thresholds import Thresholds
-from monitor.credentials import monitor_token
-from monitor.events import EventBus, SampleTaken, StatusChanged
-from monitor.heartbeat import Heartbeat
-from monitor.media import media_check
-from monitor.metrics import EngineMetrics, SiteSnapshot
-from monitor.peer import (
+from monitor.probe.events import EventBus, SampleTaken, StatusChanged
+from monitor.probe.heartbeat import Heartbeat
+from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
+from monitor.probe.quality import WindowFigures, figures
+from monitor.probe.status import StatusMachine, Transition
+from monitor.wire.media import media_check
+from monitor.wire.peer import (
     SetupError,
     answer_offer,
     apply_answer,
@@ -31,10 +32,9 @@ from monitor.peer import (
     offering_channel,
     wait_open,
 )
-from monitor.protocol import CHANNEL_LABEL, Report, decode
-from monitor.quality import WindowFigures, figures
-from monitor.signaling import SignalingError, delete_session, post_offer
-from monitor.status import StatusMachine, Transition
+from monitor.wire.protocol import CHANNEL_LABEL, Report, decode
+from monitor.wire.signaling import SignalingError, delete_session, post_offer
+from monitor.wire.tokens import monitor_token
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class SiteConfig:
 
 
 @dataclass(frozen=True)
-class EngineContext:
+class ProbeContext:
     """What every site monitor shares."""
 
     settings: Settings
@@ -58,7 +58,7 @@ class EngineContext:
     setup_slots: asyncio.Semaphore  # the global cap on concurrent connection set-ups
     rtc: RTCConfiguration
     http: httpx.AsyncClient
-    metrics: EngineMetrics
+    metrics: ProbeMetrics
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Connection:
 
 
 class SiteMonitor:
-    def __init__(self, config: SiteConfig, context: EngineContext, machine: StatusMachine) -> None:
+    def __init__(self, config: SiteConfig, context: ProbeContext, machine: StatusMachine) -> None:
         self.config = config
         self.machine = machine
         self._context = context

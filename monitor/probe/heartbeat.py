@@ -10,8 +10,8 @@ from typing import Protocol
 
 from aiortc import RTCDataChannel
 
-from monitor.pauses import PAUSES
-from monitor.protocol import Ping, Pong, Report, decode, encode
+from monitor.probe.stalls import OWN_STALLS
+from monitor.wire.protocol import Ping, Pong, Report, decode, encode
 
 # A timer this late means the monitor's loop stood still (CPU starved, a collection):
 # the pong may have arrived and be waiting unread behind the timer.
@@ -75,7 +75,7 @@ class Heartbeat:
         if sent is None:
             return
         late = time.perf_counter() - sent - self._timeout
-        if late > STALL_SECONDS or PAUSES.paused_since(sent):
+        if late > STALL_SECONDS or OWN_STALLS.stalled_since(sent):
             # Judge once the loop has caught up with what queued while it stood still.
             self._loop.call_later(min(self._timeout, max(late, STALL_SECONDS)), self._miss, seq)
         else:
@@ -90,7 +90,7 @@ class Heartbeat:
         if isinstance(message, Pong):
             sent = self._pending.pop(message.seq, None)
             if sent is not None:
-                rtt = None if PAUSES.paused_since(sent) else time.perf_counter() - sent
+                rtt = None if OWN_STALLS.stalled_since(sent) else time.perf_counter() - sent
                 self._sink.answered(rtt)
             elif 0 < message.seq <= self._seq:
                 self._sink.late()

@@ -23,8 +23,8 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from models import lease
 from models.db import SessionMaker, create_engine, create_sessionmaker
+from monitor.scaleout import queries
 
 log = logging.getLogger(__name__)
 TICK_TIMEOUT_SECONDS = 5.0
@@ -137,7 +137,7 @@ class LeaseKeeper:
             if started - self._checked_in_at > self.lease_seconds / 2:
                 raise TimeoutError("the probe loop has not checked in: it is stalled")
             async with asyncio.timeout(TICK_TIMEOUT_SECONDS), sessionmaker() as session:
-                holding = await lease.tick(session, self.id, self.url, self._ttl)
+                holding = await queries.tick(session, self.id, self.url, self._ttl)
         except Exception:
             log.exception("renewing site leases failed")
             if time.monotonic() - self._renewed_at > self.lease_seconds / 2 and self.held:
@@ -157,6 +157,6 @@ class LeaseKeeper:
         self.held = frozenset()
         try:
             async with asyncio.timeout(TICK_TIMEOUT_SECONDS), sessionmaker() as session:
-                await lease.leave(session, self.id)
+                await queries.leave(session, self.id)
         except Exception:
             log.exception("could not hand the sites over; they move when the leases expire")

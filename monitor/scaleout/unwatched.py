@@ -10,10 +10,10 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from models import lease
 from models.db import SessionMaker
 from models.site import SiteStatus
-from monitor.events import EventBus, StatusChanged
+from monitor.probe.events import EventBus, StatusChanged
+from monitor.scaleout import queries
 
 log = logging.getLogger(__name__)
 UNWATCHED_REASON = "not monitored: no worker holds the site"
@@ -37,7 +37,7 @@ class UnwatchedSweep:
     async def sweep(self) -> int:
         grace = timedelta(seconds=self._lease_seconds)
         async with asyncio.timeout(SWEEP_TIMEOUT_SECONDS), self._sessionmaker() as session:
-            unwatched = await lease.mark_unwatched(session, grace, UNWATCHED_REASON)
+            unwatched = await queries.mark_unwatched(session, grace, UNWATCHED_REASON)
         if unwatched:
             log.warning("sites no worker watches are now unknown", extra={"sites": len(unwatched)})
         for site in unwatched:
@@ -45,5 +45,5 @@ class UnwatchedSweep:
                 site.site_id, site.code, site.old, SiteStatus.UNKNOWN, UNWATCHED_REASON, site.at
             )
             # Relayed: already written; this process's recorder must not write it again.
-            self._bus.publish(change, relayed=True)
+            self._bus.publish(change, written=True)
         return len(unwatched)

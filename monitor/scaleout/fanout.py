@@ -1,9 +1,9 @@
 """Scale-out: what each worker's engine observes reaches every API process, through PostgreSQL
 LISTEN/NOTIFY.
 
-A worker's `RelayPublisher` sends its bus's events as JSON notifications (batched every 0.1 s,
-each under PostgreSQL's 8,000-byte limit). An API process's `RelayListener` puts them on its own
-bus, marked as relayed so its recorder does not write them a second time. Notifications are not
+A worker's `FanOutPublisher` sends its bus's events as JSON notifications (batched every 0.1 s,
+each under PostgreSQL's 8,000-byte limit). An API process's `FanOutListener` puts them on its own
+bus, marked as written so its recorder does not write them a second time. Notifications are not
 stored: whatever could not be delivered, or arrived while a listener was away, is announced as a
 `Resync`, and live views re-read the database.
 
@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 from pydantic import TypeAdapter
 
-from monitor.events import (
+from monitor.probe.events import (
     Event,
     EventBus,
     IncidentChanged,
@@ -94,13 +94,17 @@ def _backoff(failures: int) -> float:
     return float(min(RETRY_MAX_SECONDS, 0.5 * 2**failures) * random.uniform(0.5, 1.0))
 
 
-class RelayPublisher:
+class FanOutPublisher:
     """Sends what this worker observes to the API processes."""
 
     def __init__(self, dsn: str, bus: EventBus, origin: str) -> None:
         self._dsn = dsn
         self._origin = origin
-        self._subscription = bus.subscribe("relay", maxsize=50_000, local_only=True)
+        self._subscription = bus.subscribe(
+            "relay",  # the label /metrics has always shown
+            maxsize=50_000,
+            unwritten_only=True,
+        )
         self._lost = 0
 
     async def run(self) -> None:
@@ -114,7 +118,7 @@ class RelayPublisher:
                 finally:
                     await _close(connection)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("relay of live events to the API failed", extra={"error": str(exc)})
+                log.warning("fan-out of live events to the API failed", extra={"error": str(exc)})
                 failures += 1
                 await asyncio.sleep(_backoff(failures))
 
@@ -186,7 +190,7 @@ class ChannelListener:
         self._notified(payload)
 
 
-class RelayListener:
+class FanOutListener:
     """Puts what the workers observe on this process's bus."""
 
     def __init__(self, dsn: str, bus: EventBus, own_origin: str | None = None) -> None:
@@ -203,21 +207,21 @@ class RelayListener:
         # Back after a loss: whatever was sent while we were away is gone, so live views must
         # re-read, and from now on (a re-read at the loss itself would miss the gap).
         if self._listened:
-            self._bus.publish(Resync(0), relayed=True)
+            self._bus.publish(Resync(0), written=True)
         self._listened = True
 
     def _notified(self, payload: str) -> None:
         try:
             origin, events, lost = decode(payload)
         except (ValueError, KeyError, TypeError):
-            log.error("unreadable notification on the relay channel ignored")
+            log.error("unreadable notification on the fan-out channel ignored")
             return
         if origin == self._own_origin:
             return
         if lost:
-            self._bus.publish(Resync(lost), relayed=True)
+            self._bus.publish(Resync(lost), written=True)
         for event in events:
-            self._bus.publish(event, relayed=True)
+            self._bus.publish(event, written=True)
 
 
 async def _close(connection: asyncpg.Connection) -> None:

@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from models.site import SiteStatus
-from monitor.quality import WindowFigures
+from monitor.probe.quality import WindowFigures
 
 SETUP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -39,7 +39,7 @@ class SiteSnapshot:
     last_seen_at: datetime | None
 
 
-class EngineMetrics:
+class ProbeMetrics:
     """Counters the engine increments as things happen."""
 
     def __init__(self, registry: CollectorRegistry) -> None:

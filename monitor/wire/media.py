@@ -18,8 +18,8 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
-from monitor.peer import SetupError, apply_answer, close_quietly, make_offer
-from monitor.signaling import delete_session, post_offer
+from monitor.wire.peer import SetupError, apply_answer, close_quietly, make_offer
+from monitor.wire.signaling import delete_session, post_offer
 
 WIDTH, HEIGHT, FPS = 320, 240, 10
 CLOCK_RATE = 90_000

@@ -20,15 +20,15 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds
-from monitor.cleanup import clean_up_within
-from monitor.events import EventBus
-from monitor.ice import restrict_host_addresses, rtc_configuration
-from monitor.leases import LeaseKeeper
-from monitor.metrics import EngineMetrics, SiteSnapshot
-from monitor.pauses import PAUSES
-from monitor.recorder import Recorder, prune_samples
-from monitor.site_monitor import EngineContext, SiteConfig, SiteMonitor
-from monitor.status import Policy, StatusMachine
+from monitor.probe.events import EventBus
+from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
+from monitor.probe.recorder import Recorder, prune_samples
+from monitor.probe.site_monitor import ProbeContext, SiteConfig, SiteMonitor
+from monitor.probe.stalls import OWN_STALLS
+from monitor.probe.status import Policy, StatusMachine
+from monitor.scaleout.leases import LeaseKeeper
+from monitor.wire.cleanup import clean_up_within
+from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
@@ -62,13 +62,13 @@ class NotProbedError(Exception):
     """The site exists but the engine does not watch it (disabled, or not in push mode)."""
 
 
-class Engine:
+class ProbeEngine:
     def __init__(
         self,
         settings: Settings,
         sessionmaker: SessionMaker,
         bus: EventBus,
-        metrics: EngineMetrics,
+        metrics: ProbeMetrics,
         leases: LeaseKeeper | None = None,
     ) -> None:
         self.settings = settings
@@ -86,7 +86,7 @@ class Engine:
             limits=httpx.Limits(max_connections=settings.max_concurrent_setups * 2),
         )
         restrict_host_addresses(settings.ice_host_addresses)
-        self._context = EngineContext(
+        self._context = ProbeContext(
             settings=settings,
             bus=bus,
             setup_slots=asyncio.Semaphore(settings.max_concurrent_setups),
@@ -108,7 +108,9 @@ class Engine:
                 await self._reload_once()
         self._tasks.append(asyncio.create_task(self._reload_loop(), name="engine reload"))
         self._tasks.append(
-            asyncio.create_task(PAUSES.watch_loop(self.metrics.loop_lag.observe), name="loop lag")
+            asyncio.create_task(
+                OWN_STALLS.watch_loop(self.metrics.loop_lag.observe), name="loop lag"
+            )
         )
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
 

@@ -19,7 +19,7 @@ from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.site import Site, SiteStatus
-from monitor.events import (
+from monitor.probe.events import (
     Event,
     EventBus,
     IncidentChanged,
@@ -79,7 +79,7 @@ class Recorder:
         self._sessionmaker = sessionmaker
         self._bus = bus
         self._flush_seconds = flush_seconds
-        self._subscription = bus.subscribe("recorder", maxsize=200_000, local_only=True)
+        self._subscription = bus.subscribe("recorder", maxsize=200_000, unwritten_only=True)
         self._stopping = asyncio.Event()
         self.written = 0
 

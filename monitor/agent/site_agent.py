@@ -1,7 +1,7 @@
 """The site agent: the program at a bridge point that answers the monitor's probes.
 
 It answers pings on the `bridgewatch` data channel at once and reports what it knows of the room.
-In pull mode the monitor dials it (see `monitor.agent_http`); in push mode it dials the monitor
+In pull mode the monitor dials it (see `monitor.agent.http`); in push mode it dials the monitor
 and keeps dialling, with capped exponential backoff and jitter, whenever the link drops.
 """
 
@@ -12,14 +12,13 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCDataChannel, RTCPeerConnection
 
-from monitor.credentials import verify_monitor_token
-from monitor.media import TestPattern, drain
-from monitor.netem import Impairment, UdpRelay, relay_candidates
-from monitor.peer import (
+from monitor.wire.media import TestPattern, drain
+from monitor.wire.peer import (
     answer_offer,
     apply_answer,
     close_quietly,
@@ -27,8 +26,9 @@ from monitor.peer import (
     offering_channel,
     wait_open,
 )
-from monitor.protocol import CHANNEL_LABEL, Ping, Pong, Report, decode, encode
-from monitor.signaling import delete_session, post_offer
+from monitor.wire.protocol import CHANNEL_LABEL, Ping, Pong, Report, decode, encode
+from monitor.wire.signaling import delete_session, post_offer
+from monitor.wire.tokens import verify_monitor_token
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,17 @@ REPORT_INTERVAL_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 30.0
 
 
+class Detour(Protocol):
+    """A way around for a session's packets (the simulation's impaired links, in the demo and
+    the tests): it rewrites an SDP so the peer sends through it, and returns what undoes it."""
+
+    async def route(self, sdp: str) -> tuple[str, Callable[[], None]]: ...
+
+
 @dataclass
 class AgentSession:
     pc: RTCPeerConnection
-    relays: list[UdpRelay] = field(default_factory=list)
+    undo_detours: list[Callable[[], None]] = field(default_factory=list)
     last_ping: float = 0.0
     opened: asyncio.Event = field(default_factory=asyncio.Event)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -57,29 +64,17 @@ class SiteAgent:
         secret: str,
         rtc: RTCConfiguration,
         report: Callable[[], Report] = lambda: Report(),
-        impairment: Impairment | None = None,
+        detour: Detour | None = None,
     ) -> None:
         self.site_code = site_code
         self._secret = secret
         self._rtc = rtc
         self._report = report
-        self._impairment = impairment
+        self._detour = detour
         self.sessions: dict[str, AgentSession] = {}
         self._reapers: set[asyncio.Task[None]] = set()
 
     # -- what both modes share ------------------------------------------------------------
-
-    @property
-    def impairment(self) -> Impairment | None:
-        return self._impairment
-
-    @impairment.setter
-    def impairment(self, value: Impairment | None) -> None:
-        """Change the simulated link of every live session too (demo: flapping, degrading)."""
-        self._impairment = value
-        for session in self.sessions.values():
-            for relay in session.relays:
-                relay.impairment = value or Impairment()
 
     def authorized(self, token: str) -> bool:
         return verify_monitor_token(self._secret, self.site_code, token)
@@ -122,11 +117,11 @@ class SiteAgent:
         if session.pc.connectionState in ("closed", "failed"):
             session.closed.set()
 
-    async def _impaired(self, sdp: str, session: AgentSession) -> str:
-        if self._impairment is None:
+    async def _detoured(self, sdp: str, session: AgentSession) -> str:
+        if self._detour is None:
             return sdp
-        rewritten, relays = await relay_candidates(sdp, self._impairment)
-        session.relays.extend(relays)
+        rewritten, undo = await self._detour.route(sdp)
+        session.undo_detours.append(undo)
         return rewritten
 
     async def _close(self, session: AgentSession) -> None:
@@ -134,8 +129,8 @@ class SiteAgent:
         for task in session.tasks:
             task.cancel()
         await close_quietly(session.pc)
-        for relay in session.relays:
-            relay.close()
+        for undo in session.undo_detours:
+            undo()
 
     async def close(self) -> None:
         for reaper in list(self._reapers):
@@ -172,8 +167,8 @@ class SiteAgent:
 
         try:
             async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
-                answer = await answer_offer(session.pc, await self._impaired(offer, session))
-                answer = await self._impaired(answer, session)
+                answer = await answer_offer(session.pc, await self._detoured(offer, session))
+                answer = await self._detoured(answer, session)
         except BaseException:
             await self._close(session)
             raise
@@ -226,10 +221,10 @@ class SiteAgent:
         try:
             channel = offering_channel(session.pc)
             async with asyncio.timeout(SETUP_TIMEOUT_SECONDS):
-                offer = await self._impaired(await make_offer(session.pc), session)
+                offer = await self._detoured(await make_offer(session.pc), session)
                 answer = await post_offer(http, url, offer, self._secret)
                 location = answer.location
-                await apply_answer(session.pc, await self._impaired(answer.sdp, session))
+                await apply_answer(session.pc, await self._detoured(answer.sdp, session))
                 await wait_open(channel)
             log.info("connected to the monitor", extra={"site": self.site_code})
             self._serve(session, channel)

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from monitor.agent import SiteAgent
-from monitor.peer import SetupError
-from monitor.signaling import SDP
+from monitor.agent.site_agent import SiteAgent
+from monitor.wire.peer import SetupError
+from monitor.wire.signaling import SDP
 
 MAX_SDP_BYTES = 64 * 1024
 

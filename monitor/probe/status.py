@@ -6,7 +6,7 @@ from datetime import datetime
 
 from models.site import PAUSED_REASON, SiteStatus
 from models.thresholds import Thresholds
-from monitor.quality import WindowFigures
+from monitor.probe.quality import WindowFigures
 
 
 @dataclass(frozen=True)

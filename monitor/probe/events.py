@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from models.site import SiteStatus
-from monitor.quality import WindowFigures
+from monitor.probe.quality import WindowFigures
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,9 @@ class Subscription:
     name: str
     queue: asyncio.Queue[Event]
     dropped: int = field(default=0)
-    # Only what this process's engine observed, not what other workers relayed (recorder, relay).
-    local_only: bool = False
+    # Only events not yet in the database: the recorder writes them, a worker's fan-out hands
+    # them to the API processes; neither wants what another process already wrote.
+    unwritten_only: bool = False
 
     async def get(self) -> Event:
         return await self.queue.get()
@@ -98,9 +99,9 @@ class EventBus:
         self._on_drop = on_drop
 
     def subscribe(
-        self, name: str, maxsize: int = 10_000, *, local_only: bool = False
+        self, name: str, maxsize: int = 10_000, *, unwritten_only: bool = False
     ) -> Subscription:
-        subscription = Subscription(name, asyncio.Queue(maxsize), local_only=local_only)
+        subscription = Subscription(name, asyncio.Queue(maxsize), unwritten_only=unwritten_only)
         self._subscriptions.append(subscription)
         return subscription
 
@@ -115,10 +116,11 @@ class EventBus:
     def count(self, name: str) -> int:
         return sum(1 for s in self._subscriptions if s.name == name)
 
-    def publish(self, event: Event, *, relayed: bool = False) -> None:
-        """`relayed`: the event comes from another worker (scale-out), not from this process."""
+    def publish(self, event: Event, *, written: bool = False) -> None:
+        """`written`: the event is in the database already (another worker observed it, or the
+        sweep wrote it): subscribers of unwritten events only do not get it."""
         for subscription in self._subscriptions:
-            if relayed and subscription.local_only:
+            if written and subscription.unwritten_only:
                 continue
             try:
                 subscription.queue.put_nowait(event)

@@ -1,7 +1,7 @@
 """A simulated fleet of site agents for the demo: one process, one HTTP server, a real aiortc
 agent per site, a few of them scripted to drop, flap or degrade.
 
-Misbehaviour goes through the same userspace relay the tests use (`monitor.netem`): every
+Misbehaviour goes through the same userspace relay the tests use (`monitor.simulation.link`): every
 packet of a scripted site crosses a relay whose loss and delay change over time, so the monitor
 sees exactly what a real bad link would show it.
 """
@@ -14,11 +14,11 @@ from enum import StrEnum
 
 import uvicorn
 
-from monitor.agent import SiteAgent
-from monitor.agent_http import agent_app
-from monitor.ice import restrict_host_addresses, rtc_configuration
-from monitor.netem import BLACKHOLE, Impairment
-from monitor.protocol import Report
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.simulation.link import BLACKHOLE, ImpairedPath, Impairment
+from monitor.wire.ice import restrict_host_addresses, rtc_configuration
+from monitor.wire.protocol import Report
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,17 @@ def _attendance(code: str) -> Callable[[], Report]:
     return lambda: Report(attendance=expected, camera_ok=True, microphone_ok=True)
 
 
-async def _script(agent: SiteAgent, behaviour: Behaviour) -> None:
-    """Change the agent's link over time; runs until cancelled."""
+async def _script(code: str, path: ImpairedPath, behaviour: Behaviour) -> None:
+    """Change the site's link over time; runs until cancelled."""
     if behaviour is Behaviour.DEGRADED:
-        agent.impairment = POOR_LINK
+        path.impairment = POOR_LINK
         return
     bad_seconds, period = (60.0, 300.0) if behaviour is Behaviour.DROPPING else (6.0, 60.0)
-    await asyncio.sleep(_stable_number(agent.site_code, 20, int(period)))
+    await asyncio.sleep(_stable_number(code, 20, int(period)))
     while True:
-        agent.impairment = BLACKHOLE
+        path.impairment = BLACKHOLE
         await asyncio.sleep(bad_seconds)
-        agent.impairment = Impairment()
+        path.impairment = Impairment.NONE
         await asyncio.sleep(period - bad_seconds)
 
 
@@ -78,10 +78,10 @@ async def run_fleet(secrets: dict[str, str], host: str, port: int, stop: asyncio
     for code, secret in secrets.items():
         behaviour = behaviour_of(code)
         # Scripted sites get a relay from the start, so their link can change mid-session.
-        impairment = None if behaviour is Behaviour.HEALTHY else Impairment()
-        agents[code] = SiteAgent(code, secret, rtc, _attendance(code), impairment)
-        if behaviour is not Behaviour.HEALTHY:
-            scripts.append(asyncio.create_task(_script(agents[code], behaviour)))
+        path = None if behaviour is Behaviour.HEALTHY else ImpairedPath()
+        agents[code] = SiteAgent(code, secret, rtc, _attendance(code), path)
+        if path is not None:
+            scripts.append(asyncio.create_task(_script(code, path, behaviour)))
     counts = {b.value: sum(behaviour_of(c) is b for c in secrets) for b in Behaviour}
     log.info("simulated fleet ready", extra={"sites": len(agents), **counts})
     server = uvicorn.Server(

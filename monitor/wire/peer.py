@@ -5,8 +5,8 @@ import logging
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from monitor.cleanup import clean_up_within
-from monitor.protocol import CHANNEL_LABEL
+from monitor.wire.cleanup import clean_up_within
+from monitor.wire.protocol import CHANNEL_LABEL
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_SECONDS = 5.0
