@@ -11,6 +11,7 @@ from app.schemas.incidents import Acknowledge, IncidentPublic
 from models.base import utcnow
 from models.incident import Incident
 from models.site import Site
+from monitor.probe import incidents
 from monitor.probe.events import IncidentChanged
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=problems(*EVERY_ROUTE, 422))
@@ -86,16 +87,19 @@ async def acknowledge(
     incident_id: Id, body: Acknowledge, session: SessionDep, who: Operator, request: Request
 ) -> IncidentPublic:
     incident, code, name = await _get(session, incident_id)
-    if incident.acknowledged_at is not None:
-        # A second acknowledgement would overwrite who took the incident and their note.
-        raise HTTPException(
-            409,
-            f"already acknowledged by {incident.acknowledged_by} at "
-            f"{incident.acknowledged_at.isoformat(timespec='seconds')}",
+    try:
+        taken = incidents.acknowledge(
+            incident.acknowledged_by,
+            incident.acknowledged_at,
+            who=who.name,
+            note=body.note,
+            now=utcnow(),
         )
-    incident.acknowledged_at = utcnow()
-    incident.acknowledged_by = who.name
-    incident.ack_note = body.note
+    except incidents.AlreadyAcknowledgedError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    incident.acknowledged_at = taken.at
+    incident.acknowledged_by = taken.by
+    incident.ack_note = taken.note
     await session.commit()
-    request.state.bus.publish(IncidentChanged(incident.id, code, "acknowledged"))
+    request.state.bus.publish(IncidentChanged(incident.id, code, incidents.Notice.ACKNOWLEDGED))
     return incident_public(incident, code, name)

@@ -19,6 +19,7 @@ from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.site import Site, SiteStatus
+from monitor.probe import incidents
 from monitor.probe.events import (
     Event,
     EventBus,
@@ -30,7 +31,6 @@ from monitor.probe.events import (
 
 log = logging.getLogger(__name__)
 
-BAD = (SiteStatus.DOWN, SiteStatus.DEGRADED)
 MAX_BATCH = 5000
 RETRY_SECONDS = 2.0
 
@@ -187,34 +187,59 @@ class Recorder:
     async def _incidents(
         self, session: AsyncSession, events: list[SampleTaken | StatusChanged]
     ) -> list[IncidentChanged]:
-        """Open, escalate, worsen and close incidents, following the events in their order."""
+        """Save what the incident rules make of the batch's events; what to announce."""
         site_ids = {event.site_id for event in events}
         if not site_ids:
             return []
+        codes = {event.site_id: event.site_code for event in events}
         rows = await session.scalars(
             select(Incident).where(Incident.closed_at.is_(None), Incident.site_id.in_(site_ids))
         )
-        open_by_site = {incident.site_id: incident for incident in rows}
-        notices: dict[int, tuple[Incident, str, str]] = {}  # by id(incident): ids come at flush
-        for event in events:
-            incident = open_by_site.get(event.site_id)
-            if isinstance(event, SampleTaken):
-                if incident is not None:
-                    _worsen(incident, event)
-            elif event.new in BAD and incident is None:
-                incident = Incident(site_id=event.site_id, severity=event.new, opened_at=event.at)
-                session.add(incident)
-                open_by_site[event.site_id] = incident
-                notices[id(incident)] = (incident, event.site_code, "opened")
-            elif event.new is SiteStatus.DOWN and incident is not None:
-                incident.severity = SiteStatus.DOWN  # a degraded episode that went down
-                notices.setdefault(id(incident), (incident, event.site_code, "updated"))
-            elif event.new not in BAD and incident is not None:
-                incident.closed_at = event.at
-                del open_by_site[event.site_id]
-                notices[id(incident)] = (incident, event.site_code, "closed")
+        saved = {incident.site_id: incident for incident in rows}
+        episodes = {
+            site_id: _episode(incident, codes[site_id]) for site_id, incident in saved.items()
+        }
+        touched = incidents.follow(episodes, events)
+        written = [(_save(session, saved, episode), episode) for episode in touched]
         await session.flush()
-        return [IncidentChanged(i.id, code, state) for i, code, state in notices.values()]
+        return [
+            IncidentChanged(incident.id, episode.site_code, episode.notice)
+            for incident, episode in written
+            if episode.notice is not None
+        ]
+
+
+def _episode(incident: Incident, site_code: str) -> incidents.Episode:
+    return incidents.Episode(
+        site_id=incident.site_id,
+        site_code=site_code,
+        severity=incident.severity,
+        opened_at=incident.opened_at,
+        worst_rtt_seconds=incident.worst_rtt_seconds,
+        worst_jitter_seconds=incident.worst_jitter_seconds,
+        worst_loss_ratio=incident.worst_loss_ratio,
+        worst_mos=incident.worst_mos,
+        incident_id=incident.id,
+    )
+
+
+def _save(
+    session: AsyncSession, saved: dict[int, Incident], episode: incidents.Episode
+) -> Incident:
+    """The episode's row, created or brought up to date (not yet flushed)."""
+    if episode.incident_id is not None:  # loaded from `saved`
+        incident = saved[episode.site_id]
+    else:
+        incident = Incident(site_id=episode.site_id)
+        session.add(incident)
+    incident.severity = episode.severity
+    incident.opened_at = episode.opened_at
+    incident.closed_at = episode.closed_at
+    incident.worst_rtt_seconds = episode.worst_rtt_seconds
+    incident.worst_jitter_seconds = episode.worst_jitter_seconds
+    incident.worst_loss_ratio = episode.worst_loss_ratio
+    incident.worst_mos = episode.worst_mos
+    return incident
 
 
 async def _converge(session: AsyncSession, events: list[Event]) -> None:
@@ -280,16 +305,3 @@ async def prune_samples(sessionmaker: SessionMaker, before: datetime) -> int:
     async with sessionmaker() as session, session.begin():
         result = await session.execute(delete(Sample).where(Sample.at < before))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _worsen(incident: Incident, sample: SampleTaken) -> None:
-    """Keep the worst figures seen during the incident."""
-    f = sample.figures
-
-    def worst(current: float | None, new: float | None, pick: Any = max) -> float | None:
-        return new if current is None else current if new is None else pick(current, new)
-
-    incident.worst_rtt_seconds = worst(incident.worst_rtt_seconds, f.rtt_median_seconds)
-    incident.worst_jitter_seconds = worst(incident.worst_jitter_seconds, f.jitter_seconds)
-    incident.worst_loss_ratio = worst(incident.worst_loss_ratio, f.loss_ratio)
-    incident.worst_mos = worst(incident.worst_mos, f.mos, min)
