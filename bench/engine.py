@@ -412,7 +412,7 @@ class Watcher:
         """First answered heartbeat per site (polled: `last_seen_at` is set on every pong)."""
         now = time.monotonic() - self.started
         for code, monitor in engine.monitors.items():
-            if monitor.last_seen_at is not None:
+            if monitor.probe.last_seen_at is not None:
                 self.connected_at.setdefault(code, now)
 
     def count(self, status: SiteStatus) -> int:

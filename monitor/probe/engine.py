@@ -20,10 +20,12 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds
-from monitor.probe.events import EventBus
+from monitor.probe.events import EventBus, StatusChanged
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
+from monitor.probe.reach import Reaching, ReachTimings
 from monitor.probe.recorder import Recorder, prune_samples
-from monitor.probe.site_monitor import ProbeContext, SiteConfig, SiteMonitor
+from monitor.probe.site_monitor import SiteMonitor
+from monitor.probe.site_probe import ProbeTimings, SiteConfig, SiteProbe
 from monitor.probe.stalls import OWN_STALLS
 from monitor.probe.status import Policy, StatusMachine
 from monitor.scaleout.leases import LeaseKeeper
@@ -38,6 +40,8 @@ CLOSE_ALL_SECONDS = 4.0
 RETIRE_SECONDS = 30.0
 HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
+# A status the monitor has held this long is in the database, unless someone else overwrote it.
+SETTLED_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -86,13 +90,22 @@ class ProbeEngine:
             limits=httpx.Limits(max_connections=settings.max_concurrent_setups * 2),
         )
         restrict_host_addresses(settings.ice_host_addresses)
-        self._context = ProbeContext(
-            settings=settings,
-            bus=bus,
+        self._reaching = Reaching(
             setup_slots=asyncio.Semaphore(settings.max_concurrent_setups),
             rtc=rtc_configuration(settings.ice_servers),
             http=self._http,
-            metrics=metrics,
+            timings=ReachTimings(
+                setup_timeout_seconds=settings.setup_timeout_seconds,
+                backoff_max_seconds=settings.reconnect_backoff_max_seconds,
+                push_grace_seconds=settings.push_grace_seconds,
+                media_check_interval_seconds=settings.media_check_interval_seconds,
+                media_check_seconds=settings.media_check_seconds,
+            ),
+        )
+        self._timings = ProbeTimings(
+            heartbeat_interval_seconds=settings.heartbeat_interval_seconds,
+            heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds,
+            window_seconds=settings.window_seconds,
         )
         self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds)
 
@@ -199,12 +212,44 @@ class ProbeEngine:
         if leaving:
             self._retire(leaving)
         for code, loaded in wanted.items():
-            if code not in self.monitors:
+            if code in self.monitors:
+                self._converge(self.monitors[code].probe, loaded.status)
+            else:
                 policy = self._policy(loaded.config.limits)
                 machine = StatusMachine(policy, loaded.status, loaded.since, loaded.reason)
-                monitor = SiteMonitor(loaded.config, self._context, machine)
+                probe = SiteProbe(loaded.config, machine, self._timings, self.bus, self.metrics)
+                monitor = SiteMonitor(probe, self._reaching)
                 self.monitors[code] = monitor
                 monitor.start()
+
+    def _converge(self, probe: SiteProbe, stored: SiteStatus) -> None:
+        """A site's stored status follows what its monitor sees, whoever wrote it last.
+
+        Status changes are written once, when they happen. A stored status that drifted from
+        the monitor's (the unwatched sweep of another process marked the site `unknown` a
+        moment before this worker took it back, after a database outage) would otherwise stay
+        wrong for good: nothing re-sends a status that did not change. A status the monitor
+        has held for a while (its own change is written by then) and the database does not
+        show is announced again, with the monitor's reason.
+        """
+        machine = probe.machine
+        settled = utcnow() - machine.since > timedelta(seconds=SETTLED_SECONDS)
+        if stored is machine.status or not settled:
+            return
+        log.warning(
+            "stored status differs from the monitor's; corrected",
+            extra={"site": probe.config.code, "stored": stored, "seen": machine.status},
+        )
+        self.bus.publish(
+            StatusChanged(
+                probe.config.id,
+                probe.config.code,
+                stored,
+                machine.status,
+                machine.reason,
+                utcnow(),
+            )
+        )
 
     def _let_go(self, held: frozenset[int]) -> None:
         leaving = [m for m in self.monitors.values() if m.config.id not in held]

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
-from models.site import Site, SiteStatus
+from models.site import Site
 from monitor.probe import incidents
 from monitor.probe.events import (
     Event,
@@ -166,7 +166,6 @@ class Recorder:
                         for c in _by_site(changes)
                     ],
                 )
-            await _converge(session, events)
             notices = await self._incidents(
                 session, [e for e in events if isinstance(e, SampleTaken | StatusChanged)]
             )
@@ -240,64 +239,6 @@ def _save(
     incident.worst_loss_ratio = episode.worst_loss_ratio
     incident.worst_mos = episode.worst_mos
     return incident
-
-
-async def _converge(session: AsyncSession, events: list[Event]) -> None:
-    """A site's stored status follows what its monitor sees, whoever wrote it last.
-
-    Status changes are written once, when they happen. A stored status that drifted from the
-    monitor's (the unwatched sweep of another process marked a site `unknown` a moment before
-    this worker took it back, after a database outage) would otherwise stay wrong for good:
-    nothing re-sends a status that did not change. Each window carries the monitor's status; a
-    site whose last event in the batch is a window that disagrees with the stored status gets a
-    status change to the monitor's, with the monitor's reason.
-    """
-    last: dict[int, Event] = {}
-    for event in events:
-        if isinstance(event, SampleTaken | StatusChanged):
-            last[event.site_id] = event
-    seen = {
-        site_id: event
-        for site_id, event in last.items()
-        if isinstance(event, SampleTaken) and event.status is not None
-    }
-    if not seen:
-        return
-    rows = await session.execute(select(Site.id, Site.status).where(Site.id.in_(seen)))
-    stored: dict[int, SiteStatus] = {site_id: status for site_id, status in rows}
-    drifted = [
-        e for e in _by_site(list(seen.values())) if stored.get(e.site_id, e.status) != e.status
-    ]
-    if not drifted:
-        return
-    log.warning(
-        "stored status differs from the monitor's; corrected", extra={"sites": len(drifted)}
-    )
-    await session.execute(
-        insert(StatusChange),
-        [
-            {
-                "site_id": e.site_id,
-                "at": e.at,
-                "old_status": stored[e.site_id],
-                "new_status": e.status,
-                "reason": e.status_reason[:200],
-            }
-            for e in drifted
-        ],
-    )
-    await session.execute(
-        update(Site),
-        [
-            {
-                "id": e.site_id,
-                "status": e.status,
-                "status_since": e.at,
-                "status_reason": e.status_reason[:200],
-            }
-            for e in drifted
-        ],
-    )
 
 
 async def prune_samples(sessionmaker: SessionMaker, before: datetime) -> int:

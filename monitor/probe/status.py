@@ -61,6 +61,15 @@ class StatusMachine:
         self.status, self.since, self.reason = new, now, reason
         return change
 
+    @property
+    def lost(self) -> bool:
+        """Enough heartbeats in a row were missed that the connection counts as dead."""
+        return self._missed >= self.policy.missed_to_down
+
+    def connected(self) -> None:
+        """A new connection: what the one before missed does not count against it."""
+        self._missed = 0
+
     def heartbeat(self, answered: bool, now: datetime) -> Transition | None:
         if answered:
             self._missed = 0

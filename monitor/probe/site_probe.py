@@ -1,0 +1,231 @@
+"""The probe of one reached site: heartbeats over its connection, one measurement window after
+another, and the status that follows from them. Every status change and every window goes out
+on the event bus. How the site is reached (dialled, or dialling in) is `monitor.probe.reach`.
+"""
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from models.base import utcnow
+from models.site import ProbeMode
+from models.thresholds import Thresholds
+from monitor.probe.events import EventBus, SampleTaken, StatusChanged
+from monitor.probe.heartbeat import Heartbeat
+from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
+from monitor.probe.quality import WindowFigures, figures
+from monitor.probe.status import StatusMachine, Transition
+from monitor.wire.peer import close_quietly
+from monitor.wire.protocol import Report, decode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    id: int
+    code: str
+    mode: ProbeMode
+    target: str | None
+    monitor_key: str | None
+    limits: Thresholds
+
+
+@dataclass(frozen=True)
+class ProbeTimings:
+    heartbeat_interval_seconds: float
+    heartbeat_timeout_seconds: float  # a ping not answered by then is missed
+    window_seconds: float  # one sample per window
+
+
+@dataclass
+class Connection:
+    pc: RTCPeerConnection
+    channel: RTCDataChannel
+    setup_seconds: float
+    location: str | None = None  # pull: the agent's session URL, DELETEd on close
+
+
+class SiteProbe:
+    """What the monitor measures of one site, and the site's status (its `StatusMachine` is the
+    only one that counts missed heartbeats)."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        machine: StatusMachine,
+        timings: ProbeTimings,
+        bus: EventBus,
+        metrics: ProbeMetrics,
+    ) -> None:
+        self.config = config
+        self.machine = machine
+        self._timings = timings
+        self._bus = bus
+        self._metrics = metrics
+        self._loop = asyncio.get_running_loop()
+        self._rtts: list[float] = []
+        self._lost = 0
+        self._setup_seconds: float | None = None
+        self._error_class: str | None = None
+        self._report: Report | None = None
+        self._media: dict[str, Any] | None = None
+        self._dead = asyncio.Event()
+        self.connected = False
+        self.last_seen_at: datetime | None = None
+        self.last_figures: WindowFigures | None = None  # of the last window that had pings
+        self.last_setup_seconds: float | None = None
+
+    # -- the heartbeat's verdicts (monitor.probe.heartbeat.HeartbeatSink) ------------------
+
+    def answered(self, rtt_seconds: float | None) -> None:
+        self._metrics.heartbeats.labels("answered").inc()
+        if rtt_seconds is not None:
+            self._rtts.append(rtt_seconds)
+        self._alive()
+
+    def late(self) -> None:
+        self._metrics.heartbeats.labels("late").inc()
+        self._alive()
+
+    def _alive(self) -> None:
+        self.last_seen_at = utcnow()
+        self._publish(self.machine.heartbeat(True, self.last_seen_at))
+
+    def missed(self) -> None:
+        self._metrics.heartbeats.labels("missed").inc()
+        self._lost += 1
+        self._publish(self.machine.heartbeat(False, utcnow()))
+        if self.machine.lost:
+            self._dead.set()
+
+    def reported(self, report: Report) -> None:
+        self._report = report
+
+    def heard(self, raw: str | bytes) -> None:
+        """A message before the heartbeat listens (an agent may report at once)."""
+        if isinstance(message := decode(raw), Report):
+            self._report = message
+
+    # -- a connection, from set-up to its end ------------------------------------------------
+
+    async def watch(self, connection: Connection) -> None:
+        """Heartbeat on the connection until it is dead, then close it."""
+        self._metrics.setups.labels("ok").inc()
+        self._metrics.setup_duration.observe(connection.setup_seconds)
+        self._setup_seconds = self.last_setup_seconds = connection.setup_seconds
+        self._error_class = None
+        self.machine.connected()
+        self._dead = asyncio.Event()
+        connection.channel.on("close", self._dead.set)
+        heartbeat = Heartbeat(
+            connection.channel,
+            self._timings.heartbeat_interval_seconds,
+            self._timings.heartbeat_timeout_seconds,
+            self,
+        )
+        beating = asyncio.create_task(heartbeat.run())
+        dead = asyncio.create_task(self._dead.wait())
+        self.connected = True
+        try:
+            await asyncio.wait({beating, dead}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.connected = False
+            self._report = None  # what the agent said no longer holds once it is gone
+            beating.cancel()
+            dead.cancel()
+            self._error_class = "heartbeat_lost"
+            await close_quietly(connection.pc)
+
+    def setup_failed(self, error_class: str, detail: str) -> None:
+        self._metrics.setups.labels(error_class).inc()
+        self._error_class = error_class
+        log.info(
+            "set-up failed",
+            extra={"site": self.config.code, "error": error_class, "detail": detail[:200]},
+        )
+        self._publish(self.machine.setup_failed(f"set-up failed: {error_class}", utcnow()))
+
+    def media_checked(self, result: dict[str, Any] | None) -> None:
+        """Figures of a media check, carried by the window in which it ended."""
+        self._media = result
+
+    # -- windows -------------------------------------------------------------------------
+
+    async def windows(self) -> None:
+        window = self._timings.window_seconds
+        # Sites start their windows at random offsets so their writes spread over the window.
+        next_at = self._loop.time() + random.uniform(0.5, 1.0) * window
+        while True:
+            await asyncio.sleep(max(0.0, next_at - self._loop.time()))
+            next_at += window
+            self._close_window()
+
+    def _close_window(self) -> None:
+        now = utcnow()
+        result = figures(self._rtts, self._lost)
+        report = (
+            self._report.model_dump(exclude_none=True, exclude={"type"}) if self._report else None
+        )
+        if self._rtts:
+            # Judged before it is published: the window that opens an incident is the first
+            # that counts toward its worst figures.
+            self._publish(self.machine.window(result, now))
+        self._bus.publish(
+            SampleTaken(
+                site_id=self.config.id,
+                site_code=self.config.code,
+                at=now,
+                reachable=bool(self._rtts),
+                figures=result,
+                setup_seconds=self._setup_seconds,
+                last_seen_at=self.last_seen_at,
+                error_class=None if self._rtts else self._error_class,
+                report=report,
+                media=self._media,
+                status=self.machine.status,
+                status_since=self.machine.since,
+                status_reason=self.machine.reason,
+            )
+        )
+        self._media = None
+        if result.sent:
+            self.last_figures = result
+        self._rtts, self._lost, self._setup_seconds = [], 0, None
+
+    def snapshot(self, name: str, level: str, parent: str) -> SiteSnapshot:
+        return SiteSnapshot(
+            code=self.config.code,
+            name=name,
+            level=level,
+            parent=parent,
+            status=self.machine.status,
+            since=self.machine.since,
+            figures=self.last_figures,
+            setup_seconds=self.last_setup_seconds,
+            attendance=self._report.attendance if self._report else None,
+            last_seen_at=self.last_seen_at,
+        )
+
+    def _publish(self, change: Transition | None) -> None:
+        if change is None:
+            return
+        log.info(
+            "status changed",
+            extra={
+                "site": self.config.code,
+                "old": change.old,
+                "new": change.new,
+                "reason": change.reason,
+            },
+        )
+        self._bus.publish(
+            StatusChanged(
+                self.config.id, self.config.code, change.old, change.new, change.reason, change.at
+            )
+        )
