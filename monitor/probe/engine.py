@@ -21,6 +21,7 @@ from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds
 from monitor.probe.events import EventBus, StatusChanged
+from monitor.probe.holdings import Holdings
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
 from monitor.probe.reach import Reaching, ReachTimings
 from monitor.probe.recorder import Recorder, prune_samples
@@ -28,7 +29,6 @@ from monitor.probe.site_monitor import SiteMonitor
 from monitor.probe.site_probe import ProbeTimings, SiteConfig, SiteProbe
 from monitor.probe.stalls import OWN_STALLS
 from monitor.probe.status import Policy, StatusMachine
-from monitor.scaleout.leases import LeaseKeeper
 from monitor.wire.cleanup import clean_up_within
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 
@@ -73,7 +73,7 @@ class ProbeEngine:
         sessionmaker: SessionMaker,
         bus: EventBus,
         metrics: ProbeMetrics,
-        leases: LeaseKeeper | None = None,
+        leases: Holdings | None = None,
     ) -> None:
         self.settings = settings
         self.leases = leases  # scale-out: probe only the sites this worker holds
