@@ -70,7 +70,7 @@ def worker_env(url: str, heartbeat: float) -> dict[str, str]:
     }
 
 
-class Fleet:
+class WorkerProcesses:
     """The worker processes, started and ended from threads (the loop keeps measuring)."""
 
     def __init__(self, url: str, folder: Path, heartbeat: float) -> None:
@@ -93,10 +93,10 @@ class Fleet:
         return [(base, p) for base, p in self.workers if p.poll() is None]
 
 
-async def holdings(fleet: Fleet) -> list[int]:
+async def holdings(workers: WorkerProcesses) -> list[int]:
     """Sites each live worker holds, from the lease table: a saturated worker's /metrics can
     take longer to answer than a benchmark should wait, and a count it did not give is not 0."""
-    async with open_database(fleet.url) as sessionmaker, sessionmaker() as session:
+    async with open_database(workers.url) as sessionmaker, sessionmaker() as session:
         rows = await session.execute(
             select(MonitorWorker.url, func.count(SiteLease.site_id))
             .join(SiteLease, SiteLease.worker_id == MonitorWorker.id)
@@ -104,7 +104,7 @@ async def holdings(fleet: Fleet) -> list[int]:
             .group_by(MonitorWorker.url)
         )
         held: dict[str | None, int] = {url: count for url, count in rows}
-    return [held.get(base, 0) for base, _ in fleet.alive()]
+    return [held.get(base, 0) for base, _ in workers.alive()]
 
 
 async def answering(url: str, codes: list[str], since: datetime | None) -> int:
@@ -152,17 +152,17 @@ class Check:
         run = self.run
         if self.wanted == "answering":
             return await answering(run.url, run.codes, self.since) == len(run.codes)
-        held = await holdings(run.fleet)
+        held = await holdings(run.workers)
         if self.wanted == "held":
             return sum(held) == len(run.codes)
         return sum(held) == len(run.codes) and held[-1] >= self.expected  # "joined"
 
 
 class Run:
-    def __init__(self, url: str, codes: list[str], fleet: Fleet) -> None:
+    def __init__(self, url: str, codes: list[str], workers: WorkerProcesses) -> None:
         self.url = url
         self.codes = codes
-        self.fleet = fleet
+        self.workers = workers
 
 
 def fmt(seconds: float | None) -> str:
@@ -172,17 +172,17 @@ def fmt(seconds: float | None) -> str:
 async def start_phase(run: Run, workers: int) -> None:
     started = time.monotonic()
     for _ in range(workers):
-        await run.fleet.start()
+        await run.workers.start()
     up = await until(Check(run, "answering"), "every site up")
     took = None if up is None else time.monotonic() - started
     print(f"start: {workers} workers; every site answering {fmt(took)} after the first started")
-    print(f"  sites per worker: {await holdings(run.fleet)}")
+    print(f"  sites per worker: {await holdings(run.workers)}")
 
 
 async def steady_phase(run: Run, seconds: float) -> None:
-    pids = [p.pid for _, p in run.fleet.alive()]
+    pids = [p.pid for _, p in run.workers.alive()]
     before = [cpu_seconds(pid) for pid in pids]
-    held = await holdings(run.fleet)
+    held = await holdings(run.workers)
     await asyncio.sleep(seconds)
     after = [cpu_seconds(pid) for pid in pids]
     for i, pid in enumerate(pids):
@@ -196,8 +196,8 @@ async def steady_phase(run: Run, seconds: float) -> None:
 
 
 async def failover_phase(run: Run) -> None:
-    _, victim = run.fleet.alive()[0]
-    lost = (await holdings(run.fleet))[0]
+    _, victim = run.workers.alive()[0]
+    lost = (await holdings(run.workers))[0]
     since = await db_now(run.url)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
@@ -216,8 +216,8 @@ async def failover_phase(run: Run) -> None:
 async def rebalance_phase(run: Run) -> None:
     since = await db_now(run.url)
     started = time.monotonic()
-    await run.fleet.start()
-    share = len(run.codes) // len(run.fleet.alive())
+    await run.workers.start()
+    share = len(run.codes) // len(run.workers.alive())
     joined = await until(Check(run, "joined", share), "the new worker holds its share")
     took = None if joined is None else time.monotonic() - started
     up = await until(Check(run, "answering", since=await db_now(run.url)), "all answer again")
@@ -225,13 +225,13 @@ async def rebalance_phase(run: Run) -> None:
     print(
         f"rebalance: a worker joined; it held its share ({share}) {fmt(took)} after it was "
         f"started; every site answering {fmt(up)} later; sites per worker "
-        f"{await holdings(run.fleet)}; downs meanwhile: {len(downs)} {downs[:5]}"
+        f"{await holdings(run.workers)}; downs meanwhile: {len(downs)} {downs[:5]}"
     )
 
 
 async def stop_phase(run: Run) -> None:
-    _, worker = run.fleet.alive()[-1]
-    held = (await holdings(run.fleet))[-1]
+    _, worker = run.workers.alive()[-1]
+    held = (await holdings(run.workers))[-1]
     started = time.monotonic()
     worker.send_signal(signal.SIGTERM)
     try:
@@ -264,9 +264,9 @@ async def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory(prefix="bw-scale-") as tmp:
             folder = Path(tmp)
             with agent_processes(plan, folder, PHASE_SECONDS * 6), contextlib.ExitStack() as stack:
-                fleet = Fleet(url, folder, args.heartbeat)
-                stack.enter_context(fleet.stack)
-                run = Run(url, plan.codes, fleet)
+                workers = WorkerProcesses(url, folder, args.heartbeat)
+                stack.enter_context(workers.stack)
+                run = Run(url, plan.codes, workers)
                 await start_phase(run, args.workers)
                 await steady_phase(run, args.seconds)
                 if args.workers > 1:
