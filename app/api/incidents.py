@@ -3,9 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, func, select
 
 from app.deps import Operator, SessionDep, Viewer
+from app.queries import incident_public, incidents_with_site
 from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.incidents import Acknowledge, IncidentPublic
 from models.base import utcnow
@@ -15,32 +16,6 @@ from monitor.probe import incidents
 from monitor.probe.events import IncidentChanged
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], responses=problems(*EVERY_ROUTE, 422))
-
-
-def incident_public(incident: Incident, code: str, name: str) -> IncidentPublic:
-    duration = None
-    if incident.closed_at is not None:
-        duration = (incident.closed_at - incident.opened_at).total_seconds()
-    return IncidentPublic(
-        id=incident.id,
-        site_code=code,
-        site_name=name,
-        severity=incident.severity,
-        opened_at=incident.opened_at,
-        closed_at=incident.closed_at,
-        duration_seconds=duration,
-        worst_rtt_seconds=incident.worst_rtt_seconds,
-        worst_jitter_seconds=incident.worst_jitter_seconds,
-        worst_loss_ratio=incident.worst_loss_ratio,
-        worst_mos=incident.worst_mos,
-        acknowledged_at=incident.acknowledged_at,
-        acknowledged_by=incident.acknowledged_by,
-        ack_note=incident.ack_note,
-    )
-
-
-def incidents_with_site() -> Select[Incident, str, str]:
-    return select(Incident, Site.code, Site.name).join(Site, Incident.site_id == Site.id)
 
 
 @router.get("", summary="List incidents, newest first")

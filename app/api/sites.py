@@ -3,12 +3,12 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.deps import Operator, ProbeEngineDep, SessionDep, Viewer
+from app.queries import Parent, site_public, sites_with_parent_code
 from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
 from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
 from models.history import Sample
@@ -18,20 +18,7 @@ from models.topology.hierarchy import find_cycle, load_parent_map
 
 router = APIRouter(prefix="/sites", tags=["sites"], responses=problems(*EVERY_ROUTE, 422))
 summary_router = APIRouter(tags=["sites"], responses=problems(*EVERY_ROUTE))
-Parent = aliased(Site)
 WHEN = f"With its offset, e.g. 2026-12-01T08:00:00+07:00; {TIME_RANGE} in UTC."
-
-
-def site_public(site: Site, parent_code: str | None) -> SitePublic:
-    return SitePublic.model_validate({**_columns(site), "parent_code": parent_code})
-
-
-def _columns(site: Site) -> dict[str, Any]:
-    return {column.key: getattr(site, column.key) for column in Site.__table__.columns}
-
-
-def sites_with_parent_code() -> Select[Site, str | None]:
-    return select(Site, Parent.code).outerjoin(Parent, Site.parent_id == Parent.id)
 
 
 def _escape_like(text: str) -> str:

@@ -22,10 +22,9 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select
 from starlette.types import Message, Send
 
-from app.api.incidents import incident_public, incidents_with_site
-from app.api.sites import site_public, sites_with_parent_code
 from app.deps import Principal, Viewer
 from app.health import DatabaseWatch
+from app.queries import incident_public, incidents_with_site, site_public, sites_with_parent_code
 from models.base import utcnow
 from models.db import SessionMaker, is_outage
 from models.incident import Incident

@@ -1,0 +1,56 @@
+"""Queries and public shapes of sites and incidents, shared by the REST routers and the live view.
+
+Here rather than in a router: the live view (app/live_view.py) reads sites and incidents exactly
+as the API shows them, and a router importing another router (or the live view importing one)
+tied modules together that have nothing else in common.
+"""
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased
+
+from app.schemas.incidents import IncidentPublic
+from app.schemas.sites import SitePublic
+from models.incident import Incident
+from models.site import Site
+
+Parent = aliased(Site)  # a site's parent, for its code (and for filters on it)
+
+
+def site_public(site: Site, parent_code: str | None) -> SitePublic:
+    return SitePublic.model_validate({**_columns(site), "parent_code": parent_code})
+
+
+def _columns(site: Site) -> dict[str, Any]:
+    return {column.key: getattr(site, column.key) for column in Site.__table__.columns}
+
+
+def sites_with_parent_code() -> Select[Site, str | None]:
+    return select(Site, Parent.code).outerjoin(Parent, Site.parent_id == Parent.id)
+
+
+def incident_public(incident: Incident, code: str, name: str) -> IncidentPublic:
+    duration = None
+    if incident.closed_at is not None:
+        duration = (incident.closed_at - incident.opened_at).total_seconds()
+    return IncidentPublic(
+        id=incident.id,
+        site_code=code,
+        site_name=name,
+        severity=incident.severity,
+        opened_at=incident.opened_at,
+        closed_at=incident.closed_at,
+        duration_seconds=duration,
+        worst_rtt_seconds=incident.worst_rtt_seconds,
+        worst_jitter_seconds=incident.worst_jitter_seconds,
+        worst_loss_ratio=incident.worst_loss_ratio,
+        worst_mos=incident.worst_mos,
+        acknowledged_at=incident.acknowledged_at,
+        acknowledged_by=incident.acknowledged_by,
+        ack_note=incident.ack_note,
+    )
+
+
+def incidents_with_site() -> Select[Incident, str, str]:
+    return select(Incident, Site.code, Site.name).join(Site, Incident.site_id == Site.id)
