@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, TypedDict
+from typing import Annotated, TypedDict
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.health import DatabaseWatch
+from app.live_view import LiveView
 from app.stopping import Stopping
 from models.auth import Role, find_token
 from models.base import utcnow
@@ -18,9 +19,6 @@ from models.db import SessionMaker
 from models.settings import Settings
 from monitor.probe.engine import ProbeEngine
 from monitor.probe.events import EventBus
-
-if TYPE_CHECKING:  # the stream module depends on this one
-    from app.api.stream import SnapshotReader
 
 
 class State(TypedDict):
@@ -31,7 +29,7 @@ class State(TypedDict):
     bus: EventBus
     probe_engine: ProbeEngine | None  # None when BRIDGEWATCH_ENGINE=false (API-only process)
     registry: CollectorRegistry
-    snapshots: "SnapshotReader"  # the live stream's shared snapshot reads
+    live: LiveView  # what the dashboard shows, for the live stream (not run in workers)
     database: DatabaseWatch  # whether the database answers, for the live stream and /readyz
     stopping: Stopping  # set when the server begins to stop: live streams end then
 
@@ -52,8 +50,14 @@ def probe_engine_of(request: Request) -> ProbeEngine | None:
     return probe_engine
 
 
+def live_view_of(request: Request) -> LiveView:
+    live: LiveView = request.state.live
+    return live
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ProbeEngineDep = Annotated[ProbeEngine | None, Depends(probe_engine_of)]
+LiveViewDep = Annotated[LiveView, Depends(live_view_of)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 

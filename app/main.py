@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ from app.agent_cors import AgentCors
 from app.api import agents, conferences, incidents, sites, stream, tokens, workers
 from app.deps import State
 from app.edge import Edge
+from app.live_view import LiveView
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
 from app.stopping import Stopping
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         stopping.bind()
         engine = create_engine(settings.resolved_database_url)
         background: list[asyncio.Task[None]] = []
+        live: LiveView | None = None
         try:
             sessionmaker = create_sessionmaker(engine)
             if not worker:  # workers find the schema and the sites ready (`bridgewatch worker`)
@@ -62,12 +64,17 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             bus = EventBus(
                 on_drop=lambda name, n: engine_metrics.dropped_events.labels(name).inc(n)
             )
+            database = health.DatabaseWatch(sessionmaker)
+            live = LiveView(sessionmaker, bus, database, stopping.event)
+            if not worker:  # the dashboard's: before the engine, whose first events it follows
+                await live.start()
             probe_engine = None
             if settings.engine or worker:
                 probe_engine = _probe_engine(settings, sessionmaker, bus, engine_metrics)
                 await probe_engine.start()
-            background = _scale_out(settings, sessionmaker, bus, probe_engine, api=not worker)
-            database = health.DatabaseWatch(sessionmaker)
+            background = _scale_out(
+                settings, sessionmaker, bus, probe_engine, None if worker else live
+            )
             background.append(asyncio.create_task(database.run(), name="database watch"))
             build_registry(probe_engine, bus, registry)
             try:
@@ -78,7 +85,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                         "bus": bus,
                         "probe_engine": probe_engine,
                         "registry": registry,
-                        "snapshots": stream.SnapshotReader(sessionmaker),
+                        "live": live,
                         "database": database,
                         "stopping": stopping,
                     }
@@ -89,6 +96,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            if live is not None:
+                await live.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -157,23 +166,30 @@ def _scale_out(
     sessionmaker: SessionMaker,
     bus: EventBus,
     probe_engine: ProbeEngine | None,
-    *,
-    api: bool,
+    live: LiveView | None,
 ) -> list[asyncio.Task[None]]:
     """On PostgreSQL: engines publish what they observe and reload as soon as a site is edited
-    anywhere; API processes listen, so the live stream shows the sites of every worker, and
-    mark the sites that no worker watches."""
+    anywhere; API processes (those with a live view) listen, so the live stream shows the sites
+    of every worker and every edit, and mark the sites that no worker watches."""
     if not settings.scale_out:
         return []
     dsn = asyncpg_dsn(settings.resolved_database_url)
     own = probe_engine.leases.id if probe_engine and probe_engine.leases else None
     jobs: dict[str, Coroutine[Any, Any, None]] = {}
+    told: list[Callable[[], None]] = []  # of an edit, and on listening (edits before)
     if own is not None and probe_engine is not None:
         jobs["fan-out out"] = FanOutPublisher(dsn, bus, own).run()
-        reload = probe_engine.request_reload  # on an edit, and on listening (edits before)
-        edits = ChannelListener(dsn, queries.SITE_EDITS_CHANNEL, lambda _: reload(), reload)
-        jobs["site edits"] = edits.run()
-    if api:
+        told.append(probe_engine.request_reload)
+    if live is not None:
         jobs["fan-out in"] = FanOutListener(dsn, bus, own).run()
         jobs["unwatched sites"] = UnwatchedSweep(sessionmaker, bus, settings.lease_seconds).run()
+        told.append(live.site_edited)
+    if told:
+
+        def edited() -> None:
+            for tell in told:
+                tell()
+
+        edits = ChannelListener(dsn, queries.SITE_EDITS_CHANNEL, lambda _: edited(), edited)
+        jobs["site edits"] = edits.run()
     return [asyncio.create_task(job, name=name) for name, job in jobs.items()]

@@ -7,7 +7,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.deps import Operator, ProbeEngineDep, SessionDep, Viewer
+from app.deps import LiveViewDep, Operator, ProbeEngineDep, SessionDep, Viewer
 from app.queries import Parent, site_public, sites_with_parent_code
 from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
 from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
@@ -91,6 +91,7 @@ async def create_site(
     _: Operator,
     response: Response,
     probe_engine: ProbeEngineDep,
+    live: LiveViewDep,
 ) -> SitePublic:
     if await session.scalar(select(Site.id).where(Site.code == body.code)) is not None:
         raise HTTPException(409, f"a site with code '{body.code}' already exists")
@@ -104,12 +105,18 @@ async def create_site(
     response.headers["Location"] = f"/api/v1/sites/{site.code}"
     if probe_engine is not None:
         probe_engine.request_reload()
+    live.site_edited()  # the dashboard shows the edit without waiting for its periodic check
     return site_public(site, body.parent_code)
 
 
 @router.patch("/{code}", summary="Change some fields of a site", responses=problems(403, 404))
 async def update_site(
-    code: str, body: SiteUpdate, session: SessionDep, _: Operator, probe_engine: ProbeEngineDep
+    code: str,
+    body: SiteUpdate,
+    session: SessionDep,
+    _: Operator,
+    probe_engine: ProbeEngineDep,
+    live: LiveViewDep,
 ) -> SitePublic:
     site, parent_code = await _get(session, code)
     if "parent_code" in body.model_fields_set and body.parent_code != parent_code:
@@ -123,6 +130,7 @@ async def update_site(
     await session.commit()
     if probe_engine is not None:
         probe_engine.request_reload()
+    live.site_edited()  # the dashboard shows the edit without waiting for its periodic check
     return site_public(site, parent_code)
 
 
@@ -133,7 +141,7 @@ async def update_site(
     responses=problems(403, 404, 409),
 )
 async def delete_site(
-    code: str, session: SessionDep, _: Operator, probe_engine: ProbeEngineDep
+    code: str, session: SessionDep, _: Operator, probe_engine: ProbeEngineDep, live: LiveViewDep
 ) -> None:
     site, _parent = await _get(session, code)
     children = await session.scalar(
@@ -145,6 +153,7 @@ async def delete_site(
     await session.commit()
     if probe_engine is not None:
         probe_engine.request_reload()
+    live.site_edited()  # the dashboard shows the edit without waiting for its periodic check
 
 
 @router.get(
