@@ -6,7 +6,6 @@ import { currentLang, onLangChange, setLang, t, translateStatic } from './i18n.j
 import { createIncidents } from './incidents.js';
 import { createMap } from './map.js';
 import { createPanel } from './panel.js';
-import { reconcileSoon } from './reconcile.js';
 import { createFilters } from './search.js';
 import { createStaleBanner } from './stale.js';
 import {
@@ -99,7 +98,6 @@ subscribe('snapshot', () => {
   stale.fresh();
   panel.redraw();
   alerting.showTitle();
-  reconcileSoon();
 });
 
 subscribe('sites', (codes, wentDown) => {

@@ -12,8 +12,6 @@ export const state = {
 };
 
 const listeners = { snapshot: new Set(), sites: new Set(), incidents: new Set() };
-// Sites whose status the stream has sent since the last snapshot (see applyStatuses).
-let statusSent = new Set();
 
 /**
  * snapshot(): everything was replaced. sites(codes, wentDown): those sites changed; wentDown
@@ -38,11 +36,13 @@ export function applySnapshot(data) {
   state.incidents = new Map(data.incidents.map((incident) => [incident.id, incident]));
   state.me = data.me;
   state.heard = true;
-  statusSent = new Set();
   emit('snapshot');
 }
 
-/** Merges partial site changes; returns nothing, listeners learn which codes changed. */
+/**
+ * Merges the sites an update carries (each in its full current state); returns nothing,
+ * listeners learn which codes changed.
+ */
 export function applyUpdate(data) {
   const changed = [];
   const wentDown = [];
@@ -50,30 +50,10 @@ export function applyUpdate(data) {
     const site = state.sites.get(patch.code);
     // A site created after the snapshot has no tile yet: it appears with the next snapshot.
     if (!site) continue;
-    if (patch.status) statusSent.add(site.code);
-    merge(site, patch, changed, wentDown);
-  }
-  if (changed.length) emit('sites', changed, wentDown);
-}
-
-function merge(site, patch, changed, wentDown) {
-  const before = shownStatus(site);
-  Object.assign(site, patch);
-  changed.push(site.code);
-  if (shownStatus(site) === 'down' && before !== 'down') wentDown.push(site);
-}
-
-/**
- * Statuses re-read from the REST API some seconds after a snapshot. Only sites the stream has
- * said nothing about since the snapshot are corrected: for the others the stream is newer.
- */
-export function applyStatuses(items) {
-  const changed = [];
-  const wentDown = [];
-  for (const { code, status, status_since } of items) {
-    const site = state.sites.get(code);
-    if (!site || statusSent.has(code) || site.status === status) continue;
-    merge(site, { status, status_since }, changed, wentDown);
+    const before = shownStatus(site);
+    Object.assign(site, patch);
+    changed.push(site.code);
+    if (shownStatus(site) === 'down' && before !== 'down') wentDown.push(site);
   }
   if (changed.length) emit('sites', changed, wentDown);
 }
