@@ -1,4 +1,5 @@
-"""The FastAPI application: wires the database (and later the probe engine) at start-up."""
+"""The FastAPI application: wires the database, the probe engine, the live view and scale-out
+at start-up, and installs the routes."""
 
 import asyncio
 import logging
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                 settings, sessionmaker, bus, probe_engine, None if worker else live
             )
             background.append(asyncio.create_task(database.run(), name="database watch"))
-            build_registry(probe_engine, bus, registry)
+            build_registry(probe_engine, lambda: live.client_count, registry)
             try:
                 with task_dump.on_sigusr1():
                     yield {

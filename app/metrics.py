@@ -13,15 +13,17 @@ from prometheus_client.exposition import choose_encoder
 
 from app.deps import UNAUTHORIZED, SettingsDep
 from monitor.probe.engine import ProbeEngine
-from monitor.probe.events import EventBus
 from monitor.probe.metrics import BuildInfo, SiteCollector
 
 router = APIRouter(tags=["metrics"])
 _bearer = HTTPBearer(auto_error=False, description="BRIDGEWATCH_METRICS_TOKEN, when set.")
 
 
-def build_registry(engine: ProbeEngine | None, bus: EventBus, registry: CollectorRegistry) -> None:
-    """Register what /metrics exposes in `registry` (the engine's counters are already there)."""
+def build_registry(
+    engine: ProbeEngine | None, streams: Callable[[], int], registry: CollectorRegistry
+) -> None:
+    """Register what /metrics exposes in `registry` (the engine's counters are already there);
+    `streams()` is how many live streams are open."""
     # `*_created` series double the counters for no use in PromQL; most exporters drop them.
     disable_created_metrics()  # type: ignore[no-untyped-call]
     registry.register(BuildInfo())
@@ -29,7 +31,7 @@ def build_registry(engine: ProbeEngine | None, bus: EventBus, registry: Collecto
 
     def gauges() -> dict[str, float]:
         values = engine.gauges() if engine is not None else {}
-        values["bridgewatch_stream_subscribers"] = float(bus.count("stream"))
+        values["bridgewatch_stream_subscribers"] = float(streams())
         return values
 
     registry.register(SiteCollector(engine.snapshots if engine else list, gauges))

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from app.api import stream
-from app.live_view import LiveView
 from app.main import create_app
 from models.auth import Role
 from models.db import SessionMaker
@@ -169,24 +168,28 @@ async def test_a_client_that_stops_reading_is_let_go(
     )
     async with serve(create_app(national)) as service:
         bus: EventBus = service.server.lifespan.state["bus"]
-        live: LiveView = service.server.lifespan.state["live"]
         frozen = socket.socket()
         frozen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         frozen.connect(("127.0.0.1", service.port))
         frozen.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: test\r\n\r\n")
         try:
+            async with httpx.AsyncClient(base_url=service.base) as client:
 
-            async def let_go() -> bool:
-                # Loopback's kernel buffers take megabytes: each resync makes the stream
-                # write a whole snapshot.
-                bus.publish(Resync(1))
-                await asyncio.sleep(0.5)
-                return live.client_count == 0
+                async def streams() -> int:
+                    text = (await client.get("/metrics")).text
+                    return int(float(text.split("\nbridgewatch_stream_subscribers ")[1].split()[0]))
 
-            async def held() -> bool:
-                return live.client_count == 1
+                async def let_go() -> bool:
+                    # Loopback's kernel buffers take megabytes: each resync makes the stream
+                    # write a whole snapshot.
+                    bus.publish(Resync(1))
+                    await asyncio.sleep(0.5)
+                    return await streams() == 0
 
-            await eventually(held, "the frozen client's stream is open")
-            await eventually(let_go, "the frozen client is let go")
+                async def held() -> bool:
+                    return await streams() == 1
+
+                await eventually(held, "the frozen client's stream is open")
+                await eventually(let_go, "the frozen client is let go")
         finally:
             frozen.close()

@@ -31,11 +31,6 @@ class SampleTaken:
     error_class: str | None = None
     report: dict[str, Any] | None = None
     media: dict[str, Any] | None = None  # figures of a media check finished in this window
-    # The site's status as the window closed: lets a live view that missed a change catch up,
-    # and the stored status converge to what the monitor sees (the recorder).
-    status: SiteStatus | None = None
-    status_since: datetime | None = None
-    status_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -188,9 +188,6 @@ class SiteProbe:
                 error_class=None if self._rtts else self._error_class,
                 report=report,
                 media=self._media,
-                status=self.machine.status,
-                status_since=self.machine.since,
-                status_reason=self.machine.reason,
             )
         )
         self._media = None

@@ -48,7 +48,3 @@ export function samplesSince(code, since) {
   const query = new URLSearchParams({ since: since.toISOString(), limit: '400' });
   return request('GET', `/api/v1/sites/${encodeURIComponent(code)}/samples?${query}`);
 }
-
-export function allSites() {
-  return request('GET', '/api/v1/sites?limit=10000');
-}

@@ -34,7 +34,7 @@ export function createStaleBanner(banner) {
       stale = true;
       draw();
     },
-    /** A snapshot arrived: read from the database, so that one answers too. */
+    /** A snapshot arrived (while the database is out, the service says so again after it). */
     fresh() {
       stale = false;
       databaseOutSince = null;
