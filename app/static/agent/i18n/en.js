@@ -1,0 +1,100 @@
+// English: exactly the keys of vi.js (a test checks).
+export default {
+  'app.title': 'BridgeWatch — {name}',
+  'app.role': 'Bridge point PC',
+  'app.code': 'Code {code}',
+
+  'lang.switch': 'Tiếng Việt',
+  'lang.aria': 'Chuyển sang tiếng Việt',
+
+  'welcome.title': 'This PC is not registered as a bridge point yet',
+  'welcome.text':
+    "Open the join link that the province's technician sent (click the link itself or scan " +
+    'its QR code) on the bridge point’s conference PC.',
+  'welcome.after':
+    'It is needed once: afterwards reopening this page (bookmark it) is enough, with no new link.',
+
+  'notice.details': 'Technical details',
+  'enrol.working': 'Registering this PC with the monitoring server…',
+  'enrol.retrying':
+    'The monitoring server cannot be reached to register. Trying again in {s} s; keep this ' +
+    'page open.',
+  'enrol.refused': 'This link cannot be used',
+  'enrol.used': 'This link was already used at {time}. Each link works once only.',
+  'enrol.expired': 'This link expired at {time}.',
+  'enrol.withdrawn': 'This link was withdrawn: the bridge point has a newer one.',
+  'enrol.unknown':
+    'The server does not know the code in this link: it may have been copied incompletely.',
+  'enrol.malformed':
+    'The link is incomplete or has wrong characters. Click the link itself, or copy the whole ' +
+    'line.',
+  'enrol.disabled': 'Monitoring of this bridge point is paused (maintenance): it cannot register now.',
+  'enrol.other': 'The monitoring server refused the registration (error {status}).',
+  'enrol.ask': "Ask the province's technician for a new link.",
+  'enrol.askCall': "Call the province's technician.",
+  'enrol.keeping': 'This PC carries on as bridge point {name}, as registered before.',
+  'revoked.title': 'This PC is no longer monitored',
+  'revoked.text':
+    "The server refused this PC's key: its registration was revoked, or the bridge point was " +
+    'registered on another PC.',
+
+  'connection.title': 'Connection to the monitoring server',
+  'connection.connecting': 'Connecting…',
+  'connection.connected': 'Connected',
+  'connection.since': 'The server has been receiving this PC’s signal since {time}.',
+  'connection.waiting': 'Not connected',
+  'connection.offline': 'This PC has no network',
+  'connection.retry': 'Trying again in {s} s.',
+  'connection.now': 'Try now',
+  'why.network': 'The monitoring server cannot be reached.',
+  'why.offline': 'The PC has no network; the page reconnects by itself when it is back.',
+  'why.server': 'The monitoring server is busy or has a problem (error {status}).',
+  'why.disabled': 'The server has paused monitoring of this bridge point (maintenance).',
+  'why.setup': 'The server answered but the signal path is blocked (maybe by a firewall).',
+  'why.lost': 'The connection was just lost; reconnecting.',
+
+  'verdict.title': 'What the server sees of this bridge point',
+  'verdict.none': 'Asking the server…',
+  'verdict.up': 'Good',
+  'verdict.degraded': 'Unstable',
+  'verdict.down': 'Down',
+  'verdict.unknown': 'Unknown',
+  'verdict.paused': 'Paused',
+  'verdict.up.text': 'The link is steady.',
+  'verdict.degraded.text': 'Connected, but the quality is poor: {reason}.',
+  'verdict.down.text': 'The server receives no signal: {reason}.',
+  'verdict.unknown.text': 'The server has not measured enough yet; wait a few seconds.',
+  'verdict.paused.text': 'Monitoring of this bridge point is paused (maintenance).',
+  'verdict.catchingUp': 'Connected again; the server confirms it within a few seconds.',
+  'verdict.noReason': 'no reason given',
+  'verdict.updated': 'Updated at {time}.',
+  'verdict.stale': 'The server has not answered since {time}: this may be out of date.',
+  'fact.rtt': 'Delay (RTT)',
+  'fact.loss': 'Packet loss',
+  'fact.contact': 'Last contact',
+  'fact.ago': '{time} ({ago} ago)',
+
+  'attendance.label': 'Delegates present',
+  'attendance.submit': 'Send',
+  'attendance.none': 'Type a whole number from 0 to 100,000, then Send.',
+  'attendance.empty': 'Type the number of delegates present.',
+  'attendance.notNumber': '“{text}” is not a whole number: type digits only, e.g. 25.',
+  'attendance.negative': 'The number of delegates cannot be negative.',
+  'attendance.tooLarge': '{text} is too many: 100,000 delegates at most.',
+  'attendance.sent': 'Sent {n} delegates at {time}.',
+  'attendance.pending': 'Saved {n} delegates; sent as soon as connected.',
+
+  'help.trouble': 'If it does not connect',
+  'help.calm': 'Note',
+  'help.network': "Check the PC's network cable or Wi-Fi; try opening another web page.",
+  'help.link': 'Check that the page is the one the province sent (its address ends in /agent).',
+  'help.call': "If it still fails, call the province's technician.",
+  'help.keepOpen': 'Keep this page open for the whole conference; minimise it, do not close it.',
+
+  'value.none': '—',
+  'time.on': '{time} on {date}',
+
+  'wake.on': 'The screen is kept awake.',
+  'wake.off': 'The screen cannot be kept awake: turn off the PC’s sleep mode.',
+  'version': 'Version {version}',
+};
