@@ -2,6 +2,7 @@
 
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,13 +89,21 @@ class Settings(BaseSettings):
         description="Where API processes reach this worker to hand it push agents' offers; "
         "default: http://<host>:<port>.",
     )
+    public_url: str | None = Field(
+        None,
+        description="The address sites use to reach this service (agent links are made from "
+        "it), e.g. https://bw.tinh.vn; default: http://<host>:<port>.",
+    )
+    enrolment_hours: int = Field(
+        72, ge=1, le=720, description="How long an agent link stays valid, in hours."
+    )
     metrics_token: SecretStr | None = Field(
         None, description="When set, /metrics wants `Authorization: Bearer <this>`."
     )
     log_level: str = "info"
     log_json: bool = Field(True, description="One JSON object per log line.")
 
-    @field_validator("database_url", "worker_url", "metrics_token", mode="before")
+    @field_validator("database_url", "worker_url", "public_url", "metrics_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`BRIDGEWATCH_METRICS_TOKEN=` (set, but to nothing) means unset, not "the empty
@@ -135,6 +144,26 @@ class Settings(BaseSettings):
             raise ValueError(f"not a URL like http://host:port: {url!r}")
         return url
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        """A base to append `/agent` to: an http(s) address with a host, no query or fragment
+        (a path is fine: the service may sit under one behind a reverse proxy)."""
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (raises on a port that is not a number or past 65535)
+        except ValueError as exc:
+            raise ValueError(f"not a URL like https://host[:port]: {url!r}") from exc
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(c in "?#" or c.isspace() for c in url)
+        ):
+            raise ValueError(f"not a URL like https://host[:port]: {url!r}")
+        return url.rstrip("/")
+
     @property
     def scale_out(self) -> bool:
         """PostgreSQL: engines in several processes may share the database (leases, relay)."""
@@ -145,6 +174,14 @@ class Settings(BaseSettings):
         if self.worker_url:
             return self.worker_url.rstrip("/")
         # Listening on every interface: others reach this host by its name.
+        host = socket.getfqdn() if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url
+        # As for the worker URL: listening on every interface, sites reach this host by its name.
         host = socket.getfqdn() if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
 

@@ -3,6 +3,7 @@
 from models.auth import AgentCredential, ApiToken, Role
 from models.base import Base
 from models.conference import Conference, ConferencePhase, ConferenceSite
+from models.enrolment import AgentEnrolment
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.lease import MonitorWorker, SiteLease
@@ -10,6 +11,7 @@ from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 
 __all__ = [
     "AgentCredential",
+    "AgentEnrolment",
     "ApiToken",
     "Base",
     "Conference",
