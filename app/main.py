@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import dashboard, docs, health, problems, task_dump
 from app.agent_cors import AgentCors
-from app.api import agents, conferences, incidents, sites, stream, tokens, workers
+from app.api import agents, conferences, enrolment, incidents, sites, stream, tokens, workers
 from app.deps import State
 from app.edge import Edge
 from app.live_view import LiveView
@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         incidents.router,
         tokens.router,
         agents.router,
+        enrolment.router,
+        enrolment.agent_router,
         stream.router,
         workers.router,
     ):

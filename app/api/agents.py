@@ -5,7 +5,8 @@ hands the exchange to the worker holding the site's lease.
 
 WHIP style: the agent POSTs its SDP offer (`application/sdp`) with its site secret as bearer
 token and gets `201 Created`, the SDP answer and a `Location` to DELETE when it leaves.
-A secret is valid for its own site only.
+A secret is valid for its own site only. With the same secret and the same checks, the agent
+(its page, at a site) reads its site's status at `/agents/{code}/status`.
 """
 
 from typing import Annotated
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import UNAUTHORIZED, ProbeEngineDep, SessionDep, SettingsDep
 from app.schemas.common import EVERY_ROUTE, problems
+from app.schemas.enrolment import AgentStatus
+from models.base import utcnow
 from models.settings import Settings
 from models.site import ProbeMode, Site
 from monitor.probe.credentials import AgentCheck, check_agent_secret
@@ -131,6 +134,21 @@ async def close_session(
         raise HTTPException(404, "no such session")
     worker_url = await _holder(db, site_id, probe_engine, settings)
     return await _forward(request, worker_url, settings, None)
+
+
+@router.get("/{code}/status", summary="The agent's page asks how its site is doing")
+async def agent_status(site_id: AgentSite, session: SessionDep) -> AgentStatus:
+    site = await session.get_one(Site, site_id)
+    return AgentStatus(
+        site_code=site.code,
+        site_name=site.name,
+        status=site.status,
+        status_since=site.status_since,
+        status_reason=site.status_reason,
+        last_seen_at=site.last_seen_at,
+        latest=site.latest,
+        monitor_time=utcnow(),
+    )
 
 
 async def _holder(
