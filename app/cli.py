@@ -44,7 +44,14 @@ from models.topology.files import FileFormat, TopologyError, dump, parse
 from models.topology.importer import import_sites
 from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
-from monitor.probe.credentials import issue_agent_secret
+from monitor.probe.credentials import (
+    CLI_AUTHOR,
+    EnrolmentError,
+    agent_link,
+    issue_agent_links,
+    issue_agent_secret,
+    revoke_agent,
+)
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 from monitor.wire.protocol import Report
 
@@ -353,6 +360,63 @@ def sites_secret(
     if secret is None:
         raise fail(f"no site with code '{code}'")
     typer.echo(secret)
+
+
+@sites_cli.command("agent-link")
+def sites_agent_link(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The site's code.")],
+    hours: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=720,
+            help="How long the link stays valid, in hours.",
+            show_default="BRIDGEWATCH_ENROLMENT_HOURS, else 72",
+        ),
+    ] = None,
+) -> None:
+    """Print a one-time link that makes a browser the site's agent (opened on the site's
+    conference PC); the site's earlier unused link stops working."""
+    config = settings(ctx)
+    lifetime = timedelta(hours=hours or config.enrolment_hours)
+
+    async def go() -> str | None:
+        async with database(config) as sessionmaker, sessionmaker() as session:
+            site = await session.scalar(select(Site).where(Site.code == code))
+            if site is None:
+                return None
+            [link] = await issue_agent_links(session, [site], CLI_AUTHOR, lifetime)
+            await session.commit()
+            return agent_link(config.resolved_public_url, link.code)
+
+    try:
+        link = run(go())
+    except EnrolmentError as exc:
+        raise fail(exc.detail) from exc
+    if link is None:
+        raise fail(f"no site with code '{code}'")
+    typer.echo(link)
+
+
+@sites_cli.command("revoke-agent")
+def sites_revoke_agent(
+    ctx: typer.Context, code: Annotated[str, typer.Argument(help="The site's code.")]
+) -> None:
+    """Revoke the site's agent: its secret and unused links stop working at once."""
+
+    async def go() -> bool:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
+            site = await session.scalar(select(Site).where(Site.code == code))
+            if site is None:
+                return False
+            await revoke_agent(session, site)
+            await session.commit()
+            return True
+
+    if not run(go()):
+        raise fail(f"no site with code '{code}'")
+    typer.echo(f"the agent of site '{code}' is revoked")
 
 
 @cli.command()

@@ -8,13 +8,16 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import segno
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.logs import JsonFormatter
 from app.main import create_app
 from models.auth import AgentCredential, Role
@@ -39,6 +42,7 @@ COMMUNE = "01273"  # Phường Hợp Giang, under the district 040 (Thành phố
 DISTRICT = "040"
 HUB = "04"  # not probed by design
 SVG = "{http://www.w3.org/2000/svg}"
+runner = CliRunner()
 
 
 @pytest.fixture
@@ -430,6 +434,56 @@ async def test_a_sheet_of_links_for_a_district_and_its_communes(
     everything = await client.post("/api/v1/agent-links", json={"parent": None}, headers=operator)
     codes = [item["site_code"] for item in everything.json()["items"]]
     assert len(codes) == 172 - 3 and HUB not in codes  # the hub, the disabled, the unprobed
+
+
+async def test_the_command_line_prints_a_link_the_service_redeems(
+    client: httpx.AsyncClient, auth: Headers, db_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "BRIDGEWATCH_DATABASE_URL": db_url,
+        "BRIDGEWATCH_DATA_DIR": str(tmp_path),
+        "BRIDGEWATCH_PUBLIC_URL": "https://bw.tinh.vn/giam-sat/",
+    }
+
+    async def bw(*args: str) -> tuple[int, str, str]:
+        result = await asyncio.to_thread(runner.invoke, cli, list(args), env=env)
+        return result.exit_code, result.stdout, result.stderr
+
+    code, out, _ = await bw("sites", "agent-link", COMMUNE, "--hours", "5")
+    assert code == 0
+    assert re.fullmatch(r"https://bw\.tinh\.vn/giam-sat/agent#enrol=bwe_[\w-]+\n", out), out
+    redeemed = await redeem(client, code_in(out.strip()))
+    assert (redeemed.status_code, redeemed.json()["site_code"]) == (200, COMMUNE)
+    secret = redeemed.json()["secret"]
+
+    for args, words in (
+        (("sites", "agent-link", "NOPE"), "error: no site with code 'NOPE'"),
+        (("sites", "agent-link", HUB), "is not monitored (probe mode none)"),
+        (("sites", "revoke-agent", "NOPE"), "error: no site with code 'NOPE'"),
+    ):
+        code, out, err = await bw(*args)
+        assert (code, out) == (1, ""), args
+        assert words in err and err.count("\n") == 1, err
+    await client.patch(
+        f"/api/v1/sites/{COMMUNE}", json={"enabled": False}, headers=auth[Role.OPERATOR]
+    )
+    code, out, _ = await bw("sites", "revoke-agent", COMMUNE)
+    assert (code, out) == (0, f"the agent of site '{COMMUNE}' is revoked\n")
+    assert (await agent_status(client, secret)).status_code == 401
+
+
+async def test_the_command_line_refuses_a_disabled_site(
+    db_url: str, seeded: SessionMaker, tmp_path: Path
+) -> None:
+    async with seeded() as session:
+        await session.execute(update(Site).where(Site.code == COMMUNE).values(enabled=False))
+        await session.commit()
+    env = {"BRIDGEWATCH_DATABASE_URL": db_url, "BRIDGEWATCH_DATA_DIR": str(tmp_path)}
+    result = await asyncio.to_thread(runner.invoke, cli, ["sites", "agent-link", COMMUNE], env=env)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"error: site '{COMMUNE}' (Phường Hợp Giang) is disabled: enable it first\n"
+    )
 
 
 async def test_no_code_or_secret_reaches_the_log(
