@@ -4,6 +4,7 @@ by a newer link; a new enrolment or a revocation cuts the old agent off. Real SQ
 PostgreSQL, the real Python agent over real WebRTC on loopback."""
 
 import asyncio
+import json
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -512,6 +513,9 @@ async def test_no_code_or_secret_reaches_the_log(
     formatter = JsonFormatter()
     lines = [formatter.format(record) for record in caplog.records]
     assert any("agent enrolled by link" in line for line in lines)  # the log was captured
+    # The operator a technician calls can see why the link was refused, and for which site.
+    refusals = [json.loads(line) for line in lines if "agent link refused" in line]
+    assert [(r["reason"], r["site"]) for r in refusals] == [("used", COMMUNE)]
     assert any("POST /api/v1/agents/enrol" in line for line in lines)  # access log too
     leaked = [line for line in lines for secret in shown if secret in line]
     assert leaked == []

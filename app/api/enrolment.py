@@ -5,6 +5,7 @@ opens it and trades the one-time code in it for the site's agent secret at `/age
 then dials in by push like any agent. The logic is `monitor.probe.credentials`.
 """
 
+import asyncio
 import io
 import logging
 from datetime import timedelta
@@ -80,6 +81,12 @@ def _link(link: IssuedLink, settings: Settings) -> AgentLink:
     )
 
 
+async def _links(links: list[IssuedLink], settings: Settings) -> list[AgentLink]:
+    # A QR code takes segno about 5 ms: a province's sheet would hold the event loop (and the
+    # heartbeats of the probe engine sharing it) for seconds. A thread keeps the loop turning.
+    return await asyncio.to_thread(lambda: [_link(link, settings) for link in links])
+
+
 def _lifetime(hours: int | None, settings: Settings) -> timedelta:
     return timedelta(hours=hours or settings.enrolment_hours)
 
@@ -112,7 +119,8 @@ async def make_agent_link(
     await session.commit()
     log.info("agent link made", extra={"site": code, "by": operator.name})
     response.headers["Cache-Control"] = NO_STORE
-    return _link(link, settings)
+    [made] = await _links([link], settings)
+    return made
 
 
 @router.post(
@@ -143,7 +151,7 @@ async def make_agent_links(
         extra={"parent": body.parent, "sites": len(links), "by": operator.name},
     )
     response.headers["Cache-Control"] = NO_STORE
-    return AgentLinks(items=[_link(link, settings) for link in links])
+    return AgentLinks(items=await _links(links, settings))
 
 
 @router.delete(
@@ -186,6 +194,8 @@ async def enrol(
     try:
         enrolled = await redeem_agent_link(session, body.code)
     except EnrolmentError as exc:
+        # What a technician was told, for the operator they call (never the code itself).
+        log.info("agent link refused", extra={"reason": exc.refusal.value, "site": exc.site_code})
         raise _refused(exc) from exc
     await session.commit()
     log.info("agent enrolled by link", extra={"site": enrolled.site.code})

@@ -75,10 +75,11 @@ class EnrolmentError(Exception):
     """A link that cannot be made, or a code that cannot be redeemed; `detail` says why in words
     the operator or the commune's technician can act on."""
 
-    def __init__(self, refusal: Refusal, detail: str) -> None:
+    def __init__(self, refusal: Refusal, detail: str, site_code: str | None = None) -> None:
         super().__init__(detail)
         self.refusal = refusal
         self.detail = detail
+        self.site_code = site_code  # the link's site, when the code is known
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _not_enrollable(site: Site, *, redeeming: bool) -> EnrolmentError | None:
     then = "; ask the operator to enable it, then open this link again" if redeeming else ""
     if not site.enabled:
         detail = f"site '{site.code}' ({site.name}) is disabled{then or ': enable it first'}"
-        return EnrolmentError(Refusal.SITE_DISABLED, detail)
+        return EnrolmentError(Refusal.SITE_DISABLED, detail, site.code)
     if site.probe_mode is ProbeMode.NONE:
         ask = (
             "; ask the operator to set it to push, then open this link again"
@@ -110,24 +111,24 @@ def _not_enrollable(site: Site, *, redeeming: bool) -> EnrolmentError | None:
             else ": set its probe mode to push first"
         )
         detail = f"site '{site.code}' ({site.name}) is not monitored (probe mode none){ask}"
-        return EnrolmentError(Refusal.NOT_PROBED, detail)
+        return EnrolmentError(Refusal.NOT_PROBED, detail, site.code)
     return None
 
 
-def _not_live(enrolment: AgentEnrolment, now: datetime) -> EnrolmentError | None:
+def _not_live(enrolment: AgentEnrolment, site_code: str, now: datetime) -> EnrolmentError | None:
     new_one = "; ask the operator for a new one"
     if enrolment.used_at is not None:
         detail = f"this link was already used at {_when(enrolment.used_at)}{new_one}"
-        return EnrolmentError(Refusal.USED, detail)
+        return EnrolmentError(Refusal.USED, detail, site_code)
     if enrolment.withdrawn_at is not None:
         detail = (
             f"this link was withdrawn at {_when(enrolment.withdrawn_at)} (a newer link was "
             f"made, or the site's agent was revoked){new_one}"
         )
-        return EnrolmentError(Refusal.WITHDRAWN, detail)
+        return EnrolmentError(Refusal.WITHDRAWN, detail, site_code)
     if enrolment.expires_at <= now:
         detail = f"this link expired at {_when(enrolment.expires_at)}{new_one}"
-        return EnrolmentError(Refusal.EXPIRED, detail)
+        return EnrolmentError(Refusal.EXPIRED, detail, site_code)
     return None
 
 
@@ -218,7 +219,8 @@ async def redeem_agent_link(session: AsyncSession, code: str) -> Enrolled:
     if row is None:
         raise EnrolmentError(Refusal.UNKNOWN_CODE, "unknown enrolment code")
     enrolment, site = row
-    if refusal := _not_live(enrolment, now) or _not_enrollable(site, redeeming=True):
+    site_code = site.code
+    if refusal := _not_live(enrolment, site_code, now) or _not_enrollable(site, redeeming=True):
         raise refusal
     # The claim itself is conditional: of two browsers past the checks above at once, the
     # database lets one update the row; the other finds it used and changes nothing.
@@ -239,8 +241,8 @@ async def redeem_agent_link(session: AsyncSession, code: str) -> Enrolled:
         fresh = await session.get(AgentEnrolment, enrolment_id, populate_existing=True)
         if fresh is None:  # its site was deleted meanwhile
             raise EnrolmentError(Refusal.UNKNOWN_CODE, "unknown enrolment code")
-        raise _not_live(fresh, utcnow()) or EnrolmentError(
-            Refusal.USED, "this link was already used; ask the operator for a new one"
+        raise _not_live(fresh, site_code, utcnow()) or EnrolmentError(
+            Refusal.USED, "this link was already used; ask the operator for a new one", site_code
         )
     secret = await issue_agent_secret(session, site)
     site.probe_mode = ProbeMode.PUSH
