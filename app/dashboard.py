@@ -24,6 +24,12 @@ async def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/links")
+async def join_cards() -> FileResponse:
+    """The printable join cards of a district (?parent=CODE) or of every site (operators)."""
+    return FileResponse(STATIC / "links.html", headers={"Cache-Control": "no-cache"})
+
+
 class SecurityHeaders:
     """Adds a Content-Security-Policy to the dashboard's responses."""
 

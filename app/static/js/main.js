@@ -33,7 +33,13 @@ const filters = createFilters(sites, () => {
 const tiles = createTiles(byId('tiles'), sites, filters, openSite);
 const map = createMap(byId('map'), sites, filters, openSite);
 const counters = createCounters(byId('counters'), sites, filters, () => state.heard);
-const panel = createPanel(byId('site-panel'), sites);
+const panel = createPanel(byId('site-panel'), sites, canAcknowledge);
+const printLinks = byId('print-links');
+// Join cards for the communes: those of the district chosen in the filter, or every site.
+printLinks.addEventListener('click', () => {
+  const parent = sites().has(filters.group()) ? filters.group() : '';
+  window.open(`/links${parent ? `?parent=${encodeURIComponent(parent)}` : ''}`, '_blank');
+});
 const incidentLists = { open: byId('incidents-open'), closed: byId('incidents-closed') };
 const incidents = createIncidents(incidentLists, {
   incidents: () => state.incidents,
@@ -95,6 +101,7 @@ subscribe('snapshot', () => {
   counters.draw();
   incidents.draw();
   auth.show(state.me);
+  printLinks.hidden = !canAcknowledge();
   stale.fresh();
   panel.redraw();
   alerting.showTitle();

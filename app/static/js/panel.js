@@ -1,6 +1,7 @@
 // The site panel (a modal <dialog>): who to call, the site's state and figures, and charts of
 // the last hour from /samples. Esc or the close button closes it; focus returns to the tile.
 import { samplesSince } from './api.js';
+import { createAgentSection } from './enrol.js';
 import { el, setText } from './dom.js';
 import { lineChart } from './chart.js';
 import { onNextFrame } from './frame.js';
@@ -12,7 +13,8 @@ import { clock, millis, percent, score, since } from './text.js';
 const HOUR_MS = 3600_000;
 const CHARTS_REFRESH_MS = 60_000;
 
-export function createPanel(dialog, sites) {
+export function createPanel(dialog, sites, canManage) {
+  const agent = createAgentSection(dialog.querySelector('#panel-agent'));
   const title = dialog.querySelector('#panel-title');
   const status = dialog.querySelector('#panel-status');
   const facts = dialog.querySelector('#panel-facts');
@@ -29,6 +31,7 @@ export function createPanel(dialog, sites) {
   dialog.addEventListener('close', () => {
     clearInterval(refreshTimer);
     code = null;
+    agent.show(null, false); // a link made is not kept once the panel is closed
     delete dialog.dataset.site;
   });
 
@@ -64,6 +67,7 @@ export function createPanel(dialog, sites) {
     status.dataset.status = shown;
     setText(status, `${ICONS[shown]} ${t(`status.${shown}`)}`);
     facts.replaceChildren(...factRows(site, sites()));
+    agent.show(site, canManage());
     drawCharts();
   }
 

@@ -73,6 +73,7 @@ export function createFilters(sites, onChange) {
     fillOptions,
     toggleStatus,
     status: () => status.value,
+    group: () => group.value,
     worstFirst: () => sort.checked,
   };
 }

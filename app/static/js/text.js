@@ -40,6 +40,13 @@ export function clock(date) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** DD/MM HH:MM (the Vietnamese order), for times days away: a join link's expiry. */
+export function dayClock(date) {
+  if (!date) return t('value.none');
+  const d = date instanceof Date ? date : new Date(date);
+  return `${pad(d.getDate())}/${pad(d.getMonth() + 1)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 /** HH:MM, for places where seconds are noise (incident start and end). */
 export function shortClock(date) {
   return clock(date).slice(0, 5);
