@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import dashboard, docs, health, problems, task_dump
+from app import agent_page, dashboard, docs, health, problems, task_dump
 from app.agent_cors import AgentCors
 from app.api import agents, conferences, enrolment, incidents, sites, stream, tokens, workers
 from app.deps import State
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         api.include_router(router)
     app.include_router(api)
     dashboard.install(app)
+    agent_page.install(app)
     docs.install(app)
     if settings.agent_origins:
         app.add_middleware(AgentCors, origins=settings.agent_origins)

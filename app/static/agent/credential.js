@@ -88,12 +88,14 @@ export async function enrol(code) {
   return { refused: { ...refusal(response.status, detail), status: response.status, detail } };
 }
 
-/** What a refusal means for the technician, from its status and the server's `detail`. */
+/** What a refusal means for the technician, from its status and the server's `detail`
+ * ("this link was already used at 2026-11-24 08:00 UTC; ask the operator for a new one"). */
 export function refusal(status, detail) {
-  const at = /\bat (.+?)(?:;|$)/.exec(detail)?.[1]?.trim() ?? null;
-  if (status === 410 && /\bused\b/i.test(detail)) return { kind: 'used', time: at };
-  if (status === 410 && /\bexpired\b/i.test(detail)) return { kind: 'expired', time: at };
-  if (status === 410) return { kind: 'withdrawn', time: at };
+  const when = /\bat (\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: ?UTC|Z|[+-]\d\d:\d\d)?)/;
+  const time = when.exec(detail)?.[1] ?? null;
+  if (status === 410 && /\bexpired\b/i.test(detail)) return { kind: 'expired', time };
+  if (status === 410 && /\bwithdrawn\b/i.test(detail)) return { kind: 'withdrawn', time };
+  if (status === 410) return { kind: 'used', time };
   if (status === 404) return { kind: 'unknown', time: null };
   if (status === 422 || status === 400) return { kind: 'malformed', time: null };
   if (status === 409) return { kind: 'disabled', time: null };

@@ -49,14 +49,16 @@ export function onLangChange(listener) {
 }
 
 /**
- * Fills data-t (text) and data-t-aria (aria-label) in the page. Not data-i18n: the dashboard's
+ * Fills data-t (text), data-t-aria (aria-label) and data-t-placeholder in the page. Not data-i18n: the dashboard's
  * module, kept in step here, fills those from its own catalogue.
  */
 export function translate() {
   document.documentElement.lang = lang;
-  for (const node of document.querySelectorAll('[data-t], [data-t-aria]')) {
-    if (node.dataset.t) node.textContent = t(node.dataset.t);
-    if (node.dataset.tAria) node.setAttribute('aria-label', t(node.dataset.tAria));
+  for (const node of document.querySelectorAll('[data-t], [data-t-aria], [data-t-placeholder]')) {
+    const { t: text, tAria: aria, tPlaceholder: placeholder } = node.dataset;
+    if (text) node.textContent = t(text);
+    if (aria) node.setAttribute('aria-label', t(aria));
+    if (placeholder) node.setAttribute('placeholder', t(placeholder));
   }
 }
 

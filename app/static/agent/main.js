@@ -38,7 +38,10 @@ const model = {
 let agent = null; // { session, poll, attendance } once the site is known
 let wakeEnrolment = null;
 
-const draw = () => render(model);
+const draw = () => {
+  model.online = navigator.onLine; // an event missed while asleep must not leave it stale
+  render(model);
+};
 
 translate();
 byId('lang-switch').addEventListener('click', () => setLang(currentLang() === 'vi' ? 'en' : 'vi'));
@@ -100,7 +103,7 @@ async function enrolWith(code, stored) {
 
 /** A refused link: say why and what to do; a site already enrolled here carries on. */
 function refused({ kind, time, status, detail }, stored) {
-  const more = [kind === 'disabled' ? ['enrol.askCall'] : ['enrol.ask']];
+  const more = [kind === 'disabled' ? ['enrol.askEnable'] : ['enrol.ask']];
   if (stored) more.push(['enrol.keeping', { name: stored.site_name ?? stored.site_code }]);
   model.notice = {
     kind: 'refused',

@@ -16,10 +16,15 @@ function setText(node, text) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-/** A time of another day, as the server wrote it (ISO): HH:MM DD/MM/YYYY, or as written. */
+/** A time the server wrote ("2026-11-24 08:00 UTC", or ISO): HH:MM DD/MM/YYYY on this PC's
+ * clock, or as written when it is neither. */
 function dayTime(text) {
-  const at = new Date(text);
-  if (!text || Number.isNaN(at.getTime())) return text ?? t('value.none');
+  if (!text) return t('value.none');
+  const utc = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d) ?UTC$/.exec(text);
+  const at = utc
+    ? new Date(Date.UTC(utc[1], utc[2] - 1, utc[3], utc[4], utc[5]))
+    : new Date(text);
+  if (Number.isNaN(at.getTime())) return text;
   const date = `${pad(at.getDate())}/${pad(at.getMonth() + 1)}/${at.getFullYear()}`;
   return t('time.on', { time: `${pad(at.getHours())}:${pad(at.getMinutes())}`, date });
 }
@@ -129,5 +134,4 @@ function renderHelp({ session, status, online }) {
   const fine = online && session.phase === 'connected' && status?.status !== 'down';
   byId('help').dataset.trouble = String(!fine);
   setText(byId('help-title'), t(fine ? 'help.calm' : 'help.trouble'));
-  byId('help-steps').hidden = fine;
 }

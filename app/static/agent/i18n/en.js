@@ -22,16 +22,20 @@ export default {
   'enrol.refused': 'This link cannot be used',
   'enrol.used': 'This link was already used at {time}. Each link works once only.',
   'enrol.expired': 'This link expired at {time}.',
-  'enrol.withdrawn': 'This link was withdrawn: the bridge point has a newer one.',
+  'enrol.withdrawn':
+    'This link was withdrawn at {time}: a newer one was made, or the bridge point’s PC was ' +
+    'cut off.',
   'enrol.unknown':
     'The server does not know the code in this link: it may have been copied incompletely.',
   'enrol.malformed':
     'The link is incomplete or has wrong characters. Click the link itself, or copy the whole ' +
     'line.',
-  'enrol.disabled': 'Monitoring of this bridge point is paused (maintenance): it cannot register now.',
+  'enrol.disabled':
+    'This bridge point is paused or not monitored: this PC cannot register now.',
   'enrol.other': 'The monitoring server refused the registration (error {status}).',
   'enrol.ask': "Ask the province's technician for a new link.",
-  'enrol.askCall': "Call the province's technician.",
+  'enrol.askEnable':
+    "Call the province's technician to turn monitoring on, then open this same link again.",
   'enrol.keeping': 'This PC carries on as bridge point {name}, as registered before.',
   'revoked.title': 'This PC is no longer monitored',
   'revoked.text':
@@ -76,6 +80,7 @@ export default {
 
   'attendance.label': 'Delegates present',
   'attendance.submit': 'Send',
+  'attendance.placeholder': 'e.g. 25',
   'attendance.none': 'Type a whole number from 0 to 100,000, then Send.',
   'attendance.empty': 'Type the number of delegates present.',
   'attendance.notNumber': '“{text}” is not a whole number: type digits only, e.g. 25.',
@@ -85,7 +90,7 @@ export default {
   'attendance.pending': 'Saved {n} delegates; sent as soon as connected.',
 
   'help.trouble': 'If it does not connect',
-  'help.calm': 'Note',
+  'help.calm': 'If the connection drops',
   'help.network': "Check the PC's network cable or Wi-Fi; try opening another web page.",
   'help.link': 'Check that the page is the one the province sent (its address ends in /agent).',
   'help.call': "If it still fails, call the province's technician.",

@@ -24,16 +24,20 @@ export default {
   'enrol.refused': 'Không dùng được liên kết này',
   'enrol.used': 'Liên kết này đã được dùng lúc {time}. Mỗi liên kết chỉ dùng được một lần.',
   'enrol.expired': 'Liên kết này đã hết hạn lúc {time}.',
-  'enrol.withdrawn': 'Liên kết này đã bị thu hồi: điểm cầu đã có liên kết mới hơn.',
+  'enrol.withdrawn':
+    'Liên kết này đã bị thu hồi lúc {time}: đã có liên kết mới hơn, hoặc máy của điểm cầu ' +
+    'đã bị ngắt.',
   'enrol.unknown':
     'Máy chủ không nhận ra mã trong liên kết này: có thể liên kết bị chép thiếu hoặc sai.',
   'enrol.malformed':
     'Liên kết bị thiếu hoặc sai ký tự. Hãy bấm trực tiếp vào liên kết, hoặc chép đủ cả dòng.',
   'enrol.disabled':
-    'Điểm cầu này đang tạm dừng giám sát (bảo trì): chưa thể đăng ký máy vào lúc này.',
+    'Điểm cầu này đang tạm dừng giám sát hoặc không thuộc diện giám sát: chưa thể đăng ký ' +
+    'máy vào lúc này.',
   'enrol.other': 'Máy chủ giám sát từ chối đăng ký (mã lỗi {status}).',
   'enrol.ask': 'Hãy xin cán bộ kỹ thuật của tỉnh một liên kết mới.',
-  'enrol.askCall': 'Hãy gọi cán bộ kỹ thuật của tỉnh.',
+  'enrol.askEnable':
+    'Hãy gọi cán bộ kỹ thuật của tỉnh bật giám sát cho điểm cầu, rồi mở lại chính liên kết này.',
   'enrol.keeping': 'Máy này vẫn tiếp tục làm điểm cầu {name} như đã đăng ký trước đó.',
   'revoked.title': 'Máy này không còn được giám sát',
   'revoked.text':
@@ -79,6 +83,7 @@ export default {
 
   'attendance.label': 'Số đại biểu có mặt',
   'attendance.submit': 'Gửi',
+  'attendance.placeholder': 'Ví dụ: 25',
   'attendance.none': 'Nhập số nguyên từ 0 đến 100.000 rồi bấm Gửi.',
   'attendance.empty': 'Hãy nhập số đại biểu có mặt.',
   'attendance.notNumber': '«{text}» không phải là số nguyên: chỉ nhập chữ số, ví dụ 25.',
@@ -88,7 +93,7 @@ export default {
   'attendance.pending': 'Đã lưu {n} đại biểu; sẽ gửi ngay khi kết nối.',
 
   'help.trouble': 'Nếu không kết nối được',
-  'help.calm': 'Lưu ý',
+  'help.calm': 'Nếu mất kết nối',
   'help.network': 'Kiểm tra dây mạng hoặc Wi-Fi của máy; thử mở một trang web khác.',
   'help.link': 'Kiểm tra đã mở đúng trang do tỉnh gửi (địa chỉ kết thúc bằng /agent).',
   'help.call': 'Nếu vẫn không được, gọi cán bộ kỹ thuật của tỉnh.',
