@@ -62,8 +62,8 @@ ENGLISH = re.compile(
     re.IGNORECASE,
 )
 KEY_SHOWN = re.compile(
-    r"\b(app|lang|welcome|notice|enrol|revoked|connection|why|verdict|fact|attendance|help|"
-    r"wake|time|value)\.[a-zA-Z]"
+    r"\b(app|lang|welcome|notice|enrol|revoked|elsewhere|connection|why|verdict|fact|"
+    r"attendance|help|wake|time|value)\.[a-zA-Z]"
 )
 VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
 
@@ -182,7 +182,9 @@ async def with_stored_secret(page: Page, service: Service, secret: str) -> None:
     await page.goto(f"{service.base}/agent")
 
 
+@pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The screenshots' folder: temporary, or $BRIDGEWATCH_TEST_ARTIFACTS to keep them."""
     return artifacts_folder(tmp_path_factory)
 
 
@@ -191,7 +193,7 @@ async def test_a_site_joins_by_its_link_reloads_without_one_and_the_link_works_o
     seeded: SessionMaker,
     auth: Headers,
     browser: Browser,
-    tmp_path_factory: pytest.TempPathFactory,
+    artifacts: Path,
 ) -> None:
     async with monitor(settings) as service:
         link = await agent_link(service, auth[Role.OPERATOR])
@@ -220,7 +222,7 @@ async def test_a_site_joins_by_its_link_reloads_without_one_and_the_link_works_o
                 "document.documentElement.scrollWidth <= innerWidth"
             )
             assert fits, "the connected page must fit a 1366 x 768 laptop screen without scrolling"
-            shot = artifacts(tmp_path_factory) / "agent-connected-1366x768.png"
+            shot = artifacts / "agent-connected-1366x768.png"
             await page.screenshot(path=str(shot))
 
             await page.evaluate("window.keptAlive = true")
@@ -242,6 +244,7 @@ async def test_a_site_joins_by_its_link_reloads_without_one_and_the_link_works_o
                     re.compile(r"^Liên kết này đã được dùng lúc \d\d:\d\d ngày \d\d/\d\d/\d{4}\.")
                 )
                 await expect(notice.locator("#notice-more")).to_contain_text("liên kết mới")
+                await other.screenshot(path=str(artifacts / "agent-used.png"))
                 await expect(other.locator("#console")).to_be_hidden()
                 assert other.url == f"{service.base}/agent"
                 assert await stored_credential(other) is None
@@ -308,7 +311,7 @@ async def test_the_page_reads_vietnamese_by_default_and_english_on_the_switch(
     settings: Settings,
     seeded: SessionMaker,
     browser: Browser,
-    tmp_path_factory: pytest.TempPathFactory,
+    artifacts: Path,
 ) -> None:
     secret = await give_agent(seeded, SITE, None, ProbeMode.PUSH)
     async with monitor(settings) as service, profile(browser, service.base) as (_, page):
@@ -355,7 +358,7 @@ async def test_the_page_reads_vietnamese_by_default_and_english_on_the_switch(
         await switch.click()
         await expect(page.locator("#connection-state")).to_have_text("Đã kết nối")
         width = await page.evaluate("document.documentElement.scrollWidth")
-        await page.screenshot(path=str(artifacts(tmp_path_factory) / "agent-phone.png"))
+        await page.screenshot(path=str(artifacts / "agent-phone.png"))
         assert width <= PHONE["width"]
 
 
@@ -400,6 +403,27 @@ async def test_the_page_says_what_to_do_while_the_monitor_is_away_and_comes_back
                 re.compile(r"^Cập nhật lúc ")
             )
             assert await page.evaluate("window.keptAlive") is True  # by itself, no reload
+
+
+async def test_a_second_tab_waits_and_takes_over_when_the_first_closes(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    """Two tabs dialling as one site would displace each other's session for ever."""
+    secret = await give_agent(seeded, SITE, None, ProbeMode.PUSH)
+    async with monitor(settings) as service, profile(browser, service.base) as (context, first):
+        await with_stored_secret(first, service, secret)
+        await connected(first)
+        second = await context.new_page()
+        await second.goto(f"{service.base}/agent")  # the bookmark, opened twice
+        await expect(second.locator("#notice-title")).to_have_text(
+            "Trang này đang mở ở một thẻ khác"
+        )
+        await expect(second.locator("#console")).to_be_hidden()
+        assert await second.evaluate("window.sentReports.length") == 0
+        await first.close()
+        await connected(second)
+        await expect(second.locator("#notice")).to_be_hidden()
+        await site_turns(service, "up")
 
 
 async def test_a_secret_the_server_no_longer_accepts_is_forgotten_and_the_page_says_so(

@@ -42,7 +42,11 @@ function usable(credential) {
 }
 
 export function saveCredential(credential) {
-  localStorage.setItem(STORAGE_KEY, JSON.stringify(credential));
+  try {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(credential));
+  } catch {
+    // storage full or refused: the page runs for this visit and needs the link next time
+  }
 }
 
 /** Forgets the stored credential, unless another tab has stored a newer one meanwhile. */

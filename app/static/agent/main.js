@@ -2,7 +2,8 @@
 // for as long as the page is open. Wires the pieces together: enrolment and the stored
 // credential (credential.js), the push session (session.js), the monitor's verdict
 // (status.js), delegates present (attendance.js), the screen (wake.js) and what is shown
-// (view.js). Camera and microphone checks, later, add their fields to the reports here.
+// (view.js), one tab at a time (tabs.js). Camera and microphone checks, later, add their
+// fields to the reports here.
 import { createAttendance } from './attendance.js';
 import {
   enrol,
@@ -15,6 +16,7 @@ import {
 import { currentLang, onLangChange, setLang, translate } from './i18n.js';
 import { backoffSeconds, createPushSession } from './session.js';
 import { createStatusPoll } from './status.js';
+import { asTheOnlyTab } from './tabs.js';
 import { render } from './view.js';
 import { keepScreenAwake } from './wake.js';
 
@@ -77,7 +79,7 @@ async function enrolWith(code, stored) {
   for (let failures = 1; ; failures += 1) {
     const result = await enrol(code);
     if (result.credential) {
-      saveCredential(result.credential);
+      saveCredential(result.credential); // if the browser cannot keep it, this visit still runs
       model.notice = null;
       begin(result.credential);
       return;
@@ -116,9 +118,21 @@ function refused({ kind, time, status, detail }, stored) {
   else draw();
 }
 
+/** Speaks for the site, once no other tab of this browser does. */
 function begin(credential) {
-  model.credential = credential;
   model.welcome = false;
+  asTheOnlyTab(
+    () => run(credential),
+    () => {
+      model.notice = { kind: 'elsewhere', title: ['elsewhere.title'], text: ['elsewhere.text'] };
+      draw();
+    },
+  );
+}
+
+function run(credential) {
+  if (model.notice?.kind === 'elsewhere') model.notice = null;
+  model.credential = credential;
   const attendance = createAttendance(byId('attendance-form'), {
     site: credential.site_code,
     send: () => session.report(),
@@ -198,6 +212,10 @@ document.addEventListener('visibilitychange', () => {
 window.addEventListener('pagehide', () => agent?.session.stop());
 window.addEventListener('pageshow', (event) => {
   if (event.persisted) agent?.session.start();
+});
+// A link pasted into this tab's address bar changes only the fragment: load it as a link.
+window.addEventListener('hashchange', () => {
+  if (new URLSearchParams(location.hash.slice(1)).has('enrol')) location.reload();
 });
 // Enrolled again in another tab, or forgotten there: this tab follows.
 window.addEventListener('storage', (event) => {

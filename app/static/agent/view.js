@@ -67,7 +67,7 @@ function renderNotice(notice) {
   box.dataset.kind = notice.kind;
   setText(byId('notice-title'), tell(notice.title));
   setText(byId('notice-text'), tell(notice.text));
-  setText(byId('notice-more'), notice.more.map(tell).join(' '));
+  setText(byId('notice-more'), (notice.more ?? []).map(tell).join(' '));
   byId('notice-details').hidden = !notice.detail;
   setText(byId('notice-detail'), notice.detail ?? '');
 }

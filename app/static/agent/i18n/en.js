@@ -42,6 +42,11 @@ export default {
     "The server refused this PC's key: its registration was revoked, or the bridge point was " +
     'registered on another PC.',
 
+  'elsewhere.title': 'This page is open in another tab',
+  'elsewhere.text':
+    'This PC is sending its signal from another tab (or window) of the browser: use that one. ' +
+    'If it closes, this tab takes over by itself.',
+
   'connection.title': 'Connection to the monitoring server',
   'connection.connecting': 'Connecting…',
   'connection.connected': 'Connected',

@@ -44,6 +44,11 @@ export default {
     'Máy chủ đã từ chối khóa của máy này: việc đăng ký đã bị thu hồi, hoặc điểm cầu đã được ' +
     'đăng ký trên một máy khác.',
 
+  'elsewhere.title': 'Trang này đang mở ở một thẻ khác',
+  'elsewhere.text':
+    'Máy này đang gửi tín hiệu từ một thẻ (hoặc cửa sổ) khác của trình duyệt: hãy dùng thẻ đó. ' +
+    'Nếu thẻ kia đóng, thẻ này tự tiếp nhận.',
+
   'connection.title': 'Kết nối tới máy chủ giám sát',
   'connection.connecting': 'Đang kết nối…',
   'connection.connected': 'Đã kết nối',
