@@ -17,7 +17,7 @@ class AgentCors:
         self._cors = CORSMiddleware(
             app,
             allow_origins=origins,
-            allow_methods=["POST", "DELETE"],
+            allow_methods=["GET", "POST", "DELETE"],  # status, offers, leaving
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Location"],  # where the agent DELETEs its session
             max_age=3600,

@@ -20,13 +20,13 @@ from app.problems import problem
 # The largest body a JSON route takes. The largest conference (10,000 sites with 32-character
 # codes, the longest title and description) is 1.2 MB written out with 4-space indentation.
 MAX_JSON_BYTES = 2 * 1024 * 1024
-AGENT_PATHS = "/api/v1/agents/"  # push agents' SDP offers (app/api/agents.py)
+AGENT_PATHS = "/api/v1/agents/"  # under it, .../sessions takes SDP offers (app/api/agents.py)
 CLOSE = {"Connection": "close"}
 
 
 def body_limit(path: str) -> tuple[int, str]:
     """The largest request body a route takes, in bytes, and what to say past it."""
-    if path.startswith(AGENT_PATHS):  # docs/PROTOCOL.md: "the offer is too large"
+    if path.startswith(AGENT_PATHS) and path.endswith("/sessions"):  # an agent's SDP offer
         return MAX_SDP_BYTES, f"the offer is too large ({MAX_SDP_BYTES:,} bytes at most)"
     return MAX_JSON_BYTES, f"the request body is too large ({MAX_JSON_BYTES:,} bytes at most)"
 
