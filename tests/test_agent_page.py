@@ -494,3 +494,40 @@ async def test_the_page_is_served_under_the_strict_policy_with_no_inline_code(
         if path.is_file():
             text = path.read_text()
             assert "http://" not in text and "https://" not in text, path
+
+
+async def test_a_page_of_a_disabled_then_deleted_site_says_so_and_sends_nothing(
+    settings: Settings, seeded: SessionMaker, auth: Headers, browser: Browser
+) -> None:
+    secret = await give_agent(seeded, SITE, None, ProbeMode.PUSH)
+    async with monitor(settings) as service, profile(browser, service.base) as (_, page):
+        async with httpx.AsyncClient(
+            base_url=service.base, headers=auth[Role.OPERATOR], timeout=10
+        ) as api:
+            response = await api.patch(f"/api/v1/sites/{SITE}", json={"enabled": False})
+            assert response.status_code == 200, response.text
+            # The page opened for a site under maintenance: it says why it cannot dial.
+            await with_stored_secret(page, service, secret)
+            await expect(page.locator("#connection-why")).to_have_text(
+                "Máy chủ đang tạm dừng giám sát điểm cầu này (bảo trì).", timeout=LIVE_MS
+            )
+            offer = await api.post(
+                f"/api/v1/agents/{SITE}/sessions",
+                content=b"v=0\r\n",
+                headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/sdp"},
+            )
+            assert offer.status_code == 409 and "disabled" in offer.json()["detail"]
+            assert (await site(service))["status"] == "paused"
+
+            response = await api.delete(f"/api/v1/sites/{SITE}")
+            assert response.status_code == 204, response.text
+            # Deleted: its secret went with it. The page forgets it and asks for a new link.
+            await expect(page.locator("#notice-title")).to_have_text(
+                "Máy này không còn được giám sát", timeout=LIVE_MS
+            )
+            assert await stored_credential(page) is None
+            status = await api.get(
+                f"/api/v1/agents/{SITE}/status", headers={"Authorization": f"Bearer {secret}"}
+            )
+            assert status.status_code == 401 and status.json()["detail"]
+        assert await page.evaluate("window.sentReports.length") == 0

@@ -60,6 +60,7 @@ export default {
   'why.server': 'The monitoring server is busy or has a problem (error {status}).',
   'why.disabled': 'The server has paused monitoring of this bridge point (maintenance).',
   'why.setup': 'The server answered but the signal path is blocked (maybe by a firewall).',
+  'why.refused': 'The server no longer accepts this PC (revoked, or enrolled on another PC).',
   'why.lost': 'The connection was just lost; reconnecting.',
 
   'verdict.title': 'What the server sees of this bridge point',

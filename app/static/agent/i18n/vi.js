@@ -63,6 +63,7 @@ export default {
   'why.disabled': 'Máy chủ đang tạm dừng giám sát điểm cầu này (bảo trì).',
   'why.setup':
     'Đã gặp máy chủ nhưng đường truyền tín hiệu không thông (có thể do tường lửa chặn).',
+  'why.refused': 'Máy chủ không còn nhận máy này (đã thu hồi hoặc đăng ký ở máy khác).',
   'why.lost': 'Vừa mất kết nối; đang nối lại.',
 
   'verdict.title': 'Máy chủ đánh giá điểm cầu này',
