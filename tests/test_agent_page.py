@@ -531,3 +531,23 @@ async def test_a_page_of_a_disabled_then_deleted_site_says_so_and_sends_nothing(
             )
             assert status.status_code == 401 and status.json()["detail"]
         assert await page.evaluate("window.sentReports.length") == 0
+
+
+async def test_a_page_whose_scripts_stop_as_on_a_sleeping_pc_dials_again_when_they_run(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    secret = await give_agent(seeded, SITE, None, ProbeMode.PUSH)
+    async with monitor(settings) as service, profile(browser, service.base) as (context, page):
+        await with_stored_secret(page, service, secret)
+        await connected(page)
+        await site_turns(service, "up")
+        await page.evaluate("window.keptAlive = true")
+        # What a PC's sleep does to a page: its scripts stop, so no ping is answered.
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Debugger.enable")
+        await cdp.send("Debugger.pause")
+        await site_turns(service, "down")
+        await cdp.send("Debugger.resume")
+        await site_turns(service, "up")  # by itself, no reload
+        await connected(page)
+        assert await page.evaluate("window.keptAlive") is True
