@@ -8,7 +8,8 @@ import pytest
 from models.settings import DEFAULT_THRESHOLDS
 from models.site import SiteStatus
 from monitor.probe.quality import WindowFigures, estimate_mos, figures
-from monitor.probe.status import Policy, StatusMachine
+from monitor.probe.status import Policy, StatusMachine, media_problems
+from monitor.wire.protocol import Report
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 GOOD = figures([0.020, 0.022, 0.021, 0.019], 0)
@@ -75,6 +76,56 @@ def test_site_thresholds_override_the_defaults() -> None:
     site = StatusMachine(Policy(3, 2, lenient), SiteStatus.UNKNOWN, T0)
     change = site.window(SLOW, at(10))
     assert change is not None and change.new is SiteStatus.UP
+
+
+def test_a_media_fault_degrades_at_once_and_its_end_needs_the_good_windows() -> None:
+    site = machine(SiteStatus.UP)
+    black = Report(camera="black", microphone="ok", camera_luma=2.0)
+    change = site.window(GOOD, at(10), black)
+    assert change is not None and (change.old, change.new) == (SiteStatus.UP, SiteStatus.DEGRADED)
+    assert change.reason == "no picture (black)"
+    assert site.window(GOOD, at(20), black) is None  # still black: no new change
+    fixed = Report(camera="ok", microphone="ok")
+    assert site.window(GOOD, at(30), fixed) is None  # one good window is not enough
+    back = site.window(GOOD, at(40), fixed)
+    assert back is not None and back.new is SiteStatus.UP
+    assert back.reason == "link good for 2 windows"
+
+
+def test_media_faults_join_the_link_problems_in_one_reason() -> None:
+    site = machine()
+    both = Report(camera="frozen", microphone="silent")
+    change = site.window(SLOW, at(10), both)
+    assert change is not None and change.new is SiteStatus.DEGRADED
+    assert change.reason == "RTT 455 ms, no picture (frozen), no sound (silent)"
+    down = machine(SiteStatus.DOWN)
+    missing = Report(camera="missing", microphone="missing")
+    assert down.window(GOOD, at(10), missing) is None
+    change = down.window(GOOD, at(20), missing)
+    assert change is not None and change.new is SiteStatus.DEGRADED
+    assert change.reason == "no picture (no camera), no sound (no microphone) for 2 windows"
+
+
+@pytest.mark.parametrize(
+    ("report", "reasons"),
+    [
+        (None, []),  # no report since this connection began: nothing to hold against it
+        (Report(attendance=3), []),  # an agent that does not check the devices
+        (Report(camera="ok", microphone="ok"), []),
+        (Report(camera="denied", microphone="denied"), []),  # not checked is not broken
+        (Report(camera_ok=False, microphone_ok=False), ["no picture", "no sound"]),  # old agent
+        (Report(camera_ok=True, microphone_ok=True), []),
+        (Report(camera_ok=False, camera="ok"), []),  # the named verdict wins over the flag
+        (Report(microphone_ok=True, microphone="silent"), ["no sound (silent)"]),
+    ],
+)
+def test_which_reports_are_media_faults(report: Report | None, reasons: list[str]) -> None:
+    assert media_problems(report) == reasons
+    change = machine(SiteStatus.UP).window(GOOD, at(10), report)
+    if reasons:
+        assert change is not None and change.reason == ", ".join(reasons)
+    else:
+        assert change is None
 
 
 def test_window_figures() -> None:

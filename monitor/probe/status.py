@@ -7,6 +7,7 @@ from datetime import datetime
 from models.site import PAUSED_REASON, SiteStatus
 from models.thresholds import Thresholds
 from monitor.probe.quality import WindowFigures
+from monitor.wire.protocol import Report
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,28 @@ def problems(figures: WindowFigures, limits: Thresholds) -> list[str]:
     if figures.mos is not None and limits.mos is not None and figures.mos < limits.mos:
         found.append(f"MOS {figures.mos:.1f}")
     return found
+
+
+# The room's own camera and microphone, as the agent judged them (docs/PROTOCOL.md §4): which
+# verdicts are faults, and the cause each names in the reason. `fault` (an old agent's
+# `camera_ok: false`) names none; `denied` is no fault: the devices were not checked.
+PICTURE_FAULTS = {"missing": "no camera", "black": "black", "frozen": "frozen", "fault": ""}
+SOUND_FAULTS = {"missing": "no microphone", "silent": "silent", "fault": ""}
+
+
+def _fault(what: str, verdict: str | None, causes: dict[str, str]) -> list[str]:
+    if verdict not in causes:
+        return []
+    cause = causes[verdict]
+    return [f"{what} ({cause})" if cause else what]
+
+
+def media_problems(report: Report | None) -> list[str]:
+    """What the agent's latest report says is wrong with the room's picture and sound."""
+    if report is None:
+        return []
+    picture = _fault("no picture", report.camera_verdict(), PICTURE_FAULTS)
+    return picture + _fault("no sound", report.microphone_verdict(), SOUND_FAULTS)
 
 
 class StatusMachine:
@@ -85,11 +108,14 @@ class StatusMachine:
             return None
         return self._move(SiteStatus.DOWN, reason, now)
 
-    def window(self, figures: WindowFigures, now: datetime) -> Transition | None:
-        """Judge one window in which the site answered at least once."""
+    def window(
+        self, figures: WindowFigures, now: datetime, report: Report | None = None
+    ) -> Transition | None:
+        """Judge one window in which the site answered at least once, with what the agent
+        last reported of the room (None: nothing, or not since this connection began)."""
         if self.status is SiteStatus.PAUSED or figures.rtt_median_seconds is None:
             return None
-        bad = problems(figures, self.policy.limits)
+        bad = problems(figures, self.policy.limits) + media_problems(report)
         verdict = SiteStatus.DEGRADED if bad else SiteStatus.UP
         reason = ", ".join(bad) if bad else "link good"
         if self.status is SiteStatus.UNKNOWN or (

@@ -26,6 +26,13 @@ class Pong(BaseModel):
     t: float
 
 
+# What the agent saw of the room's own camera and microphone, checked in the site's browser
+# (docs/PROTOCOL.md §4). `denied`: the site did not allow the check, which says nothing of the
+# devices themselves.
+CameraVerdict = Literal["ok", "missing", "denied", "black", "frozen"]
+MicrophoneVerdict = Literal["ok", "missing", "denied", "silent"]
+
+
 class Report(BaseModel):
     """What the agent knows; fields it does not know are left out. Unknown fields are kept."""
 
@@ -36,6 +43,30 @@ class Report(BaseModel):
     attendance: int | None = Field(None, ge=0, le=100_000)
     camera_ok: bool | None = None
     microphone_ok: bool | None = None
+    camera: CameraVerdict | None = None
+    microphone: MicrophoneVerdict | None = None
+    # A few numbers behind the verdicts, never the picture or the sound. Strict: `true` or
+    # "12" is junk from a broken agent, not a figure.
+    camera_luma: float | None = Field(None, ge=0, le=255, strict=True)  # mean, last picture
+    microphone_dbfs: float | None = Field(None, ge=-100, le=0, strict=True)  # loudest of late
+
+    def camera_verdict(self) -> CameraVerdict | Literal["fault"] | None:
+        """The named verdict when there is one; else what the old boolean says."""
+        if self.camera is not None:
+            return self.camera
+        return _from_flag(self.camera_ok)
+
+    def microphone_verdict(self) -> MicrophoneVerdict | Literal["fault"] | None:
+        if self.microphone is not None:
+            return self.microphone
+        return _from_flag(self.microphone_ok)
+
+
+def _from_flag(ok: bool | None) -> Literal["ok", "fault"] | None:
+    """An old agent's `camera_ok`/`microphone_ok`: false is a fault it could not name."""
+    if ok is None:
+        return None
+    return "ok" if ok else "fault"
 
 
 Message = Annotated[Ping | Pong | Report, Field(discriminator="type")]
