@@ -10,14 +10,7 @@ import en from './i18n/en.js';
 const CATALOGUES = { vi, en };
 const STORAGE_KEY = 'bw.lang';
 const listeners = new Set();
-let lang = initialLang();
-
-function initialLang() {
-  const asked = new URLSearchParams(location.search).get('lang');
-  if (asked in CATALOGUES) return asked;
-  const stored = localStorage.getItem(STORAGE_KEY);
-  return stored in CATALOGUES ? stored : 'vi';
-}
+let lang = shared.initialLang(CATALOGUES);
 
 export function currentLang() {
   return lang;
@@ -25,12 +18,7 @@ export function currentLang() {
 
 /** The text for `key` in the current language, with {placeholders} filled from `params`. */
 export function t(key, params = {}) {
-  const text = CATALOGUES[lang][key];
-  if (text === undefined) {
-    console.warn('missing translation', lang, key);
-    return key; // visible on purpose: a missing string must be noticed, not hidden
-  }
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ''));
+  return shared.lookup(CATALOGUES[lang], key, params);
 }
 
 export function setLang(next) {

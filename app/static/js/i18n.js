@@ -6,13 +6,14 @@ import en from '../i18n/en.js';
 const CATALOGUES = { vi, en };
 const STORAGE_KEY = 'bw.lang';
 const listeners = new Set();
-let lang = initialLang();
+let lang = initialLang(CATALOGUES);
 
-function initialLang() {
+/** ?lang= for one visit, else the remembered choice, else Vietnamese (the agent page too). */
+export function initialLang(catalogues) {
   const asked = new URLSearchParams(location.search).get('lang');
-  if (asked in CATALOGUES) return asked;
+  if (asked in catalogues) return asked;
   const stored = localStorage.getItem(STORAGE_KEY);
-  return stored in CATALOGUES ? stored : 'vi';
+  return stored in catalogues ? stored : 'vi';
 }
 
 export function currentLang() {
@@ -21,7 +22,12 @@ export function currentLang() {
 
 /** The text for `key` in the current language, with {placeholders} filled from `params`. */
 export function t(key, params = {}) {
-  const text = CATALOGUES[lang][key];
+  return lookup(CATALOGUES[lang], key, params);
+}
+
+/** `key` in `catalogue`, with {placeholders} filled from `params` (the agent page too). */
+export function lookup(catalogue, key, params = {}) {
+  const text = catalogue[key];
   if (text === undefined) {
     console.warn('missing translation', lang, key);
     return key; // visible on purpose: a missing string must be noticed, not hidden
