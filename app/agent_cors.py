@@ -19,7 +19,8 @@ class AgentCors:
             allow_origins=origins,
             allow_methods=["GET", "POST", "DELETE"],  # status, offers, leaving
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Location"],  # where the agent DELETEs its session
+            # Where the agent DELETEs its session; its ICE servers for the next dial.
+            expose_headers=["Location", "Link"],
             max_age=3600,
         )
 

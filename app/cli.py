@@ -445,7 +445,7 @@ def agent(
     site_agent = SiteAgent(
         site,
         secret,
-        rtc_configuration(config.ice_servers),
+        rtc_configuration(config.ice_servers, config.ice_transport_policy),
         report=lambda: Report(attendance=attendance),
     )
     if listen is not None:

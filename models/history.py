@@ -32,6 +32,10 @@ class Sample(Base):
     # Optional media figures (bitrate, fps, freezes) and the agent's report (version, camera, mic).
     media: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The path of the connection: the candidate types of the pair ICE selected, the monitor's
+    # and the agent's ("host", "srflx", "prflx", "relay"); "relay" on either side is via TURN.
+    local_candidate_type: Mapped[str | None] = mapped_column(String(16))
+    remote_candidate_type: Mapped[str | None] = mapped_column(String(16))
 
 
 class StatusChange(Base):

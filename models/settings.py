@@ -2,9 +2,10 @@
 
 import socket
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -19,6 +20,36 @@ class IceServer(BaseModel):
     urls: list[str] = Field(min_length=1, examples=[["turn:turn.example.vn:3478"]])
     username: str | None = None
     credential: SecretStr | None = None
+
+
+class TurnServer(BaseModel):
+    """A TURN server that trusts a secret it shares with the monitor (coturn's
+    `use-auth-secret`): agents get time-limited credentials made from it, never the secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[str] = Field(
+        min_length=1, examples=[["turn:turn.tinh.vn:3478?transport=udp", "turns:turn.tinh.vn:5349"]]
+    )
+    secret: SecretStr = Field(description="coturn's static-auth-secret.")
+    ttl_seconds: int = Field(
+        86_400,
+        ge=300,
+        le=7 * 86_400,
+        description="How long handed-out credentials stay good: at least a conference day, "
+        "as a relayed session refreshes its allocation with the credentials it started with.",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _turn_urls(cls, urls: list[str]) -> list[str]:
+        # Each URL goes out in a Link header between < and >: nothing may break out of them.
+        for url in urls:
+            if not url.startswith(("turn:", "turns:")) or any(
+                c in '<>"' or c.isspace() or not c.isprintable() for c in url
+            ):
+                raise ValueError(f"not a TURN URL like turn:host:3478: {url!r}")
+        return urls
 
 
 class Settings(BaseSettings):
@@ -67,6 +98,16 @@ class Settings(BaseSettings):
         90.0, gt=0, description="Raw samples older than this are deleted (hourly)."
     )
     ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN (JSON).")
+    turn: TurnServer | None = Field(
+        None,
+        description="TURN for agents, with credentials from a shared secret (JSON): "
+        '{"urls": ["turn:turn.tinh.vn:3478"], "secret": "...", "ttl_seconds": 86400}.',
+    )
+    ice_transport_policy: Literal["all", "relay"] = Field(
+        "all",
+        description="What agents' pages may gather: every candidate, or relayed ones only "
+        "(every site through the TURN server).",
+    )
     ice_host_addresses: list[str] = Field(
         default_factory=list,
         description='Gather host candidates only on these addresses (e.g. ["127.0.0.1"] for '
@@ -103,7 +144,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = Field(True, description="One JSON object per log line.")
 
-    @field_validator("database_url", "worker_url", "public_url", "metrics_token", mode="before")
+    @field_validator(
+        "database_url", "worker_url", "public_url", "metrics_token", "turn", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`BRIDGEWATCH_METRICS_TOKEN=` (set, but to nothing) means unset, not "the empty

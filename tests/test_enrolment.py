@@ -371,6 +371,7 @@ async def test_the_agent_reads_its_status_and_nobody_else_does(
         "last_seen_at",
         "latest",
         "monitor_time",
+        "ice_transport_policy",
     }
     assert (body["site_code"], body["site_name"], body["status"]) == (
         COMMUNE,

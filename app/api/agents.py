@@ -7,6 +7,11 @@ WHIP style: the agent POSTs its SDP offer (`application/sdp`) with its site secr
 token and gets `201 Created`, the SDP answer and a `Location` to DELETE when it leaves.
 A secret is valid for its own site only. With the same secret and the same checks, the agent
 (its page, at a site) reads its site's status at `/agents/{code}/status`.
+
+Both answers carry the agent's ICE servers in `Link` headers, as WHIP does (RFC 9725 §4.6), TURN
+with credentials made for this site now: an agent has no other way to learn fresh ones before
+its next offer (no trickle ICE), and a page left open for days would otherwise dial with
+expired ones. Only an authenticated agent of the site gets them.
 """
 
 from typing import Annotated
@@ -26,8 +31,10 @@ from models.site import ProbeMode, Site
 from monitor.probe.credentials import AgentCheck, check_agent_secret
 from monitor.probe.engine import NotProbedError, ProbeEngine
 from monitor.scaleout import queries
+from monitor.wire.links import ice_link_values
 from monitor.wire.peer import SetupError
 from monitor.wire.signaling import SDP
+from monitor.wire.turn import agent_ice_servers
 
 # 401 without the site's secret, 403 with another site's, 404 for an unknown site, 503 when no
 # monitor can take the agent now. A worker's own answer is handed back as it is.
@@ -36,7 +43,7 @@ router = APIRouter(
 )
 _agent_bearer = HTTPBearer(auto_error=False, description="The site's agent secret (bws_...).")
 MAX_SDP_BYTES = 64 * 1024
-FORWARDED_HEADERS = ("content-type", "location", "retry-after")
+FORWARDED_HEADERS = ("content-type", "link", "location", "retry-after")
 SDP_BODY = {
     "requestBody": {"required": True, "content": {SDP: {"schema": {"type": "string"}}}},
     "responses": {"201": {"description": "The SDP answer", "content": {SDP: {}}}},
@@ -63,6 +70,11 @@ async def _authorised_site(
 
 
 AgentSite = Annotated[int, Depends(_authorised_site)]
+
+
+def _add_ice_links(response: Response, settings: Settings, code: str) -> None:
+    for value in ice_link_values(agent_ice_servers(settings, code)):
+        response.headers.append("Link", value)
 
 
 async def _read_offer(request: Request) -> str:
@@ -105,7 +117,11 @@ async def open_session(
             raise HTTPException(503, f"could not answer: {exc}") from exc
         else:
             location = f"/api/v1/agents/{code}/sessions/{push_session}"
-            return Response(answer, status_code=201, media_type=SDP, headers={"Location": location})
+            answered = Response(
+                answer, status_code=201, media_type=SDP, headers={"Location": location}
+            )
+            _add_ice_links(answered, settings, code)
+            return answered
     site = await session.get_one(Site, site_id)
     if not site.enabled or site.probe_mode is not ProbeMode.PUSH:
         raise HTTPException(409, f"site '{code}' is disabled or not in push mode")
@@ -136,9 +152,16 @@ async def close_session(
     return await _forward(request, worker_url, settings, None)
 
 
-@router.get("/{code}/status", summary="The agent's page asks how its site is doing")
-async def agent_status(site_id: AgentSite, session: SessionDep) -> AgentStatus:
+@router.get(
+    "/{code}/status",
+    summary="The agent's page asks how its site is doing",
+    description="Also carries the agent's ICE servers in `Link` headers, for its next dial.",
+)
+async def agent_status(
+    code: str, site_id: AgentSite, session: SessionDep, settings: SettingsDep, response: Response
+) -> AgentStatus:
     site = await session.get_one(Site, site_id)
+    _add_ice_links(response, settings, code)
     return AgentStatus(
         site_code=site.code,
         site_name=site.name,
@@ -148,6 +171,7 @@ async def agent_status(site_id: AgentSite, session: SessionDep) -> AgentStatus:
         last_seen_at=site.last_seen_at,
         latest=site.latest,
         monitor_time=utcnow(),
+        ice_transport_policy=settings.ice_transport_policy,
     )
 
 

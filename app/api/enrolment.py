@@ -38,6 +38,7 @@ from monitor.probe.credentials import (
     redeem_agent_link,
     revoke_agent,
 )
+from monitor.wire.turn import agent_ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,7 @@ async def enrol(
                 username=server.username,
                 credential=server.credential.get_secret_value() if server.credential else None,
             )
-            for server in settings.ice_servers
+            for server in agent_ice_servers(settings, enrolled.site.code)
         ],
+        ice_transport_policy=settings.ice_transport_policy,
     )

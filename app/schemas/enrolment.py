@@ -2,7 +2,7 @@
 for its one-time code, and what the agent page shows the technician."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -10,6 +10,13 @@ from app.schemas.common import Strict
 from models.site import SiteStatus
 from models.topology.fields import SiteCode
 
+IcePolicy = Annotated[
+    Literal["all", "relay"],
+    Field(
+        description="The page's iceTransportPolicy (BRIDGEWATCH_ICE_TRANSPORT_POLICY): relay "
+        "sends every site through the TURN server."
+    ),
+]
 LinkHours = Annotated[
     int,
     Field(
@@ -79,7 +86,11 @@ class AgentEnrolled(BaseModel):
         description="The site's new agent secret (bws_...), shown this once: the bearer "
         "credential of the agent's requests (docs/PROTOCOL.md). Any earlier one stops working."
     )
-    ice_servers: list[RtcIceServer] = Field(description="The monitor's STUN/TURN servers.")
+    ice_servers: list[RtcIceServer] = Field(
+        description="The monitor's STUN/TURN servers, TURN with credentials made for this site "
+        "now (fresh ones come in the Link headers of every answer and status)."
+    )
+    ice_transport_policy: IcePolicy
 
 
 class AgentStatus(BaseModel):
@@ -95,3 +106,4 @@ class AgentStatus(BaseModel):
     monitor_time: datetime = Field(
         description="The monitor's clock now: the page can tell how old last_seen_at is."
     )
+    ice_transport_policy: IcePolicy

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCDataChannel, RTCPeerConnection
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+)
 
 from monitor.wire.media import TestPattern, drain
 from monitor.wire.peer import (
@@ -69,6 +75,7 @@ class SiteAgent:
         self.site_code = site_code
         self._secret = secret
         self._rtc = rtc
+        self._own_servers = list(rtc.iceServers or [])
         self._report = report
         self._detour = detour
         self.sessions: dict[str, AgentSession] = {}
@@ -116,6 +123,23 @@ class SiteAgent:
     def _on_state(session: AgentSession) -> None:
         if session.pc.connectionState in ("closed", "failed"):
             session.closed.set()
+
+    @property
+    def rtc(self) -> RTCConfiguration:
+        """What the next session is made with."""
+        return self._rtc
+
+    def _learn(self, servers: list[RTCIceServer]) -> None:
+        """The monitor's ICE servers from its last answer (TURN with fresh credentials) join
+        the agent's own for the next dial; its own come first and keep their credentials."""
+        if not servers:
+            return
+        own = {url for server in self._own_servers for url in _urls(server)}
+        learned = [s for s in servers if not own.intersection(_urls(s))]
+        self._rtc = RTCConfiguration(
+            iceServers=[*self._own_servers, *learned],
+            iceTransportPolicy=self._rtc.iceTransportPolicy,
+        )
 
     async def _detoured(self, sdp: str, session: AgentSession) -> str:
         if self._detour is None:
@@ -224,8 +248,13 @@ class SiteAgent:
                 offer = await self._detoured(await make_offer(session.pc), session)
                 answer = await post_offer(http, url, offer, self._secret)
                 location = answer.location
+                self._learn(answer.ice_servers)
+                if "a=candidate:" not in offer:
+                    # Relay only with no usable TURN server (yet): aiortc would wait for ever.
+                    # The offer was not useless: its answer named the servers for the next dial.
+                    raise ConnectionError("no ICE candidate gathered; no relay to go through")
                 await apply_answer(session.pc, await self._detoured(answer.sdp, session))
-                await wait_open(channel)
+                await _opened(channel, session)
             log.info("connected to the monitor", extra={"site": self.site_code})
             self._serve(session, channel)
             self.sessions["push"] = session
@@ -235,3 +264,21 @@ class SiteAgent:
             await self._close(session)
             if location:
                 await delete_session(http, location, self._secret)
+
+
+async def _opened(channel: RTCDataChannel, session: AgentSession) -> None:
+    """The channel opens, or the connection fails first (ICE found no path: a relay-only agent
+    with no TURN server, or refused credentials): then no use waiting for the set-up timeout."""
+    opening = asyncio.ensure_future(wait_open(channel))
+    closing = asyncio.ensure_future(session.closed.wait())
+    try:
+        await asyncio.wait({opening, closing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        opening.cancel()
+        closing.cancel()
+    if channel.readyState != "open":
+        raise ConnectionError(f"no connection: {session.pc.iceConnectionState}")
+
+
+def _urls(server: RTCIceServer) -> list[str]:
+    return [server.urls] if isinstance(server.urls, str) else list(server.urls)

@@ -31,6 +31,9 @@ class SampleTaken:
     error_class: str | None = None
     report: dict[str, Any] | None = None
     media: dict[str, Any] | None = None  # figures of a media check finished in this window
+    # Candidate types of the pair ICE selected (ours, the agent's), e.g. "host" / "relay".
+    local_candidate_type: str | None = None
+    remote_candidate_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ def _sample_row(event: SampleTaken) -> dict[str, Any]:
         "error_class": event.error_class,
         "report": event.report,
         "media": event.media,
+        "local_candidate_type": event.local_candidate_type,
+        "remote_candidate_type": event.remote_candidate_type,
     }
 
 

@@ -7,22 +7,32 @@ closed network may want to pin the interface, so `restrict_host_addresses` makes
 addresses a deliberate setting (`BRIDGEWATCH_ICE_HOST_ADDRESSES`).
 """
 
+from typing import Literal
+
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from models.settings import IceServer
 
+POLICIES = {"all": RTCIceTransportPolicy.ALL, "relay": RTCIceTransportPolicy.RELAY}
 
-def rtc_configuration(servers: list[IceServer]) -> RTCConfiguration:
+
+def rtc_ice_server(server: IceServer) -> RTCIceServer:
+    return RTCIceServer(
+        urls=server.urls,
+        username=server.username,
+        credential=server.credential.get_secret_value() if server.credential else None,
+    )
+
+
+def rtc_configuration(
+    servers: list[IceServer], policy: Literal["all", "relay"] = "all"
+) -> RTCConfiguration:
+    """`policy` relay: only relayed candidates (an agent made to go through TURN)."""
     return RTCConfiguration(
-        iceServers=[
-            RTCIceServer(
-                urls=server.urls,
-                username=server.username,
-                credential=server.credential.get_secret_value() if server.credential else None,
-            )
-            for server in servers
-        ]
+        iceServers=[rtc_ice_server(server) for server in servers],
+        iceTransportPolicy=POLICIES[policy],
     )
 
 

@@ -9,6 +9,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpx
+from aiortc import RTCIceServer
+
+from monitor.wire.ice import rtc_ice_server
+from monitor.wire.links import parse_ice_links
 
 SDP = "application/sdp"
 _in_flight: set[asyncio.Task[httpx.Response]] = set()
@@ -46,6 +50,7 @@ class SignalingError(Exception):
 class Answer:
     sdp: str
     location: str | None
+    ice_servers: list[RTCIceServer]  # from the answer's Link headers: for the next offer
 
 
 async def post_offer(client: httpx.AsyncClient, url: str, offer: str, token: str) -> Answer:
@@ -67,7 +72,8 @@ async def post_offer(client: httpx.AsyncClient, url: str, offer: str, token: str
     if response.status_code != 201 or not response.headers.get("content-type", "").startswith(SDP):
         raise SignalingError("bad_answer", f"HTTP {response.status_code}")
     location = response.headers.get("location")
-    return Answer(response.text, urljoin(url, location) if location else None)
+    links = [rtc_ice_server(s) for s in parse_ice_links(response.headers.get_list("link"))]
+    return Answer(response.text, urljoin(url, location) if location else None, links)
 
 
 async def delete_session(client: httpx.AsyncClient, location: str, token: str) -> None:

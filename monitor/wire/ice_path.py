@@ -1,0 +1,23 @@
+"""Which path a live connection took: the candidate types of the pair ICE selected.
+
+"host" on both sides is a direct path; "srflx"/"prflx" went through a NAT; "relay" on either
+side means the packets go through a TURN server. aiortc has no public way to ask (its
+getStats() has no candidate-pair entries), so this reads aioice's nominated pair through
+aiortc's private attributes, here and nowhere else: checked against aiortc 1.16 / aioice 0.13,
+and any change of theirs gives None rather than an error.
+"""
+
+from aiortc import RTCPeerConnection
+
+
+def selected_candidate_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
+    """(ours, theirs) for the data channel's connection, or None when nothing is selected."""
+    try:
+        ice = pc.sctp.transport.transport  # type: ignore[union-attr]  # SCTP → DTLS → ICE
+        nominated = ice._connection._nominated  # aioice: component → CandidatePair
+        pair = nominated.get(1) or next(iter(nominated.values()), None)
+        if pair is None:
+            return None
+        return str(pair.local_candidate.type), str(pair.remote_candidate.type)
+    except AttributeError:
+        return None
