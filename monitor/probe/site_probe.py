@@ -20,6 +20,7 @@ from monitor.probe.heartbeat import Heartbeat
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
 from monitor.probe.quality import WindowFigures, figures
 from monitor.probe.status import StatusMachine, Transition
+from monitor.wire.ice_path import selected_candidate_types
 from monitor.wire.peer import close_quietly
 from monitor.wire.protocol import Report, decode
 
@@ -76,6 +77,7 @@ class SiteProbe:
         self._report: Report | None = None
         self._media: dict[str, Any] | None = None
         self._dead = asyncio.Event()
+        self._pc: RTCPeerConnection | None = None  # the live connection, for its path
         self.connected = False
         self.last_seen_at: datetime | None = None
         self.last_figures: WindowFigures | None = None  # of the last window that had pings
@@ -132,10 +134,12 @@ class SiteProbe:
         beating = asyncio.create_task(heartbeat.run())
         dead = asyncio.create_task(self._dead.wait())
         self.connected = True
+        self._pc = connection.pc
         try:
             await asyncio.wait({beating, dead}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.connected = False
+            self._pc = None
             self._report = None  # what the agent said no longer holds once it is gone
             beating.cancel()
             dead.cancel()
@@ -174,8 +178,9 @@ class SiteProbe:
         )
         if self._rtts:
             # Judged before it is published: the window that opens an incident is the first
-            # that counts toward its worst figures.
-            self._publish(self.machine.window(result, now))
+            # that counts toward its worst figures. The report is this connection's only (it
+            # is dropped when the connection ends): a fault never outlives its agent.
+            self._publish(self.machine.window(result, now, self._report))
         self._bus.publish(
             SampleTaken(
                 site_id=self.config.id,
@@ -188,12 +193,20 @@ class SiteProbe:
                 error_class=None if self._rtts else self._error_class,
                 report=report,
                 media=self._media,
+                **self._path(),
             )
         )
         self._media = None
         if result.sent:
             self.last_figures = result
         self._rtts, self._lost, self._setup_seconds = [], 0, None
+
+    def _path(self) -> dict[str, str | None]:
+        """The candidate types of the live connection's selected pair (read at each window:
+        ICE may move to another pair)."""
+        types = selected_candidate_types(self._pc) if self._pc is not None else None
+        local, remote = types or (None, None)
+        return {"local_candidate_type": local, "remote_candidate_type": remote}
 
     def snapshot(self, name: str, level: str, parent: str) -> SiteSnapshot:
         return SiteSnapshot(
