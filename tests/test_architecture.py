@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "monitor.simulation": {"monitor.agent", "monitor.wire"},
     "monitor.probe": {"monitor.wire", "models"},
     "monitor.scaleout": {"monitor.probe", "models"},
+    "monitor.conference": {"models"},
     "monitor": set(),  # monitor/__init__.py itself
     "app": {"app", "monitor", "models"},
 }

@@ -1,23 +1,27 @@
 """/api/v1/conferences: scheduled events and the sites (with delegates) that take part."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.conference_report import as_csv, public
 from app.deps import Admin, SessionDep, Viewer
 from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.conferences import (
     ConferenceCreate,
     ConferencePublic,
+    ConferenceReport,
     ConferenceUpdate,
     Participant,
     ParticipantPublic,
 )
+from models.base import utcnow
 from models.conference import Conference, ConferenceSite
 from models.site import Site
+from monitor.conference.report import build_report
 
 router = APIRouter(
     prefix="/conferences", tags=["conferences"], responses=problems(*EVERY_ROUTE, 422)
@@ -138,3 +142,33 @@ async def update_conference(
 async def delete_conference(conference_id: Id, session: SessionDep, _: Admin) -> None:
     await session.delete(await _load(session, conference_id))
     await session.commit()
+
+
+@router.get(
+    "/{conference_id}/report",
+    summary="What happened to each site during the conference (so far, while it runs)",
+    response_model=ConferenceReport,
+    responses={
+        **problems(404),
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+    },
+)
+async def conference_report(
+    conference_id: Id,
+    session: SessionDep,
+    _: Viewer,
+    report_format: Annotated[
+        Literal["json", "csv"],
+        Query(alias="format", description="csv: one row per site, UTF-8 with BOM for Excel."),
+    ] = "json",
+) -> ConferenceReport | Response:
+    conference = await _load(session, conference_id)
+    report = public(await build_report(session, conference, utcnow()))
+    if report_format == "csv":
+        filename = f"conference-{conference_id}-report.csv"
+        return Response(
+            as_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return report

@@ -82,3 +82,62 @@ class ConferencePublic(BaseModel):
     sites: list[ParticipantPublic]
     created_at: datetime
     updated_at: datetime
+
+
+class StatusSeconds(BaseModel):
+    up: float
+    degraded: float
+    down: float
+    other: float = Field(description="Unknown or paused (maintenance): not observed as up/down.")
+
+
+class ReportIncident(BaseModel):
+    id: int
+    severity: str
+    opened_at: datetime
+    closed_at: datetime | None
+    seconds_in_window: float
+
+
+class ReportSite(BaseModel):
+    code: str
+    name: str
+    district_code: str | None
+    seconds: StatusSeconds
+    uptime_ratio: float | None = Field(description="Share of the window not down.")
+    incidents: list[ReportIncident]
+    worst_rtt_seconds: float | None
+    worst_loss_ratio: float | None
+    worst_mos: float | None
+    expected_delegates: int
+    attendance: int | None = Field(description="Delegates present, as last reported.")
+
+
+class ReportTotals(BaseModel):
+    sites: int
+    seconds: StatusSeconds
+    uptime_ratio: float | None = Field(description="Mean of the sites' uptime ratios.")
+    incidents: int
+    expected_delegates: int
+    attendance: int
+    sites_without_attendance: int
+
+
+class ReportDistrict(BaseModel):
+    code: str | None = Field(description="None: sites outside any district.")
+    name: str | None
+    totals: ReportTotals
+    sites: list[ReportSite]
+
+
+class ConferenceReport(BaseModel):
+    conference_id: int
+    title: str
+    phase: ConferencePhase
+    starts_at: datetime
+    ends_at: datetime
+    window_start: datetime
+    window_end: datetime = Field(description="The end, or now while the conference runs.")
+    complete: bool = Field(description="The conference has ended: the figures are final.")
+    totals: ReportTotals
+    districts: list[ReportDistrict] = Field(description="Most downtime first.")

@@ -1,0 +1,281 @@
+"""The report of one conference: per participating site, the time up / degraded / down within
+the conference's window, the incidents that overlapped it, the worst figures measured in it and
+the delegates present; totals per district and overall, the sites with the most downtime first.
+
+Live, the window ends now ("so far"); before the start it is empty. Figures come from the
+recorded status changes (`timeline`), so they are exact to the change, not to the window.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from models.conference import Conference, ConferenceSite
+from models.history import Sample, StatusChange
+from models.incident import Incident
+from models.site import Site, SiteLevel, SiteStatus
+from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
+
+
+@dataclass(frozen=True)
+class IncidentSpan:
+    id: int
+    severity: SiteStatus
+    opened_at: datetime
+    closed_at: datetime | None
+    seconds_in_window: float
+
+
+@dataclass(frozen=True)
+class Worst:
+    rtt_seconds: float | None = None
+    loss_ratio: float | None = None
+    mos: float | None = None
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    code: str
+    name: str
+    district_code: str | None
+    expected_delegates: int
+    seconds: dict[SiteStatus, float]
+    incidents: list[IncidentSpan]
+    worst: Worst
+    attendance: int | None
+
+    @property
+    def uptime_ratio(self) -> float | None:
+        """Share of the window not down (degraded counts as up: the site was in the session)."""
+        total = sum(self.seconds.values())
+        if total <= 0:
+            return None
+        return 1 - self.seconds[SiteStatus.DOWN] / total
+
+
+@dataclass(frozen=True)
+class Totals:
+    sites: int
+    seconds: dict[SiteStatus, float]
+    uptime_ratio: float | None
+    incidents: int
+    expected_delegates: int
+    attendance: int
+    sites_without_attendance: int
+
+
+@dataclass(frozen=True)
+class DistrictReport:
+    code: str | None  # None: sites outside any district (the province, the hub)
+    name: str | None
+    sites: list[SiteReport]
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class Report:
+    conference: Conference
+    window_start: datetime
+    window_end: datetime
+    complete: bool  # the conference has ended: the figures will not change
+    districts: list[DistrictReport]
+    totals: Totals
+
+
+def totals_of(sites: Sequence[SiteReport]) -> Totals:
+    seconds = {s: sum(site.seconds[s] for site in sites) for s in SiteStatus}
+    ratios = [r for site in sites if (r := site.uptime_ratio) is not None]
+    return Totals(
+        sites=len(sites),
+        seconds=seconds,
+        uptime_ratio=sum(ratios) / len(ratios) if ratios else None,
+        incidents=sum(len(site.incidents) for site in sites),
+        expected_delegates=sum(site.expected_delegates for site in sites),
+        attendance=sum(site.attendance or 0 for site in sites),
+        sites_without_attendance=sum(site.attendance is None for site in sites),
+    )
+
+
+def group_by_district(
+    sites: Sequence[SiteReport], names: dict[str | None, str | None]
+) -> list[DistrictReport]:
+    """Districts with the most downtime first, and within each the sites."""
+    grouped: dict[str | None, list[SiteReport]] = {}
+    for site in sites:
+        grouped.setdefault(site.district_code, []).append(site)
+    districts = [
+        DistrictReport(
+            code, names.get(code), sorted(members, key=_downtime_first), totals_of(members)
+        )
+        for code, members in grouped.items()
+    ]
+    return sorted(districts, key=lambda d: (-d.totals.seconds[SiteStatus.DOWN], d.code or "~"))
+
+
+def _downtime_first(site: SiteReport) -> tuple[float, str]:
+    return -site.seconds[SiteStatus.DOWN], site.code
+
+
+async def build_report(session: AsyncSession, conference: Conference, now: datetime) -> Report:
+    start = conference.starts_at
+    end = max(start, min(conference.ends_at, now))
+    participants = await _participants(session, conference.id)
+    ids = [site.id for _, site, _ in participants]
+    before = await _status_before(session, ids, start)
+    changes = await _changes(session, ids, start, end)
+    incidents = await _incidents(session, ids, start, end)
+    worst = await _worst(session, ids, start, end)
+    attendance = await _attendance(session, ids, start, end)
+    sites, names = [], {}
+    for expected, site, district in participants:
+        own = changes.get(site.id, [])
+        initial = before.get(site.id) or (own[0][1] if own else site.status)
+        district_code = district.code if district else None
+        names[district_code] = district.name if district else None
+        sites.append(
+            SiteReport(
+                code=site.code,
+                name=site.name,
+                district_code=district_code,
+                expected_delegates=expected,
+                seconds=seconds_in_status(initial, [c for c, _ in own], start, end),
+                incidents=incidents.get(site.id, []),
+                worst=worst.get(site.id, Worst()),
+                attendance=attendance.get(site.id),
+            )
+        )
+    return Report(
+        conference=conference,
+        window_start=start,
+        window_end=end,
+        complete=now >= conference.ends_at,
+        districts=group_by_district(sites, names),
+        totals=totals_of(sites),
+    )
+
+
+async def _participants(
+    session: AsyncSession, conference_id: int
+) -> list[tuple[int, Site, Site | None]]:
+    """(expected delegates, site, its district): a district is its own; a commune's is its
+    parent when that is a district."""
+    parent = aliased(Site)
+    district = aliased(Site)
+    rows = await session.execute(
+        select(ConferenceSite.expected_delegates, Site, district)
+        .join(Site, Site.id == ConferenceSite.site_id)
+        .outerjoin(parent, parent.id == Site.parent_id)
+        .outerjoin(
+            district,
+            or_(
+                and_(Site.level == SiteLevel.DISTRICT, district.id == Site.id),
+                and_(
+                    Site.level != SiteLevel.DISTRICT,
+                    parent.level == SiteLevel.DISTRICT,
+                    district.id == parent.id,
+                ),
+            ),
+        )
+        .where(ConferenceSite.conference_id == conference_id)
+        .order_by(Site.code)
+    )
+    return [(expected, site, district) for expected, site, district in rows.all()]
+
+
+async def _status_before(
+    session: AsyncSession, ids: list[int], start: datetime
+) -> dict[int, SiteStatus]:
+    """Each site's status when the window opened: the last change at or before it."""
+    last = (
+        select(StatusChange.site_id, func.max(StatusChange.at).label("at"))
+        .where(StatusChange.site_id.in_(ids), StatusChange.at <= start)
+        .group_by(StatusChange.site_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(StatusChange.site_id, StatusChange.new_status).join(
+            last, and_(StatusChange.site_id == last.c.site_id, StatusChange.at == last.c.at)
+        )
+    )
+    return {site_id: status for site_id, status in rows.all()}
+
+
+async def _changes(
+    session: AsyncSession, ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[tuple[Change, SiteStatus]]]:
+    """The changes within the window, in order, each with the status it left."""
+    rows = await session.execute(
+        select(
+            StatusChange.site_id, StatusChange.at, StatusChange.new_status, StatusChange.old_status
+        )
+        .where(StatusChange.site_id.in_(ids), StatusChange.at > start, StatusChange.at < end)
+        .order_by(StatusChange.site_id, StatusChange.at, StatusChange.id)
+    )
+    found: dict[int, list[tuple[Change, SiteStatus]]] = {}
+    for site_id, at, new, old in rows.all():
+        found.setdefault(site_id, []).append((Change(at, new), old))
+    return found
+
+
+async def _incidents(
+    session: AsyncSession, ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[IncidentSpan]]:
+    rows = await session.scalars(
+        select(Incident)
+        .where(
+            Incident.site_id.in_(ids),
+            Incident.opened_at < end,
+            or_(Incident.closed_at.is_(None), Incident.closed_at > start),
+        )
+        .order_by(Incident.opened_at, Incident.id)
+    )
+    found: dict[int, list[IncidentSpan]] = {}
+    for incident in rows:
+        span = IncidentSpan(
+            incident.id,
+            incident.severity,
+            incident.opened_at,
+            incident.closed_at,
+            overlap_seconds(incident.opened_at, incident.closed_at, start, end),
+        )
+        found.setdefault(incident.site_id, []).append(span)
+    return found
+
+
+async def _worst(
+    session: AsyncSession, ids: list[int], start: datetime, end: datetime
+) -> dict[int, Worst]:
+    rows = await session.execute(
+        select(
+            Sample.site_id,
+            func.max(Sample.rtt_median_seconds),
+            func.max(Sample.loss_ratio),
+            func.min(Sample.mos),
+        )
+        .where(Sample.site_id.in_(ids), Sample.at > start, Sample.at <= end)
+        .group_by(Sample.site_id)
+    )
+    return {site_id: Worst(rtt, loss, mos) for site_id, rtt, loss, mos in rows.all()}
+
+
+async def _attendance(
+    session: AsyncSession, ids: list[int], start: datetime, end: datetime
+) -> dict[int, int]:
+    """The delegates present as last reported within the window."""
+    reported = (Sample.site_id.in_(ids), Sample.at > start, Sample.at <= end)
+    last = (
+        select(Sample.site_id, func.max(Sample.at).label("at"))
+        .where(*reported, Sample.attendance.is_not(None))
+        .group_by(Sample.site_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Sample.site_id, Sample.attendance).join(
+            last, and_(Sample.site_id == last.c.site_id, Sample.at == last.c.at)
+        )
+    )
+    return {site_id: value for site_id, value in rows.all() if value is not None}
