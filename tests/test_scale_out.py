@@ -27,6 +27,7 @@ from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
 from models.topology.builtin import seed_if_empty
 from monitor.agent.http import agent_app
+from monitor.agent.site_agent import IDLE_TIMEOUT_SECONDS
 from monitor.probe.events import EventBus
 from monitor.scaleout import queries
 from monitor.scaleout.leases import LeaseKeeper
@@ -328,13 +329,17 @@ async def test_two_workers_and_an_api_process(postgres: PostgresDatabases, tmp_p
             serving(create_app(api_settings)) as api,
             httpx.AsyncClient(base_url=api, timeout=10) as client,
         ):
+            # The push agent of a killed worker hears nothing and dials again after its idle
+            # timeout; the worker taking the site over must wait at least that long before it
+            # calls the site down, as the default grace does (FAST's 3 s would not).
+            env = {**_worker_env(url), "BRIDGEWATCH_PUSH_GRACE_SECONDS": str(IDLE_TIMEOUT_SECONDS)}
             with contextlib.ExitStack() as workers:
                 # Started from a thread: this loop serves the agents meanwhile.
                 a, process_a = await asyncio.to_thread(
-                    workers.enter_context, spawned(WORKER, _worker_env(url), tmp_path / "a")
+                    workers.enter_context, spawned(WORKER, env, tmp_path / "a")
                 )
                 b, process_b = await asyncio.to_thread(
-                    workers.enter_context, spawned(WORKER, _worker_env(url), tmp_path / "b")
+                    workers.enter_context, spawned(WORKER, env, tmp_path / "b")
                 )
                 pushing = asyncio.create_task(
                     push_agent.push_forever(f"{api}/api/v1/agents/043/sessions", client)
