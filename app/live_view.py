@@ -31,6 +31,7 @@ from sqlalchemy import Row, or_, select
 
 from app.health import DatabaseWatch
 from app.queries import incident_public, incidents_with_site, site_public, sites_with_parent_code
+from app.schemas.devices import room_devices
 from models.base import utcnow
 from models.db import SessionMaker, is_outage
 from models.incident import Incident
@@ -316,6 +317,7 @@ class LiveView:
                     site["status_reason"] = event.reason
                 else:  # as the recorder writes them
                     site["latest"] = latest_figures(event)
+                    site["devices"] = _devices(site["latest"])
                     site["last_seen_at"] = _stamp(event.last_seen_at)
                 touched.add(event.site_code)
             elif isinstance(event, IncidentChanged):
@@ -516,6 +518,13 @@ def _keep_newer(fresh: dict[str, Any], old: dict[str, Any]) -> None:
             fresh[key] = old[key]
     if _latest_at(old) > _latest_at(fresh):
         fresh["latest"], fresh["last_seen_at"] = old["latest"], old["last_seen_at"]
+        fresh["devices"] = old.get("devices")
+
+
+def _devices(latest: dict[str, Any]) -> dict[str, Any] | None:
+    """The room's devices as REST shows them, from the figures just taken."""
+    devices = room_devices(latest)
+    return devices.model_dump(mode="json") if devices else None
 
 
 def _shown(site: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
+from app.schemas.devices import room_devices
 from app.schemas.incidents import IncidentPublic
 from app.schemas.sites import SitePublic
 from models.incident import Incident
@@ -19,7 +20,10 @@ Parent = aliased(Site)  # a site's parent, for its code (and for filters on it)
 
 
 def site_public(site: Site, parent_code: str | None) -> SitePublic:
-    return SitePublic.model_validate({**_columns(site), "parent_code": parent_code})
+    devices = room_devices(site.latest)
+    return SitePublic.model_validate(
+        {**_columns(site), "parent_code": parent_code, "devices": devices}
+    )
 
 
 def _columns(site: Site) -> dict[str, Any]:

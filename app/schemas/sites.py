@@ -6,6 +6,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.schemas.common import Strict
+from app.schemas.devices import RoomDevices
 from models.site import ProbeMode, SiteLevel, SiteStatus
 from models.thresholds import Thresholds
 from models.topology.fields import (
@@ -69,6 +70,11 @@ class SitePublic(BaseModel):
     enabled: bool
     last_seen_at: datetime | None = Field(description="The last answered heartbeat.")
     latest: dict[str, Any] | None = Field(description="Figures of the last measured window.")
+    devices: RoomDevices | None = Field(
+        None,
+        description="The room's camera and microphone as the site's agent last reported them "
+        "(from `latest.report`); null when it says nothing of them or is not connected.",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -6,7 +6,7 @@ import { el, setText } from './dom.js';
 import { lineChart } from './chart.js';
 import { onNextFrame } from './frame.js';
 import { t } from './i18n.js';
-import { explain } from './reason.js';
+import { explain, mediaFault } from './reason.js';
 import { ICONS, shownStatus } from './status.js';
 import { clock, millis, percent, score, since } from './text.js';
 
@@ -106,13 +106,14 @@ function factRows(site, sites) {
     ['panel.contact', site.contact_name],
     ['panel.phone', site.contact_phone ? phoneLink(site) : null],
     ['panel.agent', report.version],
-    ['panel.camera', device(report.camera_ok)],
-    ['panel.microphone', device(report.microphone_ok)],
+    ['panel.camera', device(site.devices?.camera, 'Picture', CAMERA_CAUSES)],
+    ['panel.microphone', device(site.devices?.microphone, 'Sound', MICROPHONE_CAUSES)],
     ['panel.attendance', latest.attendance],
     ['panel.rtt', millis(latest.rtt_median_seconds)],
     ['panel.jitter', millis(latest.jitter_seconds)],
     ['panel.loss', percent(latest.loss_ratio)],
     ['panel.mos', score(latest.mos)],
+    ['panel.path', path(latest)],
   ];
   // A status set before reasons were kept (or by an operator) has none: skip the empty row.
   return rows.filter(([key, value]) => key !== 'panel.reason' || value).map(([key, value]) =>
@@ -135,9 +136,23 @@ function phoneLink(site) {
   return el('a', attrs, site.contact_phone);
 }
 
-function device(ok) {
-  if (ok === true) return `✓ ${t('panel.device.ok')}`;
-  if (ok === false) return `✖ ${t('panel.device.fault')}`;
+// A device's verdict (the site's `devices`, docs/PROTOCOL.md §4) -> the cause its reason names.
+const CAMERA_CAUSES = { missing: 'no camera', black: 'black', frozen: 'frozen', fault: '' };
+const MICROPHONE_CAUSES = { missing: 'no microphone', silent: 'silent', fault: '' };
+
+function device(verdict, what, causes) {
+  if (verdict === 'ok') return `✓ ${t('panel.device.ok')}`;
+  if (verdict === 'denied') return `? ${t('panel.device.denied')}`;
+  if (verdict in causes) return `✖ ${mediaFault(what, causes[verdict])}`;
+  return null;
+}
+
+/** How the monitor reaches the site, from the candidate types of the pair ICE selected
+ * (docs/PROTOCOL.md §1): through a TURN server when either side is relayed. */
+function path(latest) {
+  const types = [latest.local_candidate_type, latest.remote_candidate_type];
+  if (types.includes('relay')) return t('panel.path.relay');
+  if (types.every(Boolean)) return t('panel.path.direct');
   return null;
 }
 

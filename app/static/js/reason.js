@@ -25,7 +25,25 @@ const PROBLEMS = [
   [/^jitter (\d+) ms$/, (ms) => t('reason.jitter', { ms })],
   [/^loss (\d+)%$/, (percent) => t('reason.loss', { percent })],
   [/^MOS ([\d.]+)$/, (mos) => t('reason.mos', { mos })],
+  // The room's own camera and microphone, as the site's agent judged them.
+  [/^no picture(?: \((black|frozen|no camera)\))?$/, (cause) => mediaFault('Picture', cause)],
+  [/^no sound(?: \((silent|no microphone)\))?$/, (cause) => mediaFault('Sound', cause)],
 ];
+
+const CAUSES = {
+  black: 'reason.picture.black',
+  frozen: 'reason.picture.frozen',
+  'no camera': 'reason.picture.noCamera',
+  silent: 'reason.sound.silent',
+  'no microphone': 'reason.sound.noMicrophone',
+};
+
+/** "Không có hình (màn hình đen)": `what` is Picture or Sound, `cause` as the reason names it
+ * (none: an old agent's fault, "Không có hình"). */
+export function mediaFault(what, cause) {
+  if (!cause) return t(`reason.no${what}`);
+  return t(`reason.no${what}Why`, { cause: t(CAUSES[cause]) });
+}
 
 function setupError(error) {
   return SETUP_ERRORS.has(error) ? t(`reason.error.${error}`) : error;
