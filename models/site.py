@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, String, or_
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, case, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -105,4 +105,15 @@ def probed() -> ColumnElement[bool]:
     return Site.enabled.is_(True) & or_(
         Site.probe_mode == ProbeMode.PUSH,
         (Site.probe_mode == ProbeMode.PULL) & Site.probe_target.is_not(None),
+    )
+
+
+def group_of(site: Any) -> ColumnElement[int | None]:
+    """The id of the site's group on a board or in a report (`site` is `Site` or an alias):
+    a commune's parent (its district; its province on the 2025 map, which has no districts),
+    a district or province itself; the hub none."""
+    return case(
+        (site.level == SiteLevel.COMMUNE, site.parent_id),
+        (site.level.in_([SiteLevel.DISTRICT, SiteLevel.PROVINCE]), site.id),
+        else_=None,
     )

@@ -7,12 +7,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.conference_readiness import board
 from app.conference_report import as_csv, public
 from app.deps import Admin, SessionDep, Viewer
 from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.conferences import (
     ConferenceCreate,
     ConferencePublic,
+    ConferenceReadiness,
     ConferenceReport,
     ConferenceUpdate,
     Participant,
@@ -21,6 +23,7 @@ from app.schemas.conferences import (
 from models.base import utcnow
 from models.conference import Conference, ConferenceSite
 from models.site import Site
+from monitor.conference.readiness import readiness
 from monitor.conference.report import build_report
 
 router = APIRouter(
@@ -172,3 +175,16 @@ async def conference_report(
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     return report
+
+
+@router.get(
+    "/{conference_id}/readiness",
+    summary="Which participating sites are ready (up for the last few minutes), and which not",
+    responses=problems(404),
+)
+async def conference_readiness(
+    conference_id: Id, session: SessionDep, _: Viewer
+) -> ConferenceReadiness:
+    conference = await _load(session, conference_id)
+    now = utcnow()
+    return board(conference, await readiness(session, conference_id, now), now)

@@ -141,3 +141,37 @@ class ConferenceReport(BaseModel):
     complete: bool = Field(description="The conference has ended: the figures are final.")
     totals: ReportTotals
     districts: list[ReportDistrict] = Field(description="Most downtime first.")
+
+
+class ReadinessSite(BaseModel):
+    code: str
+    name: str
+    district_code: str | None
+    district_name: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    expected_delegates: int
+    status: str
+    ready: bool
+    reason: str = Field(description='Why not ready ("down: 3 heartbeats missed"), or "up".')
+    since: datetime = Field(description="Since when the site has been ready, or not ready.")
+
+
+class ReadinessCount(BaseModel):
+    code: str | None = Field(description="The district (None: sites outside any district).")
+    name: str | None
+    ready: int
+    total: int
+
+
+class ConferenceReadiness(BaseModel):
+    conference_id: int
+    title: str
+    phase: ConferencePhase
+    starts_at: datetime
+    at: datetime = Field(description="When this was judged.")
+    ready_after_minutes: float = Field(description="Up for this long counts as ready.")
+    ready: int
+    total: int
+    districts: list[ReadinessCount]
+    sites: list[ReadinessSite] = Field(description="Not ready first, the longest so first.")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from models.conference import Conference, ConferenceSite
 from models.history import Sample, StatusChange
 from models.incident import Incident
-from models.site import Site, SiteLevel, SiteStatus
+from models.site import Site, SiteStatus, group_of
 from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
 
 
@@ -161,25 +161,12 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
 async def _participants(
     session: AsyncSession, conference_id: int
 ) -> list[tuple[int, Site, Site | None]]:
-    """(expected delegates, site, its district): a district is its own; a commune's is its
-    parent when that is a district."""
-    parent = aliased(Site)
+    """(expected delegates, site, its district or the group it is counted in)."""
     district = aliased(Site)
     rows = await session.execute(
         select(ConferenceSite.expected_delegates, Site, district)
         .join(Site, Site.id == ConferenceSite.site_id)
-        .outerjoin(parent, parent.id == Site.parent_id)
-        .outerjoin(
-            district,
-            or_(
-                and_(Site.level == SiteLevel.DISTRICT, district.id == Site.id),
-                and_(
-                    Site.level != SiteLevel.DISTRICT,
-                    parent.level == SiteLevel.DISTRICT,
-                    district.id == parent.id,
-                ),
-            ),
-        )
+        .outerjoin(district, district.id == group_of(Site))
         .where(ConferenceSite.conference_id == conference_id)
         .order_by(Site.code)
     )

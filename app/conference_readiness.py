@@ -1,0 +1,51 @@
+"""A conference's readiness board as the API gives it: per site, ready or not and why, with
+its contact; counts per district and overall ("ready 169/171")."""
+
+from datetime import datetime
+
+from app.schemas.conferences import ConferenceReadiness, ReadinessCount, ReadinessSite
+from models.conference import Conference
+from monitor.conference.readiness import READY_AFTER, SiteReadiness
+
+
+def board(conference: Conference, sites: list[SiteReadiness], at: datetime) -> ConferenceReadiness:
+    return ConferenceReadiness(
+        conference_id=conference.id,
+        title=conference.title,
+        phase=conference.phase,
+        starts_at=conference.starts_at,
+        at=at,
+        ready_after_minutes=READY_AFTER.total_seconds() / 60,
+        ready=sum(s.verdict.ready for s in sites),
+        total=len(sites),
+        districts=_readiness_by_district(sites),
+        sites=[_readiness_site(s) for s in sites],
+    )
+
+
+def _readiness_site(site: SiteReadiness) -> ReadinessSite:
+    return ReadinessSite(
+        code=site.code,
+        name=site.name,
+        district_code=site.district_code,
+        district_name=site.district_name,
+        contact_name=site.contact_name,
+        contact_phone=site.contact_phone,
+        expected_delegates=site.expected_delegates,
+        status=site.status.value,
+        ready=site.verdict.ready,
+        reason=site.verdict.reason,
+        since=site.verdict.since,
+    )
+
+
+def _readiness_by_district(sites: list[SiteReadiness]) -> list[ReadinessCount]:
+    counts: dict[str | None, ReadinessCount] = {}
+    for site in sites:
+        count = counts.setdefault(
+            site.district_code,
+            ReadinessCount(code=site.district_code, name=site.district_name, ready=0, total=0),
+        )
+        count.total += 1
+        count.ready += site.verdict.ready
+    return sorted(counts.values(), key=lambda c: (c.ready - c.total, c.code or "~"))

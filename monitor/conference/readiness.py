@@ -1,0 +1,101 @@
+"""Pre-flight readiness: is each participating site ready for the conference?
+
+A site is *ready* when it has been `up` for the last few minutes (default 5): connected, its
+heartbeats answered, its link within limits, and, where its agent watches them, its camera and
+microphone giving picture and sound (a fault there makes it `degraded`, with the reason). Any
+other state is *not ready*, with the reason in words and since when it has been so.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from models.conference import ConferenceSite
+from models.site import Site, SiteStatus, group_of
+
+READY_AFTER = timedelta(minutes=5)
+NEVER_CONNECTED = "never connected"
+
+
+@dataclass(frozen=True)
+class SiteState:
+    status: SiteStatus
+    since: datetime
+    reason: str
+    last_seen_at: datetime | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ready: bool
+    reason: str  # why not, or "up for N min"
+    since: datetime  # since when the verdict holds
+
+
+def judge(state: SiteState, now: datetime, ready_after: timedelta = READY_AFTER) -> Verdict:
+    if not state.enabled or state.status is SiteStatus.PAUSED:
+        return Verdict(False, state.reason or "disabled (maintenance)", state.since)
+    if state.status is not SiteStatus.UP:
+        never = state.last_seen_at is None and state.status is not SiteStatus.DEGRADED
+        reason = NEVER_CONNECTED if never else state.reason or state.status.value
+        return Verdict(False, f"{state.status.value}: {reason}", state.since)
+    ready_at = state.since + ready_after
+    if now < ready_at:
+        minutes = int((now - state.since).total_seconds() // 60)
+        needed = int(ready_after.total_seconds() // 60)
+        return Verdict(False, f"up for {minutes} of {needed} min", state.since)
+    return Verdict(True, "up", ready_at)
+
+
+@dataclass(frozen=True)
+class SiteReadiness:
+    code: str
+    name: str
+    district_code: str | None
+    district_name: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    expected_delegates: int
+    status: SiteStatus
+    verdict: Verdict
+
+
+def not_ready_first(sites: Sequence[SiteReadiness]) -> list[SiteReadiness]:
+    """Not ready first, the longest so first among them: the board's order."""
+    return sorted(sites, key=lambda s: (s.verdict.ready, s.verdict.since, s.code))
+
+
+async def readiness(
+    session: AsyncSession, conference_id: int, now: datetime, ready_after: timedelta = READY_AFTER
+) -> list[SiteReadiness]:
+    district = aliased(Site)
+    rows = await session.execute(
+        select(ConferenceSite.expected_delegates, Site, district)
+        .join(Site, Site.id == ConferenceSite.site_id)
+        .outerjoin(district, district.id == group_of(Site))
+        .where(ConferenceSite.conference_id == conference_id)
+    )
+    found = []
+    for expected, site, home in rows.all():
+        state = SiteState(
+            site.status, site.status_since, site.status_reason, site.last_seen_at, site.enabled
+        )
+        found.append(
+            SiteReadiness(
+                code=site.code,
+                name=site.name,
+                district_code=home.code if home else None,
+                district_name=home.name if home else None,
+                contact_name=site.contact_name,
+                contact_phone=site.contact_phone,
+                expected_delegates=expected,
+                status=site.status,
+                verdict=judge(state, now, ready_after),
+            )
+        )
+    return not_ready_first(found)
