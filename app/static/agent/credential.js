@@ -84,6 +84,7 @@ export async function enrol(code) {
       site_name: body.site_name,
       secret: body.secret,
       ice_servers: Array.isArray(body.ice_servers) ? body.ice_servers : [],
+      ice_transport_policy: body.ice_transport_policy === 'relay' ? 'relay' : 'all',
     };
     if (usable(credential)) return { credential };
     return { refused: { kind: 'other', status: response.status, time: null, detail: '' } };

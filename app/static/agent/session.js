@@ -4,6 +4,7 @@
 // the PC woke from sleep, the page is shown again) cuts a wait short and checks at once that
 // the current connection still hears pings.
 import { bearer, call, problemDetail } from './http.js';
+import { candidateErrors, iceConfig, learnIce, relayProblem } from './ice.js';
 
 export const VERSION = 'bridgewatch-web-agent/0.2.0';
 const LABEL = 'bridgewatch';
@@ -71,12 +72,15 @@ export function createPushSession({ credential, reportFields, onChange }) {
   }
 
   function connect() {
-    const pc = new RTCPeerConnection({ iceServers: credential.ice_servers ?? [] });
+    const config = iceConfig(credential); // the freshest the monitor gave (ice.js)
+    const pc = new RTCPeerConnection(config);
     // Unordered, never resent: a lost ping must count as lost (§1).
     const channel = pc.createDataChannel(LABEL, { ordered: false, maxRetransmits: 0 });
     const current = {
       pc,
       channel,
+      config,
+      candidateErrors: candidateErrors(pc),
       location: null,
       pinged: false,
       lastPing: 0, // performance.now(): does not jump with the wall clock
@@ -116,6 +120,10 @@ export function createPushSession({ credential, reportFields, onChange }) {
       await pc.setLocalDescription(await pc.createOffer());
       await gathered(pc, GATHER_MS);
       if (!alive()) return;
+      // Relay only, and the TURN server gave no candidate: say why rather than post an offer
+      // nobody can reach. The status poll meanwhile brings fresh credentials for the retry.
+      const relay = relayProblem(pc, current.config, current.candidateErrors);
+      if (relay) throw new SessionError(relay);
       const response = await call(
         endpoint,
         {
@@ -127,6 +135,7 @@ export function createPushSession({ credential, reportFields, onChange }) {
       );
       if (response === null) throw new SessionError('network');
       if (response.status !== 201) throw await refusal(response);
+      learnIce(credential, { links: response.headers.get('Link') }); // for the next dial
       current.location = new URL(response.headers.get('Location'), endpoint).href;
       if (!alive()) return;
       await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });

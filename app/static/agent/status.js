@@ -1,6 +1,8 @@
 // The monitor's verdict on this site, asked every few seconds with the site's own secret
-// (GET /api/v1/agents/{code}/status): what the dashboard shows of it, for the site itself.
+// (GET /api/v1/agents/{code}/status): what the dashboard shows of it, for the site itself. Its
+// answers also bring the ICE servers and policy to dial with next.
 import { bearer, call } from './http.js';
+import { learnIce } from './ice.js';
 
 const EVERY_MS = 5_000;
 
@@ -30,6 +32,11 @@ export function createStatusPoll({ credential, onStatus, onProblem, onRefused })
       }
       const body = response?.ok ? await response.json().catch(() => null) : null;
       if (body && typeof body.status === 'string') {
+        // Fresh ICE servers and policy, for the session's next dial (ice.js).
+        learnIce(credential, {
+          links: response.headers.get('Link'),
+          policy: body.ice_transport_policy,
+        });
         const received = Date.now();
         const monitorTime = Date.parse(body.monitor_time);
         const offset = Number.isFinite(monitorTime) ? monitorTime - (sent + received) / 2 : 0;

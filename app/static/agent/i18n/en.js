@@ -62,6 +62,12 @@ export default {
   'why.setup': 'The server answered but the signal path is blocked (maybe by a firewall).',
   'why.refused': 'The server no longer accepts this PC (revoked, or enrolled on another PC).',
   'why.lost': 'The connection was just lost; reconnecting.',
+  'why.relayRefused':
+    "The relay server (TURN) refused this PC's credentials. The connection must go through it, " +
+    "so it cannot connect yet; the page keeps trying. Tell the province's technical staff.",
+  'why.relayUnreachable':
+    'The relay server (TURN) cannot be reached. The connection must go through it, so it ' +
+    "cannot connect yet; the page keeps trying. Tell the province's technical staff.",
 
   'verdict.title': 'What the server sees of this bridge point',
   'verdict.none': 'Asking the server…',

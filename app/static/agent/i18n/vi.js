@@ -65,6 +65,12 @@ export default {
     'Đã gặp máy chủ nhưng đường truyền tín hiệu không thông (có thể do tường lửa chặn).',
   'why.refused': 'Máy chủ không còn nhận máy này (đã thu hồi hoặc đăng ký ở máy khác).',
   'why.lost': 'Vừa mất kết nối; đang nối lại.',
+  'why.relayRefused':
+    'Máy chủ chuyển tiếp (TURN) từ chối thông tin đăng nhập của máy này. Đường truyền bắt buộc ' +
+    'đi qua máy chủ đó nên chưa kết nối được; trang tự thử lại. Hãy báo cán bộ kỹ thuật của tỉnh.',
+  'why.relayUnreachable':
+    'Không liên lạc được máy chủ chuyển tiếp (TURN). Đường truyền bắt buộc đi qua máy chủ đó nên ' +
+    'chưa kết nối được; trang tự thử lại. Hãy báo cán bộ kỹ thuật của tỉnh.',
 
   'verdict.title': 'Máy chủ đánh giá điểm cầu này',
   'verdict.none': 'Đang hỏi máy chủ…',
