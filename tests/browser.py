@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,13 +72,14 @@ BURST_JS = """async ({ seconds }) => {
 }"""
 
 
-async def launch(playwright: Playwright) -> Browser:
-    """Chromium, headless, with Playwright's disabled features and ours in one flag."""
+async def launch(playwright: Playwright, extra_args: Sequence[str] = ()) -> Browser:
+    """Chromium, headless, with Playwright's disabled features and ours in one flag (and
+    `extra_args`, e.g. fake capture devices, which are set per browser, not per page)."""
     features = [*await _playwright_disabled_features(playwright), *OUR_DISABLED_FEATURES]
     return await playwright.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
-        args=[*LOOPBACK_ARGS, f"--disable-features={','.join(features)}"],
+        args=[*LOOPBACK_ARGS, f"--disable-features={','.join(features)}", *extra_args],
     )
 
 

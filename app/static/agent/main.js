@@ -2,8 +2,8 @@
 // for as long as the page is open. Wires the pieces together: enrolment and the stored
 // credential (credential.js), the push session (session.js), the monitor's verdict
 // (status.js), delegates present (attendance.js), the screen (wake.js) and what is shown
-// (view.js), one tab at a time (tabs.js). Camera and microphone checks, later, add their
-// fields to the reports here.
+// (view.js), one tab at a time (tabs.js), and the room's own camera and microphone, watched
+// here with the site's permission (media.js, shown by media-card.js).
 import { createAttendance } from './attendance.js';
 import {
   enrol,
@@ -14,6 +14,8 @@ import {
   takeEnrolCode,
 } from './credential.js';
 import { currentLang, onLangChange, setLang, translate } from './i18n.js';
+import { createMediaCard } from './media-card.js';
+import { alreadyAllowed, createMediaWatch } from './media.js';
 import { backoffSeconds, createPushSession } from './session.js';
 import { createStatusPoll } from './status.js';
 import { asTheOnlyTab } from './tabs.js';
@@ -50,6 +52,7 @@ byId('lang-switch').addEventListener('click', () => setLang(currentLang() === 'v
 onLangChange(() => {
   draw();
   agent?.attendance.relabel();
+  agent?.media.card.relabel();
 });
 keepScreenAwake((state) => {
   model.wake = state;
@@ -137,9 +140,10 @@ function run(credential) {
     site: credential.site_code,
     send: () => session.report(),
   });
+  const media = watchTheRoom(() => session.report());
   const session = createPushSession({
     credential,
-    reportFields: () => ({ ...attendance.fields() }),
+    reportFields: () => ({ ...attendance.fields(), ...media.watch.fields() }),
     onChange(state) {
       const connected = state.phase === 'connected' && model.session.phase !== 'connected';
       model.session = state;
@@ -166,17 +170,39 @@ function run(credential) {
     },
     onRefused: withdrawn,
   });
-  agent = { session, poll, attendance, credential };
+  agent = { session, poll, attendance, media, credential };
   session.start();
   poll.start();
   draw();
 }
 
+/** The camera and microphone check; a changed verdict is reported at once (`report()`). */
+function watchTheRoom(report) {
+  let told = JSON.stringify({});
+  const watch = createMediaWatch({
+    preview: byId('media-preview'),
+    onChange(state) {
+      card.render(state);
+      const { camera, microphone } = watch.fields();
+      const verdicts = JSON.stringify({ camera, microphone });
+      if (verdicts !== told) {
+        told = verdicts;
+        report(); // not connected: the next session's first report carries it
+      }
+    },
+  });
+  const card = createMediaCard({ onStart: () => watch.start() });
+  // Allowed on an earlier visit: the check starts again by itself, with no click.
+  alreadyAllowed().then((allowed) => allowed && watch.state.phase === 'off' && watch.start());
+  return { watch, card };
+}
+
 /** The server no longer accepts this PC's secret (revoked, or enrolled on another PC). */
 function withdrawn() {
   if (!agent) return;
-  const { session, poll, credential } = agent;
+  const { session, poll, media, credential } = agent;
   agent = null;
+  media.watch.stop();
   poll.stop();
   session.stop();
   forgetCredential(credential.secret);

@@ -6,7 +6,7 @@
 import { bearer, call, problemDetail } from './http.js';
 import { candidateErrors, iceConfig, learnIce, relayProblem } from './ice.js';
 
-export const VERSION = 'bridgewatch-web-agent/0.2.0';
+export const VERSION = 'bridgewatch-web-agent/0.3.0'; // 0.3: camera and microphone verdicts
 const LABEL = 'bridgewatch';
 const IDLE_MS = 10_000; // no ping for this long: the monitor is gone (§5.6)
 const SETUP_MS = 15_000; // each set-up step, as the Python agent
@@ -32,8 +32,8 @@ export function backoffSeconds(failures, random = Math.random) {
 }
 
 /**
- * The site's agent. `reportFields()` gives what a report says besides the version (attendance
- * now; the camera and microphone checks later). `onChange(state)` hears every change of
+ * The site's agent. `reportFields()` gives what a report says besides the version (attendance,
+ * the camera's and the microphone's verdicts). `onChange(state)` hears every change of
  *   { phase: idle | connecting | connected | waiting | refused | stopped,
  *     since, retryAt, error: SessionError | { kind: 'lost' } | null,
  *     lastPingAt, reportedAt, reported }

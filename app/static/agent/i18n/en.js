@@ -108,6 +108,45 @@ export default {
   'help.call': "If it still fails, call the province's technician.",
   'help.keepOpen': 'Keep this page open for the whole conference; minimise it, do not close it.',
 
+  'media.title': "The site's camera and microphone",
+  'media.start': 'Check the camera and microphone',
+  'media.retry': 'Check again',
+  'media.intro':
+    "Press the button and this page watches the room's picture and sound by itself (a black " +
+    'picture, a frozen picture, no sound). When the browser asks, choose “Allow”.',
+  'media.asking': 'Waiting for permission to use the camera and microphone…',
+  'media.unsupported':
+    'The browser does not let this page use the camera and microphone (it needs an https address).',
+  'media.private': 'Picture and sound are checked on this PC only and sent nowhere.',
+  'media.picture': 'Picture',
+  'media.sound': 'Sound',
+  'media.checking': 'Checking…',
+  'media.picture.ok': 'Picture OK',
+  'media.picture.none': 'No picture ({cause})',
+  'media.sound.ok': 'Sound OK',
+  'media.sound.none': 'No sound ({cause})',
+  'media.sound.touch': 'Click anywhere on the page once to start listening to the microphone.',
+  'media.unchecked': 'Cannot check ({cause})',
+  'media.cause.noCamera': 'no camera',
+  'media.cause.black': 'black',
+  'media.cause.frozen': 'frozen',
+  'media.cause.noMicrophone': 'no microphone',
+  'media.cause.silent': 'silent',
+  'media.cause.deniedCamera': 'the camera is not allowed',
+  'media.cause.deniedMicrophone': 'the microphone is not allowed',
+  'media.cause.busyCamera': 'the camera is busy',
+  'media.cause.busyMicrophone': 'the microphone is busy',
+  'media.do.noCamera': 'Plug the camera in again, wait a few seconds, then press “Check again”.',
+  'media.do.black': 'Take the cap off the lens, turn the room lights on, make sure nothing covers it.',
+  'media.do.frozen': 'The picture does not change: unplug the camera and plug it in again.',
+  'media.do.noMicrophone': 'Plug the microphone in again, wait a few seconds, then press “Check again”.',
+  'media.do.silent':
+    'Turn the microphone on (its mute button, the mixer), raise its volume, speak into it.',
+  'media.do.denied':
+    'Click the camera icon in the address bar, choose “Always allow”, then press “Check again”.',
+  'media.do.busy':
+    'Another program (such as the conference software) uses the device: this page cannot check it, which is fine.',
+
   'value.none': '—',
   'time.on': '{time} on {date}',
 

@@ -111,6 +111,45 @@ export default {
   'help.call': 'Nếu vẫn không được, gọi cán bộ kỹ thuật của tỉnh.',
   'help.keepOpen': 'Để trang này mở suốt hội nghị; có thể thu nhỏ nhưng đừng đóng.',
 
+  'media.title': 'Camera và micrô của điểm cầu',
+  'media.start': 'Kiểm tra camera và micrô',
+  'media.retry': 'Kiểm tra lại',
+  'media.intro':
+    'Bấm nút để trang tự theo dõi hình và tiếng của phòng họp (màn hình đen, hình bị đứng, ' +
+    'mất tiếng). Khi trình duyệt hỏi, hãy bấm «Cho phép».',
+  'media.asking': 'Đang chờ cho phép dùng camera và micrô…',
+  'media.unsupported':
+    'Trình duyệt không cho trang này dùng camera và micrô (trang cần mở bằng địa chỉ https).',
+  'media.private': 'Hình và tiếng chỉ được kiểm tra trên máy này, không gửi đi đâu.',
+  'media.picture': 'Hình',
+  'media.sound': 'Tiếng',
+  'media.checking': 'Đang kiểm tra…',
+  'media.picture.ok': 'Có hình',
+  'media.picture.none': 'Không có hình ({cause})',
+  'media.sound.ok': 'Có tiếng',
+  'media.sound.none': 'Không có tiếng ({cause})',
+  'media.sound.touch': 'Bấm vào trang một lần để bắt đầu nghe thử micrô.',
+  'media.unchecked': 'Chưa kiểm tra được ({cause})',
+  'media.cause.noCamera': 'không có camera',
+  'media.cause.black': 'màn hình đen',
+  'media.cause.frozen': 'hình bị đứng',
+  'media.cause.noMicrophone': 'không có micrô',
+  'media.cause.silent': 'im lặng',
+  'media.cause.deniedCamera': 'chưa cho phép dùng camera',
+  'media.cause.deniedMicrophone': 'chưa cho phép dùng micrô',
+  'media.cause.busyCamera': 'camera đang bận',
+  'media.cause.busyMicrophone': 'micrô đang bận',
+  'media.do.noCamera': 'Cắm lại dây camera, chờ vài giây rồi bấm «Kiểm tra lại».',
+  'media.do.black': 'Mở nắp che ống kính, bật đèn phòng họp, xem camera có bị che không.',
+  'media.do.frozen': 'Hình không thay đổi: rút dây camera ra cắm lại, hoặc khởi động lại camera.',
+  'media.do.noMicrophone': 'Cắm lại dây micrô, chờ vài giây rồi bấm «Kiểm tra lại».',
+  'media.do.silent':
+    'Bật micrô (xem nút tắt tiếng trên micrô và bàn trộn âm thanh), tăng âm lượng, thử nói vào micrô.',
+  'media.do.denied':
+    'Bấm biểu tượng camera ở thanh địa chỉ, chọn «Luôn cho phép», rồi bấm «Kiểm tra lại».',
+  'media.do.busy':
+    'Phần mềm khác (như phần mềm họp) đang dùng thiết bị: trang này không kiểm tra được, không sao.',
+
   'value.none': '—',
   'time.on': '{time} ngày {date}',
 
