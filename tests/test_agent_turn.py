@@ -102,6 +102,14 @@ async def test_a_relay_only_page_turns_its_site_up_through_coturn_and_the_panel_
         await site_turns(service, "up")
         assert await page_reads(page, LINKS) == python_reads(LINKS)
 
+        async def refreshed() -> bool:
+            """The page keeps newer credentials (later expiry) from its status polls."""
+            stored = await stored_credential(page) or {}
+            servers = stored.get("ice_servers")
+            return isinstance(servers, list) and servers[0]["username"] > server["username"]
+
+        await eventually(refreshed, "the stored TURN credentials are refreshed")
+
         async with profile(browser, service.base) as (_, wall):
             await wall.goto(service.base)
             await wall.locator(tile(wall, SITE)).click()
