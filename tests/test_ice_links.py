@@ -2,6 +2,7 @@
 values computed by other tools (OpenSSL) and against what a server may send. The live check
 against coturn itself is in tests/test_turn.py."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,22 @@ def test_the_credential_is_the_hmac_sha1_of_the_username_as_openssl_computes_it(
         "1767225600:01273",
         OPENSSL_CREDENTIAL,
     )
+
+
+def test_the_protocols_example_is_what_the_code_makes() -> None:
+    protocol = (Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md").read_text()
+    [example] = ice_link_values(
+        [
+            IceServer.model_validate(
+                {
+                    "urls": ["turn:turn.tinh.vn:3478?transport=udp"],
+                    "username": "1767225600:01273",
+                    "credential": OPENSSL_CREDENTIAL,
+                }
+            )
+        ]
+    )
+    assert f"Link: {example}\n" in protocol
 
 
 def test_an_agent_gets_the_fixed_servers_then_turn_for_its_site_until_now_plus_ttl(
