@@ -99,6 +99,23 @@ async def test_only_the_sites_own_agent_gets_turn_credentials_and_the_secret_sho
     assert SECRET not in repr(settings.model_copy(update={"turn": TURN}))
 
 
+async def test_a_page_of_another_origin_may_read_the_links(
+    settings: Settings, seeded: SessionMaker
+) -> None:
+    """Behind CORS a page reads only the headers the monitor exposes."""
+    origin = "https://kiosk.tinh.vn"
+    secret = await give_agent(seeded, SITE, None, ProbeMode.PUSH)
+    app = create_app(settings.model_copy(update={"turn": TURN, "agent_origins": [origin]}))
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        told = await client.get(
+            f"/api/v1/agents/{SITE}/status", headers={**bearer(secret), "Origin": origin}
+        )
+    assert told.headers["access-control-allow-origin"] == origin
+    exposed = {h.strip().lower() for h in told.headers["access-control-expose-headers"].split(",")}
+    assert {"link", "location"} <= exposed
+    assert_fresh_turn_for(SITE, told)
+
+
 async def test_a_relay_only_agent_goes_up_through_coturn_and_its_samples_say_relayed(
     settings: Settings, seeded: SessionMaker, tmp_path: Path
 ) -> None:
