@@ -5,17 +5,18 @@ from datetime import datetime
 
 from app.schemas.conferences import ConferenceReadiness, ReadinessCount, ReadinessSite
 from models.conference import Conference
-from monitor.conference.readiness import READY_AFTER, SiteReadiness
+from monitor.conference.phases import phase_at, schedule_of
+from monitor.conference.readiness import SiteReadiness
 
 
 def board(conference: Conference, sites: list[SiteReadiness], at: datetime) -> ConferenceReadiness:
     return ConferenceReadiness(
         conference_id=conference.id,
         title=conference.title,
-        phase=conference.phase,
+        phase=phase_at(schedule_of(conference), at),
         starts_at=conference.starts_at,
         at=at,
-        ready_after_minutes=READY_AFTER.total_seconds() / 60,
+        ready_after_minutes=conference.ready_minutes,
         ready=sum(s.verdict.ready for s in sites),
         total=len(sites),
         districts=_readiness_by_district(sites),

@@ -89,7 +89,7 @@ def public(report: Report) -> ConferenceReport:
     return ConferenceReport(
         conference_id=conference.id,
         title=conference.title,
-        phase=conference.phase,
+        phase=report.phase,
         starts_at=conference.starts_at,
         ends_at=conference.ends_at,
         window_start=report.window_start,

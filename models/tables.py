@@ -2,7 +2,7 @@
 
 from models.auth import AgentCredential, ApiToken, Role
 from models.base import Base
-from models.conference import Conference, ConferencePhase, ConferenceSite
+from models.conference import Conference, ConferenceAction, ConferencePhase, ConferenceSite
 from models.enrolment import AgentEnrolment
 from models.history import Sample, StatusChange
 from models.incident import Incident
@@ -15,6 +15,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Conference",
+    "ConferenceAction",
     "ConferencePhase",
     "ConferenceSite",
     "Incident",

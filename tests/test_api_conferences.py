@@ -23,15 +23,22 @@ async def test_admin_plans_edits_and_deletes_a_conference(
     created = await client.post("/api/v1/conferences", json=PLAN, headers=admin)
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["phase"] == "planned" and body["expected_delegates"] == 65
+    assert body["phase"] == "ended" and body["expected_delegates"] == 65  # by the clock
     assert {s["site_name"] for s in body["sites"]} == {"Huyện Hòa An", "Phường Sông Hiến"}
     assert body["starts_at"] == "2026-12-01T01:00:00Z"  # stored and shown in UTC
     url = created.headers["location"]
 
-    patch = {"phase": "preflight", "sites": [{"site_code": "051", "expected_delegates": 50}]}
+    assert body["time_zone"] == "Asia/Ho_Chi_Minh" and body["preflight_minutes"] == 60
+    assert [(p["phase"], p["at"], p["by"]) for p in body["phases"]] == [
+        ("preflight", "2026-12-01T00:00:00Z", "schedule"),
+        ("live", "2026-12-01T01:00:00Z", "schedule"),
+        ("ended", "2026-12-01T04:30:00Z", "schedule"),
+    ]
+
+    patch = {"preflight_minutes": 90, "sites": [{"site_code": "051", "expected_delegates": 50}]}
     edited = await client.patch(url, json=patch, headers=admin)
     assert edited.status_code == 200, edited.text
-    assert edited.json()["phase"] == "preflight"
+    assert edited.json()["phases"][0]["at"] == "2026-11-30T23:30:00Z"
     assert [s["site_code"] for s in edited.json()["sites"]] == ["051"]
     assert edited.json()["expected_delegates"] == 50
 
@@ -50,6 +57,11 @@ async def test_bad_plans_are_refused(client: httpx.AsyncClient, auth: Headers) -
         ({**PLAN, "sites": [{"site_code": "051"}, {"site_code": "051"}]}, "listed twice: 051"),
         ({**PLAN, "sites": [{"site_code": "051", "expected_delegates": -1}]}, "expected_delegates"),
         ({**PLAN, "venue": "hall"}, "venue"),
+        ({**PLAN, "phase": "live"}, "phase follows the schedule and cannot be set"),
+        ({**PLAN, "time_zone": "Asia/Hanoi_City"}, "unknown time zone 'Asia/Hanoi_City'"),
+        ({**PLAN, "time_zone": "../../etc/passwd"}, "unknown time zone"),
+        ({**PLAN, "preflight_minutes": -5}, "preflight_minutes"),
+        ({**PLAN, "ready_minutes": 0}, "ready_minutes"),
     ]
     for plan, detail in cases:
         response = await client.post("/api/v1/conferences", json=plan, headers=admin)

@@ -66,8 +66,13 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None, str, str]] = [
     ("GET", "/api/v1/incidents/{}", None, "incident_id", "no incident"),
     ("POST", "/api/v1/incidents/{}/ack", {"note": "đã gọi"}, "incident_id", "no incident"),
     ("GET", "/api/v1/conferences/{}", None, "conference_id", "no conference"),
-    ("PATCH", "/api/v1/conferences/{}", {"phase": "live"}, "conference_id", "no conference"),
+    ("PATCH", "/api/v1/conferences/{}", {"title": "x"}, "conference_id", "no conference"),
     ("DELETE", "/api/v1/conferences/{}", None, "conference_id", "no conference"),
+    ("GET", "/api/v1/conferences/{}/readiness", None, "conference_id", "no conference"),
+    ("GET", "/api/v1/conferences/{}/report", None, "conference_id", "no conference"),
+    ("POST", "/api/v1/conferences/{}/start", None, "conference_id", "no conference"),
+    ("POST", "/api/v1/conferences/{}/extend", {"minutes": 30}, "conference_id", "no conference"),
+    ("POST", "/api/v1/conferences/{}/end", None, "conference_id", "no conference"),
     ("DELETE", "/api/v1/tokens/{}", None, "token_id", "no token"),
 ]
 

@@ -190,7 +190,6 @@ def _largest_conference() -> dict[str, Any]:
         "description": "Hội nghị trực tuyến toàn tỉnh " * 160,
         "starts_at": "2026-12-01T08:00:00+07:00",
         "ends_at": "2026-12-01T11:30:00+07:00",
-        "phase": "planned",
         "sites": sites,
     }
 

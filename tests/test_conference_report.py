@@ -165,7 +165,7 @@ async def test_a_report_so_far_while_live_and_an_empty_one_before_the_start(
     assert body["totals"]["seconds"]["down"] == 690  # nothing recorded since
 
     planned = await client.get(
-        await _plan(client, auth, now + timedelta(hours=1), now + timedelta(hours=2)),
+        await _plan(client, auth, now + timedelta(hours=2), now + timedelta(hours=3)),
         headers=auth[Role.VIEWER],
     )
     assert planned.status_code == 200, planned.text

@@ -1,5 +1,6 @@
 """/api/v1/conferences: scheduled events and the sites (with delegates) that take part."""
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -9,20 +10,24 @@ from sqlalchemy.orm import selectinload
 
 from app.conference_readiness import board
 from app.conference_report import as_csv, public
-from app.deps import Admin, SessionDep, Viewer
+from app.deps import Admin, Operator, SessionDep, Viewer
 from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.conferences import (
+    ActionPublic,
     ConferenceCreate,
     ConferencePublic,
     ConferenceReadiness,
     ConferenceReport,
     ConferenceUpdate,
+    Extension,
     Participant,
     ParticipantPublic,
+    PhaseSwitch,
 )
 from models.base import utcnow
-from models.conference import Conference, ConferenceSite
+from models.conference import Conference, ConferenceAction, ConferenceSite, PhaseAction
 from models.site import Site
+from monitor.conference.phases import PhaseError, act, phase_at, schedule_of, switches
 from monitor.conference.readiness import readiness
 from monitor.conference.report import build_report
 
@@ -32,6 +37,10 @@ router = APIRouter(
 
 
 def _public(conference: Conference) -> ConferencePublic:
+    schedule = schedule_of(conference)
+    actors: dict[PhaseAction, str] = {
+        a.action: a.by for a in conference.actions if a.action is not PhaseAction.EXTEND
+    }
     sites = [
         ParticipantPublic(
             site_code=p.site.code, site_name=p.site.name, expected_delegates=p.expected_delegates
@@ -44,7 +53,15 @@ def _public(conference: Conference) -> ConferencePublic:
         description=conference.description,
         starts_at=conference.starts_at,
         ends_at=conference.ends_at,
-        phase=conference.phase,
+        time_zone=conference.time_zone,
+        preflight_minutes=conference.preflight_minutes,
+        ready_minutes=conference.ready_minutes,
+        phase=phase_at(schedule, utcnow()),
+        phases=[PhaseSwitch(phase=s.phase, at=s.at, by=s.by) for s in switches(schedule, actors)],
+        actions=[
+            ActionPublic(action=a.action, at=a.at, by=a.by, minutes=a.minutes)
+            for a in conference.actions
+        ],
         expected_delegates=sum(p.expected_delegates for p in sites),
         sites=sites,
         created_at=conference.created_at,
@@ -56,7 +73,10 @@ async def _load(session: AsyncSession, conference_id: int) -> Conference:
     conference = await session.scalar(
         select(Conference)
         .where(Conference.id == conference_id)
-        .options(selectinload(Conference.participants).selectinload(ConferenceSite.site))
+        .options(
+            selectinload(Conference.participants).selectinload(ConferenceSite.site),
+            selectinload(Conference.actions),
+        )
         .execution_options(populate_existing=True)
     )
     if conference is None:
@@ -88,7 +108,10 @@ async def list_conferences(
     total = await session.scalar(select(func.count()).select_from(Conference))
     conferences = await session.scalars(
         select(Conference)
-        .options(selectinload(Conference.participants).selectinload(ConferenceSite.site))
+        .options(
+            selectinload(Conference.participants).selectinload(ConferenceSite.site),
+            selectinload(Conference.actions),
+        )
         .order_by(Conference.starts_at.desc(), Conference.id.desc())
         .limit(limit)
         .offset(offset)
@@ -187,4 +210,58 @@ async def conference_readiness(
 ) -> ConferenceReadiness:
     conference = await _load(session, conference_id)
     now = utcnow()
-    return board(conference, await readiness(session, conference_id, now), now)
+    ready_after = timedelta(minutes=conference.ready_minutes)
+    return board(conference, await readiness(session, conference_id, now, ready_after), now)
+
+
+async def _switch(
+    session: AsyncSession,
+    conference_id: int,
+    action: PhaseAction,
+    by: str,
+    minutes: int | None = None,
+) -> ConferencePublic:
+    conference = await _load(session, conference_id)
+    now = utcnow()
+    try:
+        act(conference, action, now, minutes)
+    except PhaseError as refused:
+        raise HTTPException(409, str(refused)) from None
+    session.add(
+        ConferenceAction(conference_id=conference_id, action=action, at=now, by=by, minutes=minutes)
+    )
+    await session.commit()
+    return _public(await _load(session, conference_id))
+
+
+@router.post(
+    "/{conference_id}/start",
+    summary="Start now, before the planned start (recorded with who and when)",
+    responses=problems(403, 404, 409),
+)
+async def start_conference(
+    conference_id: Id, session: SessionDep, operator: Operator
+) -> ConferencePublic:
+    return await _switch(session, conference_id, PhaseAction.START, operator.name)
+
+
+@router.post(
+    "/{conference_id}/extend",
+    summary="End later by some minutes (recorded with who and when)",
+    responses=problems(403, 404, 409),
+)
+async def extend_conference(
+    conference_id: Id, body: Extension, session: SessionDep, operator: Operator
+) -> ConferencePublic:
+    return await _switch(session, conference_id, PhaseAction.EXTEND, operator.name, body.minutes)
+
+
+@router.post(
+    "/{conference_id}/end",
+    summary="End now, before the planned end (recorded with who and when)",
+    responses=problems(403, 404, 409),
+)
+async def end_conference(
+    conference_id: Id, session: SessionDep, operator: Operator
+) -> ConferencePublic:
+    return await _switch(session, conference_id, PhaseAction.END, operator.name)

@@ -1,12 +1,14 @@
 """Conference bodies: Create (POST), Update (PATCH), Public (responses)."""
 
 from datetime import datetime
-from typing import Annotated, Self
+from functools import cache
+from typing import Annotated, Any, Self
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from app.schemas.common import TIME_RANGE, Strict, Timestamp
-from models.conference import ConferencePhase
+from models.conference import DEFAULT_TIME_ZONE, ConferencePhase, PhaseAction
 from models.topology.fields import MULTI_LINE, ONE_LINE, SiteCode
 
 Title = Annotated[
@@ -14,6 +16,41 @@ Title = Annotated[
 ]
 Description = Annotated[str, StringConstraints(max_length=5000), MULTI_LINE]
 WHEN = f"With its offset, e.g. 2026-12-01T08:00:00+07:00; {TIME_RANGE} in UTC."
+NO_PHASE = (
+    "phase follows the schedule and cannot be set: start early, extend or end now with "
+    "POST /api/v1/conferences/{id}/start, /extend or /end"
+)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the zone files once
+
+
+def _known_zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError(f"unknown time zone '{name}' (an IANA name, e.g. Asia/Ho_Chi_Minh)")
+    return name
+
+
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(_known_zone),
+    Field(description="IANA name; times are shown in it (stored in UTC)."),
+]
+PreflightMinutes = Annotated[
+    int, Field(ge=0, le=24 * 60, description="Pre-flight opens this long before the start.")
+]
+ReadyMinutes = Annotated[
+    int, Field(ge=1, le=120, description="A site up this long in pre-flight counts as ready.")
+]
+
+
+def _refuse_phase(data: Any) -> Any:
+    if isinstance(data, dict) and "phase" in data:
+        raise ValueError(NO_PHASE)
+    return data
 
 
 class Participant(Strict):
@@ -37,8 +74,12 @@ class ConferenceCreate(Strict):
     description: Description = ""
     starts_at: Timestamp = Field(description=WHEN)
     ends_at: Timestamp = Field(description=WHEN)
-    phase: ConferencePhase = ConferencePhase.PLANNED
+    time_zone: TimeZone = DEFAULT_TIME_ZONE
+    preflight_minutes: PreflightMinutes = 60
+    ready_minutes: ReadyMinutes = 5
     sites: list[Participant] = Field(default_factory=list, max_length=10_000)
+
+    _no_phase = model_validator(mode="before")(_refuse_phase)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -53,8 +94,12 @@ class ConferenceUpdate(Strict):
     description: Description | None = None
     starts_at: Timestamp | None = Field(None, description=WHEN)
     ends_at: Timestamp | None = Field(None, description=WHEN)
-    phase: ConferencePhase | None = None
+    time_zone: TimeZone | None = None
+    preflight_minutes: PreflightMinutes | None = None
+    ready_minutes: ReadyMinutes | None = None
     sites: list[Participant] | None = Field(None, max_length=10_000)
+
+    _no_phase = model_validator(mode="before")(_refuse_phase)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -71,13 +116,35 @@ class ParticipantPublic(BaseModel):
     expected_delegates: int
 
 
+class PhaseSwitch(BaseModel):
+    phase: ConferencePhase
+    at: datetime
+    by: str = Field(description='"schedule" when the clock switched it, else the operator.')
+
+
+class ActionPublic(BaseModel):
+    action: PhaseAction
+    at: datetime
+    by: str
+    minutes: int | None
+
+
+class Extension(Strict):
+    minutes: int = Field(ge=1, le=12 * 60, description="How much later the conference ends.")
+
+
 class ConferencePublic(BaseModel):
     id: int
     title: str
     description: str
     starts_at: datetime
-    ends_at: datetime
-    phase: ConferencePhase
+    ends_at: datetime = Field(description="The planned end, extensions included.")
+    time_zone: str
+    preflight_minutes: int
+    ready_minutes: int
+    phase: ConferencePhase = Field(description="Now, from the schedule and operators' actions.")
+    phases: list[PhaseSwitch] = Field(description="When each phase began or will begin.")
+    actions: list[ActionPublic] = Field(description="Operators' starts, extensions and ends.")
     expected_delegates: int = Field(description="Sum over the participating sites.")
     sites: list[ParticipantPublic]
     created_at: datetime
@@ -170,7 +237,7 @@ class ConferenceReadiness(BaseModel):
     phase: ConferencePhase
     starts_at: datetime
     at: datetime = Field(description="When this was judged.")
-    ready_after_minutes: float = Field(description="Up for this long counts as ready.")
+    ready_after_minutes: int = Field(description="Up for this long counts as ready.")
     ready: int
     total: int
     districts: list[ReadinessCount]

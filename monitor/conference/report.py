@@ -2,7 +2,8 @@
 the conference's window, the incidents that overlapped it, the worst figures measured in it and
 the delegates present; totals per district and overall, the sites with the most downtime first.
 
-Live, the window ends now ("so far"); before the start it is empty. Figures come from the
+The window is the live phase (an early start or end included). Live, the window ends now ("so
+far"); before the start it is empty. Figures come from the
 recorded status changes (`timeline`), so they are exact to the change, not to the window.
 """
 
@@ -14,10 +15,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.conference import Conference, ConferenceSite
+from models.conference import Conference, ConferencePhase, ConferenceSite
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.site import Site, SiteStatus, group_of
+from monitor.conference.phases import phase_at, schedule_of
 from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
 
 
@@ -79,6 +81,7 @@ class DistrictReport:
 @dataclass(frozen=True)
 class Report:
     conference: Conference
+    phase: ConferencePhase
     window_start: datetime
     window_end: datetime
     complete: bool  # the conference has ended: the figures will not change
@@ -121,8 +124,9 @@ def _downtime_first(site: SiteReport) -> tuple[float, str]:
 
 
 async def build_report(session: AsyncSession, conference: Conference, now: datetime) -> Report:
-    start = conference.starts_at
-    end = max(start, min(conference.ends_at, now))
+    schedule = schedule_of(conference)
+    start = schedule.live_from
+    end = max(start, min(schedule.live_until, now))
     participants = await _participants(session, conference.id)
     ids = [site.id for _, site, _ in participants]
     before = await _status_before(session, ids, start)
@@ -150,9 +154,10 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
         )
     return Report(
         conference=conference,
+        phase=phase_at(schedule, now),
         window_start=start,
         window_end=end,
-        complete=now >= conference.ends_at,
+        complete=now >= schedule.live_until,
         districts=group_by_district(sites, names),
         totals=totals_of(sites),
     )
