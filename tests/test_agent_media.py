@@ -21,10 +21,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from app.main import create_app
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode
-from tests.browser import artifacts_folder, launch, tile
+from tests.browser import artifacts_folder, launch, serve, tile
 from tests.probing import eventually, give_agent
 from tests.test_agent_page import CREDENTIAL_KEY, LIVE_MS, connected, monitor, profile
 
@@ -273,3 +274,41 @@ async def test_a_pc_with_no_camera_or_microphone_is_told_and_the_fault_ends_with
             BLACK.code,
             lambda body: body["status"] == "up" and body["devices"] is None,
         )
+
+
+async def test_the_measures_behind_the_verdicts(settings: Settings, browser: Browser) -> None:
+    """The page's own arithmetic, on pictures and sounds whose answers are known."""
+    async with serve(create_app(settings)) as service:
+        page = await browser.new_page()
+        try:
+            await page.goto(f"{service.base}/healthz")
+            measured = await page.evaluate(
+                """async () => {
+                  const m = await import('/static/agent/media.js');
+                  const rgba = (r, g, b) => new Uint8ClampedArray(768 * 4).map(
+                    (_, i) => [r, g, b, 255][i % 4]);
+                  const tone = Float32Array.from({ length: 4800 },
+                    (_, n) => 0.5 * Math.sin(2 * Math.PI * 440 * n / 48000));
+                  const grey = m.lumas(rgba(100, 100, 100)).each;
+                  const lighter = m.lumas(rgba(101, 101, 101)).each;
+                  return {
+                    black: m.lumas(rgba(0, 0, 0)).mean,
+                    white: m.lumas(rgba(255, 255, 255)).mean,
+                    red: m.lumas(rgba(255, 0, 0)).mean,
+                    same: m.change(grey, grey),
+                    oneLevel: m.change(grey, lighter),
+                    tone: m.levelDbfs(tone),
+                    silence: m.levelDbfs(new Float32Array(4800)),
+                    failures: ['NotFoundError', 'NotAllowedError', 'NotReadableError', 'X']
+                      .map((name) => m.failure({ name })),
+                  };
+                }"""
+            )
+        finally:
+            await page.close()
+    assert measured["black"] == 0 and measured["white"] == pytest.approx(255, abs=0.01)
+    assert measured["red"] == pytest.approx(76.2, abs=0.1)  # BT.601: 0.299 of 255
+    assert measured["same"] == 0 and measured["oneLevel"] == pytest.approx(1, abs=0.01)
+    assert measured["tone"] == pytest.approx(-9.03, abs=0.05)  # a sine's RMS: amplitude / √2
+    assert measured["silence"] == -100
+    assert measured["failures"] == ["missing", "denied", "busy", "busy"]
