@@ -1,5 +1,6 @@
 """A simulated fleet of site agents for the demo: one process, one HTTP server, a real aiortc
-agent per site, a few of them scripted to drop, flap or degrade.
+agent per site, a few of them scripted to drop, flap or degrade, and a few reporting a black
+camera or a silent microphone.
 
 Misbehaviour goes through the same userspace relay the tests use (`monitor.simulation.link`): every
 packet of a scripted site crosses a relay whose loss and delay change over time, so the monitor
@@ -49,9 +50,21 @@ def behaviour_of(code: str) -> Behaviour:
     return Behaviour.HEALTHY
 
 
-def _attendance(code: str) -> Callable[[], Report]:
-    expected = _stable_number(code, 12, 40)
-    return lambda: Report(attendance=expected, camera_ok=True, microphone_ok=True)
+def room_of(code: str) -> Report:
+    """What the site says of its room: about 2 % have a black camera and 2 % a silent
+    microphone (rolled apart from the link's behaviour, so a room fault shows on its own)."""
+    attendance = _stable_number(code, 12, 40)
+    roll = _stable_number(f"room {code}", 0, 99)
+    if roll < 2:
+        return Report(attendance=attendance, camera="black", microphone="ok", camera_luma=3.0)
+    if roll < 4:
+        return Report(attendance=attendance, camera="ok", microphone="silent", microphone_dbfs=-100)
+    return Report(attendance=attendance, camera="ok", microphone="ok")
+
+
+def _room(code: str) -> Callable[[], Report]:
+    report = room_of(code)
+    return lambda: report
 
 
 async def _script(code: str, path: ImpairedPath, behaviour: Behaviour) -> None:
@@ -79,10 +92,13 @@ async def run_fleet(secrets: dict[str, str], host: str, port: int, stop: asyncio
         behaviour = behaviour_of(code)
         # Scripted sites get a relay from the start, so their link can change mid-session.
         path = None if behaviour is Behaviour.HEALTHY else ImpairedPath()
-        agents[code] = SiteAgent(code, secret, rtc, _attendance(code), path)
+        agents[code] = SiteAgent(code, secret, rtc, _room(code), path)
         if path is not None:
             scripts.append(asyncio.create_task(_script(code, path, behaviour)))
     counts = {b.value: sum(behaviour_of(c) is b for c in secrets) for b in Behaviour}
+    counts["room_faults"] = sum(
+        room_of(c).camera != "ok" or room_of(c).microphone != "ok" for c in secrets
+    )
     log.info("simulated fleet ready", extra={"sites": len(agents), **counts})
     server = uvicorn.Server(
         uvicorn.Config(agent_app(agents), host=host, port=port, log_config=None, access_log=False)
