@@ -2,10 +2,10 @@
 
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -206,6 +206,19 @@ class Settings(BaseSettings):
         ):
             raise ValueError(f"not a URL like https://host[:port]: {url!r}")
         return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _relay_needs_turn(self) -> Self:
+        """Relay only with no TURN server: every page would gather nothing and never connect."""
+        turn_urls = [
+            u for s in self.ice_servers for u in s.urls if u.startswith(("turn:", "turns:"))
+        ]
+        if self.ice_transport_policy == "relay" and self.turn is None and not turn_urls:
+            raise ValueError(
+                "ice_transport_policy relay needs a TURN server (BRIDGEWATCH_TURN, or a turn: URL "
+                "in BRIDGEWATCH_ICE_SERVERS)"
+            )
+        return self
 
     @property
     def scale_out(self) -> bool:

@@ -134,3 +134,11 @@ def test_reading_is_bounded() -> None:
     assert parse_ice_links([" " * MAX_LINK_CHARS + padded]) == []
     assert parse_ice_links(["x" * 10_000_000]) == []
     assert parse_ice_links([]) == []
+
+
+def test_relay_only_with_no_turn_server_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="relay needs a TURN server"):
+        Settings(ice_transport_policy="relay")
+    assert Settings(ice_transport_policy="relay", turn=TURN).turn == TURN
+    fixed = IceServer.model_validate({"urls": ["turn:t:3478"], "username": "u", "credential": "p"})
+    assert Settings(ice_transport_policy="relay", ice_servers=[fixed]).turn is None
