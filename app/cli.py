@@ -435,6 +435,10 @@ def agent(
     attendance: Annotated[
         int | None, typer.Option(min=0, help="Delegates present, reported to the monitor.")
     ] = None,
+    relay_only: Annotated[
+        bool,
+        typer.Option(help="Relayed candidates only: through the TURN server the monitor names."),
+    ] = False,
 ) -> None:
     """Run a site agent that answers the monitor's probes (pull: --listen; push: --monitor)."""
     if (listen is None) == (monitor is None):
@@ -445,7 +449,7 @@ def agent(
     site_agent = SiteAgent(
         site,
         secret,
-        rtc_configuration(config.ice_servers, config.ice_transport_policy),
+        rtc_configuration(config.ice_servers, "relay" if relay_only else "all"),
         report=lambda: Report(attendance=attendance),
     )
     if listen is not None:
