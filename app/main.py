@@ -13,7 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import agent_page, dashboard, docs, health, problems, task_dump
 from app.agent_cors import AgentCors
-from app.api import agents, conferences, enrolment, incidents, sites, stream, tokens, workers
+from app.api import (
+    agents,
+    attendance,
+    conferences,
+    enrolment,
+    incidents,
+    sites,
+    stream,
+    tokens,
+    workers,
+)
 from app.deps import State
 from app.edge import Edge
 from app.live_view import LiveView
@@ -121,6 +131,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     for router in (
         sites.router,
         sites.summary_router,
+        attendance.router,
         conferences.router,
         incidents.router,
         tokens.router,

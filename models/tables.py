@@ -1,5 +1,6 @@
 """Every mapped class, imported in one place so the metadata (and Alembic) sees them all."""
 
+from models.attendance import Attendance, AttendanceSource
 from models.auth import AgentCredential, ApiToken, Role
 from models.base import Base
 from models.conference import Conference, ConferenceAction, ConferencePhase, ConferenceSite
@@ -13,6 +14,8 @@ __all__ = [
     "AgentCredential",
     "AgentEnrolment",
     "ApiToken",
+    "Attendance",
+    "AttendanceSource",
     "Base",
     "Conference",
     "ConferenceAction",

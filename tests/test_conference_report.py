@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from models.attendance import Attendance, AttendanceSource
 from models.auth import Role
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
@@ -60,6 +61,11 @@ async def _history(seeded: SessionMaker) -> None:
         def change(code: str, minutes: float, old: SiteStatus, new: SiteStatus) -> StatusChange:
             return StatusChange(site_id=ids[code], at=at(minutes), old_status=old, new_status=new)
 
+        def present(code: str, minutes: float, value: int, source: AttendanceSource) -> Attendance:
+            return Attendance(
+                site_id=ids[code], at=at(minutes), present=value, source=source, by="test"
+            )
+
         def sample(code: str, minutes: float, **figures: object) -> Sample:
             return Sample(site_id=ids[code], at=at(minutes), reachable=True, **figures)
 
@@ -79,13 +85,13 @@ async def _history(seeded: SessionMaker) -> None:
                 ),
                 Incident(site_id=ids["01654"], severity=DOWN, opened_at=at(-5), closed_at=at(5)),
                 Incident(site_id=ids["01654"], severity=DOWN, opened_at=at(-50), closed_at=at(-40)),
-                sample(
-                    "01267", 20, attendance=20, rtt_median_seconds=0.05, loss_ratio=0.0, mos=4.4
-                ),
-                sample(
-                    "01267", 60, attendance=23, rtt_median_seconds=0.4, loss_ratio=0.02, mos=3.9
-                ),
-                sample("01267", 130, attendance=99, rtt_median_seconds=2.0),  # after the end
+                sample("01267", 20, rtt_median_seconds=0.05, loss_ratio=0.0, mos=4.4),
+                sample("01267", 60, rtt_median_seconds=0.4, loss_ratio=0.02, mos=3.9),
+                sample("01267", 130, rtt_median_seconds=2.0),  # after the end
+                present("01267", -90, 40, AttendanceSource.AGENT),  # before pre-flight opened
+                present("01267", 20, 20, AttendanceSource.AGENT),
+                present("01267", 60, 23, AttendanceSource.OPERATOR),  # the last value wins
+                present("01267", 130, 99, AttendanceSource.AGENT),  # after the end
                 sample("01273", 65, rtt_median_seconds=0.5, loss_ratio=0.08, mos=3.1),
             ]
         )

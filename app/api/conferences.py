@@ -8,9 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.conference_attendance import roll_up
 from app.conference_readiness import board
 from app.conference_report import as_csv, public
 from app.deps import Admin, Operator, SessionDep, Viewer
+from app.schemas.attendance import ConferenceAttendance
 from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.conferences import (
     ActionPublic,
@@ -27,6 +29,7 @@ from app.schemas.conferences import (
 from models.base import utcnow
 from models.conference import Conference, ConferenceAction, ConferenceSite, PhaseAction
 from models.site import Site
+from monitor.conference.attendance import roll_call
 from monitor.conference.phases import PhaseError, act, phase_at, schedule_of, switches
 from monitor.conference.readiness import readiness
 from monitor.conference.report import build_report
@@ -265,3 +268,17 @@ async def end_conference(
     conference_id: Id, session: SessionDep, operator: Operator
 ) -> ConferencePublic:
     return await _switch(session, conference_id, PhaseAction.END, operator.name)
+
+
+@router.get(
+    "/{conference_id}/attendance",
+    summary="Delegates present against expected, per site, district and overall",
+    responses=problems(404),
+)
+async def conference_attendance(
+    conference_id: Id, session: SessionDep, _: Viewer
+) -> ConferenceAttendance:
+    conference = await _load(session, conference_id)
+    now = utcnow()
+    phase = phase_at(schedule_of(conference), now)
+    return roll_up(conference.id, phase, await roll_call(session, conference, now))

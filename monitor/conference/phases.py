@@ -29,6 +29,10 @@ class Schedule:
     def live_until(self) -> datetime:
         return self.ended_at or self.ends_at
 
+    @property
+    def preflight_from(self) -> datetime:
+        return _before(self.live_from, self.preflight)
+
 
 def _before(at: datetime, span: timedelta) -> datetime:
     """`at - span`, no earlier than the first representable time (a start in year 1 is valid)."""
@@ -51,7 +55,7 @@ def phase_at(schedule: Schedule, now: datetime) -> ConferencePhase:
         return ConferencePhase.ENDED
     if now >= schedule.live_from:
         return ConferencePhase.LIVE
-    if now >= _before(schedule.live_from, schedule.preflight):
+    if now >= schedule.preflight_from:
         return ConferencePhase.PREFLIGHT
     return ConferencePhase.PLANNED
 

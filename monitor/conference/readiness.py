@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from models.conference import ConferenceSite
-from models.site import Site, SiteStatus, group_of
+from models.site import SiteStatus
+from monitor.conference.participants import participants
 
 READY_AFTER = timedelta(minutes=5)
 NEVER_CONNECTED = "never connected"
@@ -73,15 +71,9 @@ def not_ready_first(sites: Sequence[SiteReadiness]) -> list[SiteReadiness]:
 async def readiness(
     session: AsyncSession, conference_id: int, now: datetime, ready_after: timedelta = READY_AFTER
 ) -> list[SiteReadiness]:
-    district = aliased(Site)
-    rows = await session.execute(
-        select(ConferenceSite.expected_delegates, Site, district)
-        .join(Site, Site.id == ConferenceSite.site_id)
-        .outerjoin(district, district.id == group_of(Site))
-        .where(ConferenceSite.conference_id == conference_id)
-    )
     found = []
-    for expected, site, home in rows.all():
+    for p in await participants(session, conference_id):
+        site = p.site
         state = SiteState(
             site.status, site.status_since, site.status_reason, site.last_seen_at, site.enabled
         )
@@ -89,11 +81,11 @@ async def readiness(
             SiteReadiness(
                 code=site.code,
                 name=site.name,
-                district_code=home.code if home else None,
-                district_name=home.name if home else None,
+                district_code=p.district_code,
+                district_name=p.district_name,
                 contact_name=site.contact_name,
                 contact_phone=site.contact_phone,
-                expected_delegates=expected,
+                expected_delegates=p.expected,
                 status=site.status,
                 verdict=judge(state, now, ready_after),
             )

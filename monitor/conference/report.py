@@ -13,12 +13,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from models.conference import Conference, ConferencePhase, ConferenceSite
+from models.conference import Conference, ConferencePhase
 from models.history import Sample, StatusChange
 from models.incident import Incident
-from models.site import Site, SiteStatus, group_of
+from models.site import SiteStatus
+from monitor.conference.attendance import latest_present
+from monitor.conference.participants import participants
 from monitor.conference.phases import phase_at, schedule_of
 from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
 
@@ -127,29 +128,29 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
     schedule = schedule_of(conference)
     start = schedule.live_from
     end = max(start, min(schedule.live_until, now))
-    participants = await _participants(session, conference.id)
-    ids = [site.id for _, site, _ in participants]
+    taking_part = await participants(session, conference.id)
+    ids = [p.site.id for p in taking_part]
     before = await _status_before(session, ids, start)
     changes = await _changes(session, ids, start, end)
     incidents = await _incidents(session, ids, start, end)
     worst = await _worst(session, ids, start, end)
-    attendance = await _attendance(session, ids, start, end)
+    present = await latest_present(session, ids, schedule.preflight_from, end)
     sites, names = [], {}
-    for expected, site, district in participants:
+    for p in taking_part:
+        site = p.site
         own = changes.get(site.id, [])
         initial = before.get(site.id) or (own[0][1] if own else site.status)
-        district_code = district.code if district else None
-        names[district_code] = district.name if district else None
+        names[p.district_code] = p.district_name
         sites.append(
             SiteReport(
                 code=site.code,
                 name=site.name,
-                district_code=district_code,
-                expected_delegates=expected,
+                district_code=p.district_code,
+                expected_delegates=p.expected,
                 seconds=seconds_in_status(initial, [c for c, _ in own], start, end),
                 incidents=incidents.get(site.id, []),
                 worst=worst.get(site.id, Worst()),
-                attendance=attendance.get(site.id),
+                attendance=present[site.id].present if site.id in present else None,
             )
         )
     return Report(
@@ -161,21 +162,6 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
         districts=group_by_district(sites, names),
         totals=totals_of(sites),
     )
-
-
-async def _participants(
-    session: AsyncSession, conference_id: int
-) -> list[tuple[int, Site, Site | None]]:
-    """(expected delegates, site, its district or the group it is counted in)."""
-    district = aliased(Site)
-    rows = await session.execute(
-        select(ConferenceSite.expected_delegates, Site, district)
-        .join(Site, Site.id == ConferenceSite.site_id)
-        .outerjoin(district, district.id == group_of(Site))
-        .where(ConferenceSite.conference_id == conference_id)
-        .order_by(Site.code)
-    )
-    return [(expected, site, district) for expected, site, district in rows.all()]
 
 
 async def _status_before(
@@ -252,22 +238,3 @@ async def _worst(
         .group_by(Sample.site_id)
     )
     return {site_id: Worst(rtt, loss, mos) for site_id, rtt, loss, mos in rows.all()}
-
-
-async def _attendance(
-    session: AsyncSession, ids: list[int], start: datetime, end: datetime
-) -> dict[int, int]:
-    """The delegates present as last reported within the window."""
-    reported = (Sample.site_id.in_(ids), Sample.at > start, Sample.at <= end)
-    last = (
-        select(Sample.site_id, func.max(Sample.at).label("at"))
-        .where(*reported, Sample.attendance.is_not(None))
-        .group_by(Sample.site_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Sample.site_id, Sample.attendance).join(
-            last, and_(Sample.site_id == last.c.site_id, Sample.at == last.c.at)
-        )
-    )
-    return {site_id: value for site_id, value in rows.all() if value is not None}

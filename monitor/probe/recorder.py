@@ -1,7 +1,8 @@
 """The recorder: writes what the engine observes to the database, in batches.
 
 One transaction per batch, at least once per `recorder_flush_seconds`: samples, status changes,
-each site's current status and latest figures, and incidents (one per down/degraded episode,
+each site's current status and latest figures, the delegates present when an agent reports a
+new number, and incidents (one per down/degraded episode,
 opened, escalated, given its worst figures, closed). It publishes `IncidentChanged` after commit.
 """
 
@@ -15,11 +16,13 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.attendance import Attendance
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.site import Site
 from monitor.probe import incidents
+from monitor.probe.attendance import AttendanceLog
 from monitor.probe.events import (
     Event,
     EventBus,
@@ -83,6 +86,7 @@ class Recorder:
         self._flush_seconds = flush_seconds
         self._subscription = bus.subscribe("recorder", maxsize=200_000, unwritten_only=True)
         self._stopping = asyncio.Event()
+        self._attendance = AttendanceLog()
         self.written = 0
 
     @property
@@ -139,9 +143,12 @@ class Recorder:
         if lost:
             log.error("recorder fell behind; events lost", extra={"lost": lost})
         async with self._sessionmaker() as session, session.begin():
+            present = await self._attendance.new_rows(session, samples)
             if samples:
                 await session.execute(insert(Sample), [_sample_row(e) for e in samples])
                 await session.execute(update(Site), self._latest(samples))
+            if present:
+                await session.execute(insert(Attendance), present)
             if changes:
                 await session.execute(
                     insert(StatusChange),
@@ -171,6 +178,7 @@ class Recorder:
             notices = await self._incidents(
                 session, [e for e in events if isinstance(e, SampleTaken | StatusChanged)]
             )
+        self._attendance.written(present)
         self.written += len(samples) + len(changes)
         for notice in notices:
             self._bus.publish(notice)

@@ -1,0 +1,65 @@
+"""/api/v1/sites/{code}/attendance: the delegates present at a site. Its agent reports them (the
+agent page, the agent program); an operator may enter or correct them here. The latest value
+wins, whoever gave it, and says who did."""
+
+from fastapi import APIRouter, HTTPException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.deps import Operator, SessionDep, Viewer
+from app.schemas.attendance import AttendanceEntry, AttendancePublic
+from app.schemas.common import EVERY_ROUTE, problems
+from models.attendance import Attendance, AttendanceSource
+from models.site import Site
+
+router = APIRouter(prefix="/sites", tags=["attendance"], responses=problems(*EVERY_ROUTE, 422))
+
+
+async def _site_id(session: AsyncSession, code: str) -> int:
+    site_id = await session.scalar(select(Site.id).where(Site.code == code))
+    if site_id is None:
+        raise HTTPException(404, f"no site with code '{code}'")
+    return site_id
+
+
+def _public(code: str, row: Attendance) -> AttendancePublic:
+    return AttendancePublic(
+        site_code=code, present=row.present, source=row.source, by=row.by, at=row.at
+    )
+
+
+@router.put(
+    "/{code}/attendance",
+    summary="Enter the delegates present at a site (it becomes the latest value)",
+    responses=problems(403, 404),
+)
+async def enter_attendance(
+    code: str, body: AttendanceEntry, session: SessionDep, operator: Operator
+) -> AttendancePublic:
+    row = Attendance(
+        site_id=await _site_id(session, code),
+        present=body.present,
+        source=AttendanceSource.OPERATOR,
+        by=operator.name[:100],
+    )
+    session.add(row)
+    await session.commit()
+    return _public(code, row)
+
+
+@router.get(
+    "/{code}/attendance",
+    summary="The latest delegates present at a site, and who gave the number",
+    responses=problems(404),
+)
+async def latest_attendance(code: str, session: SessionDep, _: Viewer) -> AttendancePublic:
+    site_id = await _site_id(session, code)
+    row = await session.scalar(
+        select(Attendance)
+        .where(Attendance.site_id == site_id)
+        .order_by(Attendance.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise HTTPException(404, f"no attendance reported for site '{code}'")
+    return _public(code, row)
