@@ -24,6 +24,7 @@ from app.api import (
     tokens,
     workers,
 )
+from app.conference_metrics import ConferenceFigures
 from app.deps import State
 from app.edge import Edge
 from app.live_view import LiveView
@@ -88,6 +89,10 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             )
             background.append(asyncio.create_task(database.run(), name="database watch"))
             build_registry(probe_engine, lambda: live.client_count, registry)
+            # The API's: workers would repeat the same figures.
+            conferences = None if worker else ConferenceFigures(sessionmaker)
+            if conferences is not None:
+                registry.register(conferences)
             try:
                 with task_dump.on_sigusr1():
                     yield {
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                         "live": live,
                         "database": database,
                         "stopping": stopping,
+                        "conferences": conferences,
                     }
             finally:
                 if probe_engine is not None:
