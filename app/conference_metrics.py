@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models.base import utcnow
 from models.conference import Conference, ConferencePhase
 from models.db import SessionMaker, is_outage
 from monitor.conference.attendance import roll_call
-from monitor.conference.phases import phase_at, schedule_of
+from monitor.conference.phases import phase_at, running_or_soon, schedule_of
 from monitor.conference.readiness import readiness
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,8 @@ class ConferenceFigures(Collector):
 
     async def _read(self, now: datetime) -> list[Figures]:
         async with self._sessionmaker() as session:
-            # Not ended yet, and pre-flight is at most a day long: the rest is planned.
             candidates = await session.scalars(
-                select(Conference)
-                .where(func.coalesce(Conference.ended_at, Conference.ends_at) > now)
-                .where(Conference.starts_at <= now + timedelta(days=1))
-                .order_by(Conference.id)
+                select(Conference).where(running_or_soon(now)).order_by(Conference.id)
             )
             found = []
             for conference in candidates.all():

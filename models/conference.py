@@ -2,8 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum, utcnow
@@ -42,6 +43,8 @@ class Conference(Base):
     # schedule (monitor/conference/phases.py), so no process has to switch it on time.
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # Limits for `degraded` while live, where stricter than a site's own (models.thresholds).
+    thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

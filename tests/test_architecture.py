@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "monitor.wire": {"models"},
     "monitor.agent": {"monitor.wire"},
     "monitor.simulation": {"monitor.agent", "monitor.wire"},
-    "monitor.probe": {"monitor.wire", "models"},
+    "monitor.probe": {"monitor.wire", "monitor.conference", "models"},
     "monitor.scaleout": {"monitor.probe", "models"},
     "monitor.conference": {"models"},
     "monitor": set(),  # monitor/__init__.py itself

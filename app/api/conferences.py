@@ -58,6 +58,7 @@ def _public(conference: Conference) -> ConferencePublic:
         ends_at=conference.ends_at,
         time_zone=conference.time_zone,
         preflight_minutes=conference.preflight_minutes,
+        thresholds=conference.thresholds,
         ready_minutes=conference.ready_minutes,
         phase=phase_at(schedule, utcnow()),
         phases=[PhaseSwitch(phase=s.phase, at=s.at, by=s.by) for s in switches(schedule, actors)],
@@ -132,7 +133,7 @@ async def create_conference(
     body: ConferenceCreate, session: SessionDep, _: Admin, response: Response
 ) -> ConferencePublic:
     conference = Conference(
-        **body.model_dump(exclude={"sites"}),
+        **body.model_dump(exclude={"sites"}, exclude_none=True),
         participants=await _participants(session, body.sites),
     )
     session.add(conference)

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from app.schemas.common import TIME_RANGE, Strict, Timestamp
 from models.conference import DEFAULT_TIME_ZONE, ConferencePhase, PhaseAction
+from models.thresholds import Thresholds
 from models.topology.fields import MULTI_LINE, ONE_LINE, SiteCode
 
 Title = Annotated[
@@ -16,6 +17,10 @@ Title = Annotated[
 ]
 Description = Annotated[str, StringConstraints(max_length=5000), MULTI_LINE]
 WHEN = f"With its offset, e.g. 2026-12-01T08:00:00+07:00; {TIME_RANGE} in UTC."
+LIVE_LIMITS = (
+    "Limits for `degraded` while live, applied where stricter than a site's own; "
+    "in ConferenceUpdate, null is not allowed: send {} to clear them."
+)
 NO_PHASE = (
     "phase follows the schedule and cannot be set: start early, extend or end now with "
     "POST /api/v1/conferences/{id}/start, /extend or /end"
@@ -77,6 +82,7 @@ class ConferenceCreate(Strict):
     time_zone: TimeZone = DEFAULT_TIME_ZONE
     preflight_minutes: PreflightMinutes = 60
     ready_minutes: ReadyMinutes = 5
+    thresholds: Thresholds | None = Field(None, description=LIVE_LIMITS)
     sites: list[Participant] = Field(default_factory=list, max_length=10_000)
 
     _no_phase = model_validator(mode="before")(_refuse_phase)
@@ -97,6 +103,7 @@ class ConferenceUpdate(Strict):
     time_zone: TimeZone | None = None
     preflight_minutes: PreflightMinutes | None = None
     ready_minutes: ReadyMinutes | None = None
+    thresholds: Thresholds | None = Field(None, description=LIVE_LIMITS)
     sites: list[Participant] | None = Field(None, max_length=10_000)
 
     _no_phase = model_validator(mode="before")(_refuse_phase)
@@ -142,6 +149,7 @@ class ConferencePublic(BaseModel):
     time_zone: str
     preflight_minutes: int
     ready_minutes: int
+    thresholds: Thresholds | None
     phase: ConferencePhase = Field(description="Now, from the schedule and operators' actions.")
     phases: list[PhaseSwitch] = Field(description="When each phase began or will begin.")
     actions: list[ActionPublic] = Field(description="Operators' starts, extensions and ends.")

@@ -8,6 +8,8 @@ every process computes the same.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement, func, or_
+
 from models.conference import Conference, ConferencePhase, PhaseAction
 
 SCHEDULE = "schedule"  # who switched a phase that the clock switched
@@ -47,6 +49,14 @@ def schedule_of(conference: Conference) -> Schedule:
         preflight=timedelta(minutes=conference.preflight_minutes),
         started_at=conference.started_at,
         ended_at=conference.ended_at,
+    )
+
+
+def running_or_soon(now: datetime) -> ColumnElement[bool]:
+    """SQL: the conferences that may be in pre-flight or live at `now` (not ended; starting
+    within a day, the longest pre-flight, or started early): `phase_at` tells which."""
+    return (func.coalesce(Conference.ended_at, Conference.ends_at) > now) & or_(
+        Conference.starts_at <= now + timedelta(days=1), Conference.started_at.is_not(None)
     )
 
 

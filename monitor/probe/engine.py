@@ -19,14 +19,15 @@ from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
-from models.thresholds import Thresholds
+from models.thresholds import Thresholds, stricter
+from monitor.conference.limits import live_limits
 from monitor.probe.events import EventBus, StatusChanged
 from monitor.probe.holdings import Holdings
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
 from monitor.probe.reach import Reaching, ReachTimings
 from monitor.probe.recorder import Recorder, prune_samples
 from monitor.probe.site_monitor import SiteMonitor
-from monitor.probe.site_probe import ProbeTimings, SiteConfig, SiteProbe
+from monitor.probe.site_probe import ProbeTimings, SiteConfig, SiteProbe, only_limits_differ
 from monitor.probe.stalls import OWN_STALLS
 from monitor.probe.status import Policy, StatusMachine
 from monitor.wire.cleanup import clean_up_within
@@ -204,6 +205,10 @@ class ProbeEngine:
             self._let_go(self.leases.held)
         wanted = await self._load(self.leases.held if self.leases else None)
         self.info = {code: loaded.info for code, loaded in wanted.items()}
+        for code, monitor in self.monitors.items():
+            if code in wanted and only_limits_differ(monitor.config, wanted[code].config):
+                # A live conference's limits, begun or ended: judged anew, same connection.
+                monitor.probe.retune(wanted[code].config.limits)
         leaving = [
             self.monitors.pop(code)
             for code in list(self.monitors)
@@ -291,6 +296,7 @@ class ProbeEngine:
             query = query.where(Site.id.in_(only))
         async with self._sessionmaker() as session:
             rows = (await session.execute(query)).all()
+            live = await live_limits(session, utcnow())
         defaults = self.settings.thresholds
         loaded = {}
         for site, key, parent_code in rows:
@@ -299,6 +305,8 @@ class ProbeEngine:
                     exclude_none=True
                 )
             )
+            if site.id in live:
+                limits = stricter(limits, live[site.id])
             config = SiteConfig(site.id, site.code, site.probe_mode, site.probe_target, key, limits)
             info = SiteInfo(site.name, site.level.value, parent_code or "")
             loaded[site.code] = _Loaded(

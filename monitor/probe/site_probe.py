@@ -6,7 +6,7 @@ on the event bus. How the site is reached (dialled, or dialling in) is `monitor.
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,10 @@ class SiteConfig:
     target: str | None
     monitor_key: str | None
     limits: Thresholds
+
+
+def only_limits_differ(old: SiteConfig, new: SiteConfig) -> bool:
+    return old != new and replace(old, limits=new.limits) == new
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,11 @@ class SiteProbe:
             extra={"site": self.config.code, "error": error_class, "detail": detail[:200]},
         )
         self._publish(self.machine.setup_failed(f"set-up failed: {error_class}", utcnow()))
+
+    def retune(self, limits: Thresholds) -> None:
+        """Judge the windows from now on by `limits`, without touching the connection."""
+        self.config = replace(self.config, limits=limits)
+        self.machine.policy = replace(self.machine.policy, limits=limits)
 
     def media_checked(self, result: dict[str, Any] | None) -> None:
         """Figures of a media check, carried by the window in which it ended."""
