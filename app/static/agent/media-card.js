@@ -23,6 +23,7 @@ const SOUND = {
   suspended: ['media.sound.touch'],
 };
 const RETRY = new Set(['missing', 'denied', 'busy']); // a try again may help these
+const SHOWN = new Set(['ok', 'black', 'frozen']); // a camera whose picture there is to show
 
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
@@ -50,7 +51,7 @@ export function createMediaCard({ onStart }) {
     setText(byId('media-camera'), line(PICTURE, camera, phase));
     setText(byId('media-microphone'), line(SOUND, microphone, phase));
     byId('media-verdicts').hidden = phase !== 'on';
-    byId('media-preview').hidden = phase !== 'on' || camera === 'missing' || !PICTURE[camera];
+    byId('media-preview').hidden = phase !== 'on' || !SHOWN.has(camera);
     const advice = [PICTURE[camera]?.[2], SOUND[microphone]?.[2]].filter(Boolean);
     let help = [...new Set(advice)].map((key) => t(key)).join(' ');
     if (phase === 'off') help = t('media.intro');

@@ -167,8 +167,9 @@ export function createMediaWatch({ preview, onChange }) {
         context.drawImage(bitmap, 0, 0, WIDTH, HEIGHT);
         bitmap.close();
         return true;
-      } catch {
-        return false;
+      } catch (error) {
+        if (error === NO_PICTURE) return false;
+        // The browser could not grab one: the preview still shows the camera.
       }
     }
     if (preview.readyState < 2 || track.muted) return false;
@@ -251,9 +252,11 @@ export function createMediaWatch({ preview, onChange }) {
   };
 }
 
+const NO_PICTURE = new Error('no picture within the time');
+
 function within(promise, ms) {
   return Promise.race([
     promise,
-    new Promise((_, reject) => setTimeout(() => reject(new Error('no picture')), ms)),
+    new Promise((_, reject) => setTimeout(() => reject(NO_PICTURE), ms)),
   ]);
 }
