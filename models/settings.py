@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     media_check_interval_seconds: float = Field(
         0.0, ge=0, description="Every this often, a short test-video check per pull site; 0: off."
     )
+    live_media_check_interval_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="While a site's conference is live, a media check this often instead "
+        "(pull sites); 0: as at other times.",
+    )
     media_check_seconds: float = Field(5.0, gt=0, le=60, description="Length of a media check.")
     recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
     sample_retention_days: float = Field(

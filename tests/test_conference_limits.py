@@ -76,3 +76,45 @@ async def test_a_live_conference_judges_its_sites_by_its_limits_until_it_ends(
             if s.name == "bridgewatch_probe_setups_total"
         }
         assert setups == {"ok": 1.0}, setups  # one connection all along
+
+
+@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+async def test_media_checks_run_while_the_conference_is_live_if_so_configured(
+    settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    port = free_port()
+    secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
+    viewer = auth[Role.VIEWER]
+    checks = fast(settings, live_media_check_interval_seconds=2.0, media_check_seconds=2.0)
+    async with (
+        serving(agent_app(agents_for({"01267": secret})), port),
+        serving(create_app(checks)) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as client,
+    ):
+
+        async def media() -> list[dict[str, object]]:
+            body = (await client.get("/api/v1/sites/01267/samples", headers=viewer)).json()
+            return [s["media"] for s in body["items"] if s["media"]]
+
+        async def windows() -> int:
+            body = (await client.get("/api/v1/sites/01267/samples", headers=viewer)).json()
+            return len(body["items"])
+
+        async def some_windows() -> bool:
+            return await windows() >= 8
+
+        await eventually(some_windows, "eight windows of heartbeats")
+        assert await media() == []  # no conference is live: no media checks
+        now = datetime.now(UTC)
+        plan = {
+            "title": "Đại hội",
+            "starts_at": (now - timedelta(minutes=5)).isoformat(),
+            "ends_at": (now + timedelta(hours=2)).isoformat(),
+            "sites": [{"site_code": "01267"}],
+        }
+        await client.post("/api/v1/conferences", json=plan, headers=auth[Role.ADMIN])
+
+        async def measured() -> bool:
+            return any("error" not in m for m in await media())
+
+        await eventually(measured, "a media check while live")

@@ -1,6 +1,7 @@
-"""The stricter limits of live conferences: while a conference that sets thresholds is live, its
-sites are judged by them where they are stricter than their own (a hall that tolerates 300 ms
-on a normal day may want 150 ms during the Party congress)."""
+"""The sites of live conferences and their stricter limits: while a conference is live, its
+sites are judged by its thresholds where they are stricter than their own (a hall that tolerates
+300 ms on a normal day may want 150 ms during the Party congress), and may get media checks more
+often."""
 
 from datetime import datetime
 
@@ -13,12 +14,11 @@ from monitor.conference.phases import phase_at, running_or_soon, schedule_of
 
 
 async def live_limits(session: AsyncSession, now: datetime) -> dict[int, Thresholds]:
-    """Site id -> the limits its live conferences set (the strictest of them, if several)."""
-    candidates = await session.scalars(
-        select(Conference).where(Conference.thresholds.is_not(None), running_or_soon(now))
-    )
+    """Each site taking part in a live conference -> the limits its live conferences set (the
+    strictest of them, if several; none set, if none does)."""
+    candidates = await session.scalars(select(Conference).where(running_or_soon(now)))
     live = {
-        c.id: Thresholds.model_validate(c.thresholds)
+        c.id: Thresholds.model_validate(c.thresholds or {})
         for c in candidates.all()
         if phase_at(schedule_of(c), now) is ConferencePhase.LIVE
     }

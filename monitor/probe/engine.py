@@ -27,7 +27,7 @@ from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
 from monitor.probe.reach import Reaching, ReachTimings
 from monitor.probe.recorder import Recorder, prune_samples
 from monitor.probe.site_monitor import SiteMonitor
-from monitor.probe.site_probe import ProbeTimings, SiteConfig, SiteProbe, only_limits_differ
+from monitor.probe.site_probe import ProbeTimings, SiteConfig, SiteProbe, only_judging_differs
 from monitor.probe.stalls import OWN_STALLS
 from monitor.probe.status import Policy, StatusMachine
 from monitor.wire.cleanup import clean_up_within
@@ -100,6 +100,7 @@ class ProbeEngine:
                 backoff_max_seconds=settings.reconnect_backoff_max_seconds,
                 push_grace_seconds=settings.push_grace_seconds,
                 media_check_interval_seconds=settings.media_check_interval_seconds,
+                live_media_check_interval_seconds=settings.live_media_check_interval_seconds,
                 media_check_seconds=settings.media_check_seconds,
             ),
         )
@@ -206,9 +207,9 @@ class ProbeEngine:
         wanted = await self._load(self.leases.held if self.leases else None)
         self.info = {code: loaded.info for code, loaded in wanted.items()}
         for code, monitor in self.monitors.items():
-            if code in wanted and only_limits_differ(monitor.config, wanted[code].config):
-                # A live conference's limits, begun or ended: judged anew, same connection.
-                monitor.probe.retune(wanted[code].config.limits)
+            if code in wanted and only_judging_differs(monitor.config, wanted[code].config):
+                # A live conference begun or ended: judged anew, same connection.
+                monitor.probe.retune(wanted[code].config)
         leaving = [
             self.monitors.pop(code)
             for code in list(self.monitors)
@@ -307,7 +308,9 @@ class ProbeEngine:
             )
             if site.id in live:
                 limits = stricter(limits, live[site.id])
-            config = SiteConfig(site.id, site.code, site.probe_mode, site.probe_target, key, limits)
+            config = SiteConfig(
+                site.id, site.code, site.probe_mode, site.probe_target, key, limits, site.id in live
+            )
             info = SiteInfo(site.name, site.level.value, parent_code or "")
             loaded[site.code] = _Loaded(
                 config, info, site.status, site.status_since, site.status_reason

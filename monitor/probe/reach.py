@@ -35,6 +35,8 @@ from monitor.wire.protocol import CHANNEL_LABEL
 from monitor.wire.signaling import SignalingError, delete_session, post_offer
 from monitor.wire.tokens import monitor_token
 
+IDLE_CHECK = 5.0  # media checks off for now: look again this often whether they are on
+
 
 @dataclass(frozen=True)
 class ReachTimings:
@@ -42,6 +44,7 @@ class ReachTimings:
     backoff_max_seconds: float  # pull: retries of a site that cannot be reached back off to this
     push_grace_seconds: float  # push: an agent that has not dialled in by then is down
     media_check_interval_seconds: float  # pull: 0 for none
+    live_media_check_interval_seconds: float  # while the site's conference is live; 0: as above
     media_check_seconds: float
 
 
@@ -67,7 +70,8 @@ class PullReach:
 
     def jobs(self) -> list[Coroutine[Any, Any, None]]:
         jobs = [self._dial_forever()]
-        if self._timings.media_check_interval_seconds:
+        timings = self._timings
+        if timings.media_check_interval_seconds or timings.live_media_check_interval_seconds:
             jobs.append(self._media_checks())
         return jobs
 
@@ -130,12 +134,17 @@ class PullReach:
             await delete_session(self._reaching.http, connection.location, token)
 
     async def _media_checks(self) -> None:
-        """Now and then, while the site answers, a few seconds of test video both ways."""
-        interval = self._timings.media_check_interval_seconds
+        """Now and then, while the site answers, a few seconds of test video both ways; more
+        often while its conference is live, if so configured."""
         config = self._config
-        await asyncio.sleep(random.uniform(0.2, 1.0) * interval)
+        await asyncio.sleep(random.uniform(0.2, 1.0) * (self._media_interval() or IDLE_CHECK))
         while True:
-            if self._probe.connected and config.target and config.monitor_key:
+            if (
+                self._media_interval()
+                and self._probe.connected
+                and config.target
+                and config.monitor_key
+            ):
                 async with self._reaching.setup_slots:
                     result = await media_check(
                         self._reaching.http,
@@ -146,7 +155,15 @@ class PullReach:
                         self._timings.setup_timeout_seconds,
                     )
                 self._probe.media_checked(result)
-            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
+            await asyncio.sleep((self._media_interval() or IDLE_CHECK) * random.uniform(0.9, 1.1))
+
+    def _media_interval(self) -> float:
+        """Seconds between media checks now; 0 for none (read each time: a conference may go
+        live or end meanwhile)."""
+        live = self._timings.live_media_check_interval_seconds
+        if self._probe.config.live and live:
+            return live
+        return self._timings.media_check_interval_seconds
 
 
 class PushReach:

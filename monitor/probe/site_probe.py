@@ -35,10 +35,12 @@ class SiteConfig:
     target: str | None
     monitor_key: str | None
     limits: Thresholds
+    live: bool = False  # it takes part in a conference that is live now
 
 
-def only_limits_differ(old: SiteConfig, new: SiteConfig) -> bool:
-    return old != new and replace(old, limits=new.limits) == new
+def only_judging_differs(old: SiteConfig, new: SiteConfig) -> bool:
+    """The same site reached the same way, judged by other limits or live or not any more."""
+    return old != new and replace(old, limits=new.limits, live=new.live) == new
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,10 @@ class SiteProbe:
         )
         self._publish(self.machine.setup_failed(f"set-up failed: {error_class}", utcnow()))
 
-    def retune(self, limits: Thresholds) -> None:
-        """Judge the windows from now on by `limits`, without touching the connection."""
-        self.config = replace(self.config, limits=limits)
-        self.machine.policy = replace(self.machine.policy, limits=limits)
+    def retune(self, config: SiteConfig) -> None:
+        """Judge the windows from now on as `config` says, without touching the connection."""
+        self.config = config
+        self.machine.policy = replace(self.machine.policy, limits=config.limits)
 
     def media_checked(self, result: dict[str, Any] | None) -> None:
         """Figures of a media check, carried by the window in which it ended."""
