@@ -30,6 +30,23 @@ async def join_cards() -> FileResponse:
     return FileResponse(STATIC / "links.html", headers={"Cache-Control": "no-cache"})
 
 
+# The conference day (static/conference/): the list, one conference's view (?id=N; readiness,
+# the live board, the totals), which a wall screen opens by URL and leaves, and its A4 report.
+@router.get("/conferences")
+async def conference_list() -> FileResponse:
+    return FileResponse(STATIC / "conferences.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/conference")
+async def conference_view() -> FileResponse:
+    return FileResponse(STATIC / "conference.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/conference/report")
+async def conference_report() -> FileResponse:
+    return FileResponse(STATIC / "conference-report.html", headers={"Cache-Control": "no-cache"})
+
+
 class SecurityHeaders:
     """Adds a Content-Security-Policy to the dashboard's responses."""
 

@@ -1,0 +1,418 @@
+"""The conference day in the browser, in real Chromium against the real service and a seeded
+database: the readiness board before the start (not ready first, why in Vietnamese, whom to
+call), an operator starting, typing attendance and ending the conference, the list that leads
+there from the dashboard, and the printable report that a browser saves as an A4 PDF.
+
+Conference data comes through the REST API; site statuses and contacts through SQL, as the
+monitor would have left them (no probe engine). Each page runs in a browser profile of its own,
+at a time zone other than the hall's (times must be the hall's all the same), and fails its test
+on a script error, a request leaving the service's origin or a Content-Security-Policy violation.
+What is asserted is what a user sees, never how fast it came.
+"""
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+from playwright.async_api import ViewportSize as Viewport
+from sqlalchemy import update
+
+from app.dashboard import CSP, STATIC
+from app.main import create_app
+from models.auth import Role
+from models.base import utcnow
+from models.db import SessionMaker
+from models.settings import Settings
+from models.site import Site, SiteStatus
+from tests.browser import HALL_TIME_ZONE, PHONE, WALL, Service, artifacts_folder, serve
+from tests.test_agent_page import Watch
+from tests.test_conference_report import END, START, _history
+
+pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+
+Headers = dict[Role, dict[str, str]]
+PAGE_MS = 20_000
+ABROAD = "Europe/Paris"  # the screen's own zone: the page must show the hall's times anyway
+HALL = ZoneInfo(HALL_TIME_ZONE)
+PAGES = ("conference.html", "conferences.html", "conference-report.html")
+# The sites of the readiness board, as the monitor left them.
+PHONE_NUMBER = "0912 345 678"
+
+
+@pytest.fixture
+async def service(settings: Settings, seeded: SessionMaker) -> AsyncIterator[Service]:
+    async with serve(create_app(settings)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return artifacts_folder(tmp_path_factory)
+
+
+@contextlib.asynccontextmanager
+async def opened(
+    browser: Browser, service: Service, headers: dict[str, str], viewport: Viewport = WALL
+) -> AsyncIterator[Page]:
+    """A fresh, watched profile abroad, signed in with the token of `headers`."""
+    context = await browser.new_context(viewport=viewport, timezone_id=ABROAD)
+    context.set_default_timeout(PAGE_MS)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    await context.add_init_script(
+        f"if (location.origin === {service.base!r}) localStorage.setItem('bw.token', {token!r})"
+    )
+    watch = Watch(service.base)
+    context.on("request", watch.request)
+    context.on("console", watch.console)
+    context.on("weberror", lambda error: watch.errors.append(str(error.error)))
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+    watch.check()
+
+
+async def plan(service: Service, admin: dict[str, str], body: dict[str, object]) -> int:
+    async with httpx.AsyncClient(base_url=service.base, headers=admin, timeout=10) as api:
+        created = await api.post("/api/v1/conferences", json=body)
+    assert created.status_code == 201, created.text
+    conference_id: int = created.json()["id"]
+    return conference_id
+
+
+async def set_sites(seeded: SessionMaker, states: dict[str, dict[str, object]]) -> None:
+    async with seeded() as session:
+        for code, values in states.items():
+            await session.execute(update(Site).where(Site.code == code).values(**values))
+        await session.commit()
+
+
+def hall_clock(at_minutes: float) -> str:
+    return (utcnow() + timedelta(minutes=at_minutes)).astimezone(HALL).strftime("%H:%M")
+
+
+async def test_the_readiness_board_before_the_start(
+    browser: Browser, service: Service, auth: Headers, seeded: SessionMaker, artifacts: Path
+) -> None:
+    now = utcnow()
+    seen = {"last_seen_at": now}
+    await set_sites(
+        seeded,
+        {
+            "01267": {"status": SiteStatus.UP, "status_since": now - timedelta(minutes=20), **seen},
+            "01273": {
+                "status": SiteStatus.DEGRADED,
+                "status_since": now - timedelta(minutes=3),
+                "status_reason": "no picture (black)",
+                **seen,
+            },
+            "01654": {"status": SiteStatus.UNKNOWN, "status_since": now - timedelta(hours=2)},
+            "01657": {
+                "status": SiteStatus.DOWN,
+                "status_since": now - timedelta(minutes=12),
+                "status_reason": "3 heartbeats missed",
+                "contact_name": "Nông Văn Dũng",
+                "contact_phone": PHONE_NUMBER,
+                **seen,
+            },
+        },
+    )
+    conference = await plan(
+        service,
+        auth[Role.ADMIN],
+        {
+            "title": "Hội nghị tổng kết năm 2026 tỉnh Cao Bằng",
+            "starts_at": (now + timedelta(minutes=50)).isoformat(),
+            "ends_at": (now + timedelta(hours=3)).isoformat(),
+            "sites": [
+                {"site_code": c, "expected_delegates": 20}
+                for c in ("01267", "01273", "01654", "01657")
+            ],
+        },
+    )
+    url = f"{service.base}/conference?id={conference}"
+    async with opened(browser, service, auth[Role.VIEWER]) as page:
+        await page.goto(url)
+        board = page.locator("#readiness")
+        await expect(board.locator(".ready-count")).to_have_text("Sẵn sàng 1/4")
+        await expect(page.locator("#phase")).to_have_text("Kiểm tra trước giờ họp")
+        await expect(page.locator("#countdown")).to_have_text(
+            re.compile(r"^Bắt đầu sau 0:[45]\d:\d\d$")
+        )
+        when = await page.locator(".conf-when").inner_text()
+        rows = board.locator("tbody tr")
+        await expect(rows).to_have_count(4)
+        codes = await rows.evaluate_all("rows => rows.map((r) => r.dataset.site)")
+        states = await rows.locator(".state").all_inner_texts()
+        lasted = await rows.nth(1).locator(".for").inner_text()
+        tel = rows.nth(1).locator("a.tel")
+        tel_href, tel_text = await tel.get_attribute("href"), await tel.inner_text()
+        contact = await rows.nth(1).locator(".contact").inner_text()
+        districts = await board.locator(".ready-districts li").evaluate_all(
+            "items => items.map((li) => [li.dataset.district,"
+            " li.querySelector('.district-count').textContent])"
+        )
+        district_names = await board.locator(".district-name").all_inner_texts()
+        operator_shown = await page.locator("#operator").is_visible()
+        await page.screenshot(path=str(artifacts / "conference-preflight-wall.png"))
+
+        await page.locator("#lang-switch").click()
+        await expect(board.locator(".ready-count")).to_have_text("Ready 1/4")
+        english = await rows.locator(".state").all_inner_texts()
+        await page.locator("#lang-switch").click()
+        await expect(board.locator(".ready-count")).to_have_text("Sẵn sàng 1/4")
+
+    async with opened(browser, service, auth[Role.VIEWER], PHONE) as phone:
+        await phone.goto(url)
+        await expect(phone.locator("#readiness .ready-count")).to_have_text("Sẵn sàng 1/4")
+        await expect(phone.locator("#readiness a.tel")).to_be_visible()
+        overflow = await phone.evaluate("document.documentElement.scrollWidth - innerWidth")
+        await phone.screenshot(
+            path=str(artifacts / "conference-preflight-phone.png"), full_page=True
+        )
+
+    # Not ready first, the longest so first; the ready one last.
+    assert codes == ["01654", "01657", "01273", "01267"]
+    assert states == [
+        "Chưa kết nối lần nào",
+        "Mất kết nối: 3 nhịp kiểm tra liên tiếp không được trả lời",
+        "Suy giảm: Không có hình (màn hình đen)",
+        "Sẵn sàng",
+    ]
+    assert english[1] == "Down: 3 heartbeats in a row unanswered"
+    assert english[2] == "Degraded: No picture (black)"
+    assert lasted == "đã 12 phút"
+    assert (tel_href, tel_text) == ("tel:0912345678", PHONE_NUMBER)
+    assert "Nông Văn Dũng" in contact
+    assert sorted(districts) == [["040", "1/2"], ["051", "0/2"]]
+    assert "Huyện Hòa An" in district_names
+    # The hall's times, though the screen's clock is in Paris.
+    assert f"{hall_clock(50)}\N{EN DASH}{hall_clock(180)}" in when
+    assert not operator_shown  # a viewer's screen offers nothing it would be refused
+    assert overflow <= 0  # nothing wider than the phone
+
+
+async def test_an_operator_starts_enters_attendance_and_ends_the_conference(
+    browser: Browser, service: Service, auth: Headers, artifacts: Path
+) -> None:
+    now = utcnow()
+    conference = await plan(
+        service,
+        auth[Role.ADMIN],
+        {
+            "title": "Hội nghị trực tuyến",
+            "starts_at": (now + timedelta(minutes=30)).isoformat(),
+            "ends_at": (now + timedelta(hours=2)).isoformat(),
+            "sites": [
+                {"site_code": "01267", "expected_delegates": 20},
+                {"site_code": "01273", "expected_delegates": 15},
+                {"site_code": "01654", "expected_delegates": 10},
+            ],
+        },
+    )
+    async with opened(browser, service, auth[Role.OPERATOR]) as page:
+        await page.goto(f"{service.base}/conference?id={conference}")
+        await expect(page.locator("#phase")).to_have_text("Kiểm tra trước giờ họp")
+        await page.locator("#op-start").click()
+        confirm = page.locator("#confirm")
+        await expect(confirm).to_be_visible()
+        await confirm.locator("button[value=no]").click()  # thought better of it: nothing done
+        await expect(page.locator("#phase")).to_have_text("Kiểm tra trước giờ họp")
+        await page.locator("#op-start").click()
+        await confirm.locator("button[value=yes]").click()
+        await expect(page.locator("#phase")).to_have_text("Đang họp")
+        await expect(page.locator("#countdown")).to_have_text(
+            re.compile(r"^Kết thúc sau 1:[45]\d:\d\d$")
+        )
+        live = page.locator("#live")
+        await expect(live.locator(".live-present")).to_have_text("0/45")
+        await expect(live.locator(".live-silent li")).to_have_count(3)
+
+        await page.locator("#op-site").select_option("01267")
+        await page.locator("#op-present").fill("18")
+        await page.locator("#op-attendance button[type=submit]").click()
+        await expect(live.locator(".live-present")).to_have_text("18/45")
+        city = live.locator('.live-districts tr[data-district="040"] .present')
+        await expect(city).to_have_text("18/35")
+        # A number from elsewhere (another operator, the site's agent) shows by itself.
+        async with httpx.AsyncClient(base_url=service.base, timeout=10) as api:
+            entered = await api.put(
+                "/api/v1/sites/01654/attendance", json={"present": 9}, headers=auth[Role.OPERATOR]
+            )
+        assert entered.status_code == 200
+        # (by the page's next refresh, within a few seconds)
+        await expect(live.locator(".live-present")).to_have_text("27/45", timeout=PAGE_MS)
+        await expect(live.locator(".live-silent li")).to_have_text(["Phường Hợp Giang"])
+        await expect(live.locator(".live-reported")).to_have_text("2/3")
+        await page.screenshot(path=str(artifacts / "conference-live-wall.png"))
+
+        await page.locator("#op-end").click()
+        await confirm.locator("button[value=yes]").click()
+        await expect(page.locator("#phase")).to_have_text("Đã kết thúc")
+        ended = page.locator("#ended")
+        await expect(ended.locator('[data-fact="present"] dd')).to_have_text("27/45")
+        report_href = await ended.locator("a.ended-report").get_attribute("href")
+        countdown = await page.locator("#countdown").inner_text()
+        operator_shown = await page.locator("#operator").is_visible()
+        await page.screenshot(path=str(artifacts / "conference-ended-wall.png"))
+
+    async with httpx.AsyncClient(base_url=service.base, timeout=10) as api:
+        body = (
+            await api.get(f"/api/v1/conferences/{conference}", headers=auth[Role.VIEWER])
+        ).json()
+    assert [(a["action"], a["by"]) for a in body["actions"]] == [
+        ("start", "test-operator"),
+        ("end", "test-operator"),
+    ]
+    assert body["phase"] == "ended"
+    assert report_href == f"/conference/report?id={conference}"
+    assert countdown == "" and not operator_shown
+
+
+async def test_the_list_puts_the_live_conference_first(
+    browser: Browser, service: Service, auth: Headers
+) -> None:
+    now = utcnow()
+    admin = auth[Role.ADMIN]
+    titles = {
+        "ended": (now - timedelta(hours=5), now - timedelta(hours=3)),
+        "tomorrow": (now + timedelta(days=1), now + timedelta(days=1, hours=2)),
+        "live": (now - timedelta(minutes=10), now + timedelta(hours=1)),
+        "soon": (now + timedelta(minutes=20), now + timedelta(hours=2)),
+    }
+    ids = {
+        title: await plan(
+            service,
+            admin,
+            {
+                "title": title,
+                "starts_at": start.isoformat(),
+                "ends_at": end.isoformat(),
+                "sites": [{"site_code": "01267"}],
+            },
+        )
+        for title, (start, end) in titles.items()
+    }
+    async with opened(browser, service, auth[Role.VIEWER]) as page:
+        await page.goto(f"{service.base}/conferences")
+        items = page.locator("#conferences li")
+        await expect(items).to_have_count(4)
+        shown = await items.locator(".list-title").all_inner_texts()
+        phases = await items.locator(".list-phase").all_inner_texts()
+        await items.first.locator(".list-title").click()
+        await expect(page).to_have_url(f"{service.base}/conference?id={ids['live']}")
+        await expect(page.locator("#phase")).to_have_text("Đang họp")
+    assert shown == ["live", "soon", "tomorrow", "ended"]
+    assert phases == ["Đang họp", "Kiểm tra trước giờ họp", "Chưa bắt đầu", "Đã kết thúc"]
+
+
+async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
+    browser: Browser,
+    service: Service,
+    auth: Headers,
+    seeded: SessionMaker,
+    artifacts: Path,
+    tmp_path: Path,
+) -> None:
+    await _history(seeded)  # 01267 down 6.5 min, 01273 degraded 10 min, 01654 down 5 min
+    title = "Hội nghị trực tuyến tỉnh Cao Bằng"
+    conference = await plan(
+        service,
+        auth[Role.ADMIN],
+        {
+            "title": title,
+            "starts_at": START.isoformat(),
+            "ends_at": END.isoformat(),
+            "sites": [
+                {"site_code": "01267", "expected_delegates": 25},
+                {"site_code": "01273", "expected_delegates": 30},
+                {"site_code": "01654", "expected_delegates": 20},
+            ],
+        },
+    )
+    async with opened(browser, service, auth[Role.VIEWER]) as page:
+        await page.goto(f"{service.base}/conference/report?id={conference}")
+        await expect(page.locator("#report-title")).to_have_text(title)
+        date = await page.locator("#report-date").inner_text()
+        state = await page.locator("#report-state").inner_text()
+        sections = page.locator("#districts section")
+        await expect(sections).to_have_count(2)
+        headings = await sections.locator("h2").all_inner_texts()
+        city_rows = (
+            await sections.nth(0)
+            .locator("tbody tr")
+            .evaluate_all("rows => rows.map((r) => [...r.cells].map((c) => c.textContent.trim()))")
+        )
+        present = await page.locator('#totals tr[data-fact="present"] td').inner_text()
+        csv_href = await page.locator("#csv").get_attribute("href")
+        async with page.expect_download() as downloading:
+            await page.locator("#csv").click()
+        saved = tmp_path / "report.csv"
+        await (await downloading.value).save_as(saved)
+        await page.screenshot(path=str(artifacts / "conference-report.png"), full_page=True)
+        pdf = await page.pdf(prefer_css_page_size=True)
+    (artifacts / "conference-report.pdf").write_bytes(pdf)
+
+    assert date == "Thứ Ba, 1 tháng 12, 2026"  # 08:00 in the hall
+    assert state == "Số liệu chính thức: hội nghị đã kết thúc."
+    assert headings == ["Thành phố Cao Bằng", "Huyện Hòa An"]  # most downtime first
+    assert [row[0] for row in city_rows] == ["Phường Sông Hiến 01267", "Phường Hợp Giang 01273"]
+    song_hien = city_rows[0]
+    assert song_hien[3] == "6 phút"  # 390 s down
+    assert song_hien[4] == "94.6 %"
+    assert song_hien[5] == "1" and song_hien[6] == "400 ms" and song_hien[-1] == "23/25"
+    assert present == "23/75"
+    assert csv_href == f"/api/v1/conferences/{conference}/report?format=csv"
+    assert saved.read_bytes().startswith("\ufeff".encode())  # the API's CSV, for Excel
+    assert "Phường Sông Hiến" in saved.read_text(encoding="utf-8-sig")
+    # An A4 PDF (595 x 842 points) with pages, the Vietnamese title as its own.
+    assert pdf.startswith(b"%PDF-")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert boxes and all(round(float(w)) == 595 and round(float(h)) == 842 for w, h in boxes)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1
+    assert title_of(pdf).startswith(title)
+
+
+def title_of(pdf: bytes) -> str:
+    """The PDF's /Title (Chromium writes it as UTF-16BE in hex or as a literal string)."""
+    found = re.search(rb"/Title\s*(<[0-9A-Fa-f]+>|\((?:\\.|[^\\)])*\))", pdf)
+    assert found, "the PDF has no title"
+    raw = found.group(1)
+    if raw.startswith(b"<"):
+        data = bytes.fromhex(raw[1:-1].decode())
+    else:
+        data = re.sub(rb"\\(.)", rb"\1", raw[1:-1])
+    return data.decode("utf-16") if data.startswith(b"\xfe\xff") else data.decode("latin-1")
+
+
+async def test_the_pages_are_served_under_the_strict_policy_with_both_languages_complete(
+    service: Service,
+) -> None:
+    async with httpx.AsyncClient(base_url=service.base, timeout=10) as client:
+        for path, page in zip(
+            ("/conference?id=1", "/conferences", "/conference/report?id=1"), PAGES, strict=True
+        ):
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers["content-security-policy"] == CSP
+            text = (STATIC / page).read_text()
+            assert response.text == text
+            assert "<style" not in text and " style=" not in text, page
+            assert not re.search(r"\bon[a-z]+=", text), page
+            assert all('src="/static/' in s for s in re.findall(r"<script\b[^>]*>", text)), page
+    for module in (STATIC / "conference").rglob("*"):
+        if module.is_file():
+            text = module.read_text()
+            assert "http://" not in text and "https://" not in text, module
+
+    def keys(language: str) -> set[str]:
+        text = (STATIC / "conference" / "i18n" / f"{language}.js").read_text()
+        return set(re.findall(r"^\s*'([\w.]+)':", text, re.MULTILINE))
+
+    assert keys("vi") == keys("en") and len(keys("vi")) > 50
