@@ -275,7 +275,7 @@ async def test_an_operator_starts_enters_attendance_and_ends_the_conference(
     assert countdown == "" and not operator_shown
 
 
-async def test_the_list_puts_the_live_conference_first(
+async def test_the_list_from_the_dashboard_puts_the_live_conference_first(
     browser: Browser, service: Service, auth: Headers
 ) -> None:
     now = utcnow()
@@ -300,7 +300,11 @@ async def test_the_list_puts_the_live_conference_first(
         for title, (start, end) in titles.items()
     }
     async with opened(browser, service, auth[Role.VIEWER]) as page:
-        await page.goto(f"{service.base}/conferences")
+        await page.goto(service.base)
+        link = page.locator("#conferences-link")
+        await expect(link).to_have_text("Hội nghị")
+        await link.click()
+        await expect(page).to_have_url(f"{service.base}/conferences")
         items = page.locator("#conferences li")
         await expect(items).to_have_count(4)
         shown = await items.locator(".list-title").all_inner_texts()
