@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "worst_mos",
     "expected_delegates",
     "attendance",
+    "ready_at_start",
 )
 
 
@@ -81,6 +82,7 @@ def _site(site: SiteReport) -> ReportSite:
         worst_mos=site.worst.mos,
         expected_delegates=site.expected_delegates,
         attendance=site.attendance,
+        ready_at_start=site.ready_at_start,
     )
 
 
@@ -140,4 +142,5 @@ def _row(district: ReportDistrict, site: ReportSite) -> list[object]:
         "" if site.worst_mos is None else site.worst_mos,
         site.expected_delegates,
         "" if site.attendance is None else site.attendance,
+        "yes" if site.ready_at_start else "no",
     ]

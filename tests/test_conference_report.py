@@ -137,7 +137,9 @@ async def test_the_report_of_an_ended_conference(
     assert hop_giang["seconds"]["degraded"] == 600 and hop_giang["uptime_ratio"] == 1
     assert hop_giang["worst_loss_ratio"] == 0.08 and hop_giang["attendance"] is None
 
+    assert song_hien["ready_at_start"] is True and hop_giang["ready_at_start"] is True
     nuoc_hai = report["districts"][1]["sites"][0]
+    assert nuoc_hai["ready_at_start"] is False  # down when the conference went live
     assert nuoc_hai["seconds"]["down"] == 300  # down from before the start until 08:05
     assert [i["seconds_in_window"] for i in nuoc_hai["incidents"]] == [300]  # not the 07:10 one
 
@@ -155,6 +157,7 @@ async def test_the_report_of_an_ended_conference(
     assert [r["site_code"] for r in rows] == ["01267", "01273", "01654"]
     assert rows[0]["site_name"] == "Phường Sông Hiến" and rows[0]["seconds_down"] == "390.0"
     assert rows[0]["district_name"] == "Thành phố Cao Bằng" and rows[1]["attendance"] == ""
+    assert [r["ready_at_start"] for r in rows] == ["yes", "yes", "no"]
 
 
 async def test_a_report_so_far_while_live_and_an_empty_one_before_the_start(

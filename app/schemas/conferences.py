@@ -186,6 +186,7 @@ class ReportSite(BaseModel):
     worst_mos: float | None
     expected_delegates: int
     attendance: int | None = Field(description="Delegates present, as last reported.")
+    ready_at_start: bool = Field(description="Up for the ready minutes when it went live.")
 
 
 class ReportTotals(BaseModel):

@@ -43,11 +43,17 @@ def judge(state: SiteState, now: datetime, ready_after: timedelta = READY_AFTER)
         reason = NEVER_CONNECTED if never else state.reason or state.status.value
         return Verdict(False, f"{state.status.value}: {reason}", state.since)
     ready_at = state.since + ready_after
-    if now < ready_at:
+    if not ready_since(state.status, state.since, now, ready_after):
         minutes = int((now - state.since).total_seconds() // 60)
         needed = int(ready_after.total_seconds() // 60)
         return Verdict(False, f"up for {minutes} of {needed} min", state.since)
     return Verdict(True, "up", ready_at)
+
+
+def ready_since(status: SiteStatus, since: datetime, at: datetime, ready_after: timedelta) -> bool:
+    """Whether a site `status` since `since` was ready at `at` (the report's "ready at the
+    start")."""
+    return status is SiteStatus.UP and at - since >= ready_after
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ recorded status changes (`timeline`), so they are exact to the change, not to th
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from models.site import SiteStatus
 from monitor.conference.attendance import latest_present
 from monitor.conference.participants import participants
 from monitor.conference.phases import phase_at, schedule_of
+from monitor.conference.readiness import ready_since
 from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
 
 
@@ -50,6 +51,7 @@ class SiteReport:
     incidents: list[IncidentSpan]
     worst: Worst
     attendance: int | None
+    ready_at_start: bool  # up for the conference's ready minutes when it went live
 
     @property
     def uptime_ratio(self) -> float | None:
@@ -135,11 +137,13 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
     incidents = await _incidents(session, ids, start, end)
     worst = await _worst(session, ids, start, end)
     present = await latest_present(session, ids, schedule.preflight_from, end)
+    ready_after = timedelta(minutes=conference.ready_minutes)
     sites, names = [], {}
     for p in taking_part:
         site = p.site
         own = changes.get(site.id, [])
-        initial = before.get(site.id) or (own[0][1] if own else site.status)
+        opening = before.get(site.id)
+        initial = opening.new if opening else own[0][1] if own else site.status
         names[p.district_code] = p.district_name
         sites.append(
             SiteReport(
@@ -151,6 +155,8 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
                 incidents=incidents.get(site.id, []),
                 worst=worst.get(site.id, Worst()),
                 attendance=present[site.id].present if site.id in present else None,
+                ready_at_start=opening is not None
+                and ready_since(opening.new, opening.at, start, ready_after),
             )
         )
     return Report(
@@ -166,8 +172,8 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
 
 async def _status_before(
     session: AsyncSession, ids: list[int], start: datetime
-) -> dict[int, SiteStatus]:
-    """Each site's status when the window opened: the last change at or before it."""
+) -> dict[int, Change]:
+    """Each site's status when the window opened, and since when: its last change before."""
     last = (
         select(StatusChange.site_id, func.max(StatusChange.at).label("at"))
         .where(StatusChange.site_id.in_(ids), StatusChange.at <= start)
@@ -175,11 +181,11 @@ async def _status_before(
         .subquery()
     )
     rows = await session.execute(
-        select(StatusChange.site_id, StatusChange.new_status).join(
+        select(StatusChange.site_id, StatusChange.at, StatusChange.new_status).join(
             last, and_(StatusChange.site_id == last.c.site_id, StatusChange.at == last.c.at)
         )
     )
-    return {site_id: status for site_id, status in rows.all()}
+    return {site_id: Change(at, status) for site_id, at, status in rows.all()}
 
 
 async def _changes(
