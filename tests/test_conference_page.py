@@ -354,6 +354,7 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
             .evaluate_all("rows => rows.map((r) => [...r.cells].map((c) => c.textContent.trim()))")
         )
         present = await page.locator('#totals tr[data-fact="present"] td').inner_text()
+        ready = await page.locator('#totals tr[data-fact="readyAtStart"] td').inner_text()
         csv_href = await page.locator("#csv").get_attribute("href")
         async with page.expect_download() as downloading:
             await page.locator("#csv").click()
@@ -361,6 +362,10 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
         await (await downloading.value).save_as(saved)
         await page.screenshot(path=str(artifacts / "conference-report.png"), full_page=True)
         pdf = await page.pdf(prefer_css_page_size=True)
+        # The printed page as a picture, for a person to look at: A4's width at 96 dpi.
+        await page.emulate_media(media="print")
+        await page.set_viewport_size({"width": 794, "height": 1123})
+        await page.screenshot(path=str(artifacts / "conference-report-print.png"), full_page=True)
     (artifacts / "conference-report.pdf").write_bytes(pdf)
 
     assert date == "Thứ Ba, 1 tháng 12, 2026"  # 08:00 in the hall
@@ -368,10 +373,12 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
     assert headings == ["Thành phố Cao Bằng", "Huyện Hòa An"]  # most downtime first
     assert [row[0] for row in city_rows] == ["Phường Sông Hiến 01267", "Phường Hợp Giang 01273"]
     song_hien = city_rows[0]
-    assert song_hien[3] == "6 phút"  # 390 s down
-    assert song_hien[4] == "94.6 %"
-    assert song_hien[5] == "1" and song_hien[6] == "400 ms" and song_hien[-1] == "23/25"
+    assert song_hien[1] == "Có"  # up for half an hour when it went live
+    assert song_hien[4] == "6 phút"  # 390 s down
+    assert song_hien[5] == "94.6 %"
+    assert song_hien[6] == "1" and song_hien[7] == "400 ms" and song_hien[-1] == "23/25"
     assert present == "23/75"
+    assert ready == "2/3"  # Nước Hai was down at the start
     assert csv_href == f"/api/v1/conferences/{conference}/report?format=csv"
     assert saved.read_bytes().startswith("\ufeff".encode())  # the API's CSV, for Excel
     assert "Phường Sông Hiến" in saved.read_text(encoding="utf-8-sig")

@@ -25,9 +25,12 @@ function say(text) {
 
 const present = (count, expected) => `${count}/${expected}`;
 
-function totalsRows(totals) {
+/** The totals; `sites` every site of the report, for those ready at the start. */
+function totalsRows(totals, sites) {
+  const ready = sites.filter((site) => site.ready_at_start).length;
   const rows = [
     ['report.sites', String(totals.sites)],
+    ['report.readyAtStart', `${ready}/${sites.length}`],
     ['report.uptime', percent(totals.uptime_ratio)],
     ['report.up', duration(totals.seconds.up)],
     ['report.degraded', duration(totals.seconds.degraded)],
@@ -43,12 +46,13 @@ function totalsRows(totals) {
 }
 
 const COLUMNS = [
-  'col.site', 'report.up', 'report.degraded', 'report.down', 'report.uptime', 'report.incidents',
+  'col.site', 'report.readyAtStart', 'report.up', 'report.degraded', 'report.down', 'report.uptime', 'report.incidents',
   'report.rtt', 'report.loss', 'report.mos', 'col.present',
 ];
 
 function siteRow(site) {
   const cells = [
+    t(site.ready_at_start ? 'report.yes' : 'report.no'),
     duration(site.seconds.up),
     duration(site.seconds.degraded),
     duration(site.seconds.down),
@@ -103,7 +107,8 @@ function draw() {
   if (report.phase === 'planned' || report.phase === 'preflight') state = t('report.notStarted');
   else if (!report.complete) state = t('report.soFar', { time: clockIn(report.window_end, zone) });
   setText(byId('report-state'), state);
-  byId('totals').tBodies[0].replaceChildren(...totalsRows(report.totals));
+  const sites = report.districts.flatMap((d) => d.sites);
+  byId('totals').tBodies[0].replaceChildren(...totalsRows(report.totals, sites));
   byId('districts').replaceChildren(...report.districts.map(district));
   byId('report-none').hidden = report.totals.sites > 0;
   setText(byId('report-made'), t('report.made', { time: dateTimeIn(new Date(), zone) }));
