@@ -31,6 +31,7 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import Site, SiteStatus
 from tests.browser import HALL_TIME_ZONE, PHONE, WALL, Service, artifacts_folder, serve
+from tests.service import free_port
 from tests.test_agent_page import Watch
 from tests.test_conference_report import END, START, _history
 
@@ -58,15 +59,16 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.asynccontextmanager
 async def opened(
-    browser: Browser, service: Service, headers: dict[str, str], viewport: Viewport = WALL
+    browser: Browser, service: Service, headers: dict[str, str] | None, viewport: Viewport = WALL
 ) -> AsyncIterator[Page]:
-    """A fresh, watched profile abroad, signed in with the token of `headers`."""
+    """A fresh, watched profile abroad, signed in with the token of `headers` (if any)."""
     context = await browser.new_context(viewport=viewport, timezone_id=ABROAD)
     context.set_default_timeout(PAGE_MS)
-    token = headers["Authorization"].removeprefix("Bearer ")
-    await context.add_init_script(
-        f"if (location.origin === {service.base!r}) localStorage.setItem('bw.token', {token!r})"
-    )
+    if headers is not None:
+        token = headers["Authorization"].removeprefix("Bearer ")
+        await context.add_init_script(
+            f"if (location.origin === {service.base!r}) localStorage.setItem('bw.token', {token!r})"
+        )
     watch = Watch(service.base)
     context.on("request", watch.request)
     context.on("console", watch.console)
@@ -273,6 +275,80 @@ async def test_an_operator_starts_enters_attendance_and_ends_the_conference(
     assert body["phase"] == "ended"
     assert report_href == f"/conference/report?id={conference}"
     assert countdown == "" and not operator_shown
+
+
+# Every change of the phase the page shows, kept for the test to read.
+RECORD_PHASES_JS = """() => {
+  window.phasesSeen = [];
+  const phase = document.getElementById('phase');
+  const note = () => {
+    const text = phase.textContent;
+    if (text && window.phasesSeen.at(-1) !== text) window.phasesSeen.push(text);
+  };
+  note();
+  const watched = { childList: true, characterData: true, subtree: true };
+  new MutationObserver(note).observe(phase, watched);
+}"""
+
+
+async def test_a_wall_screen_signs_in_once_follows_the_clock_and_rides_out_an_outage(
+    browser: Browser, settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    now = utcnow()
+    port = free_port()
+    async with serve(create_app(settings), port) as service:
+        admin = auth[Role.ADMIN]
+        site = [{"site_code": "01267", "expected_delegates": 12}]
+        # A short schedule: live a few seconds from now, ended a few seconds later.
+        short = await plan(
+            service,
+            admin,
+            {
+                "title": "Phiên thử",
+                "starts_at": (now + timedelta(seconds=4)).isoformat(),
+                "ends_at": (now + timedelta(seconds=8)).isoformat(),
+                "sites": site,
+            },
+        )
+        long = await plan(
+            service,
+            admin,
+            {
+                "title": "Hội nghị trực tuyến",
+                "starts_at": (now - timedelta(minutes=5)).isoformat(),
+                "ends_at": (now + timedelta(hours=2)).isoformat(),
+                "sites": site,
+            },
+        )
+        async with opened(browser, service, None) as page:
+            await page.goto(f"{service.base}/conference?id={short}")
+            dialog = page.locator("#token-dialog")
+            await expect(dialog).to_be_visible()
+            await expect(page.locator("#message")).to_have_text(
+                "Cần đăng nhập: bấm “Đăng nhập” và nhập mã truy cập."
+            )
+            token = auth[Role.VIEWER]["Authorization"].removeprefix("Bearer ")
+            await page.locator("#token-input").fill(token)
+            await page.locator("#token-form button[type=submit]").click()
+            await expect(page.locator("#conf-title")).to_have_text("Phiên thử")
+            await page.evaluate(RECORD_PHASES_JS)
+            # Nobody touches the page from here on.
+            await expect(page.locator("#phase")).to_have_text("Đã kết thúc", timeout=PAGE_MS)
+            await expect(page.locator("#ended")).to_be_visible()
+            seen = await page.evaluate("window.phasesSeen")
+
+            await page.goto(f"{service.base}/conference?id={long}")  # signed in: remembered
+            await expect(page.locator("#live .live-present")).to_have_text("0/12")
+            await service.stop()
+            await expect(page.locator("#message")).to_contain_text(
+                "Mất liên lạc với máy chủ", timeout=PAGE_MS
+            )
+            figures = await page.locator("#live .live-present").inner_text()
+            async with serve(create_app(settings), port):
+                await expect(page.locator("#message")).to_be_hidden(timeout=PAGE_MS)
+                await expect(page.locator("#phase")).to_have_text("Đang họp")
+    assert seen[-2:] == ["Đang họp", "Đã kết thúc"]
+    assert figures == "0/12"  # the last figures stay while the service is away
 
 
 async def test_the_list_from_the_dashboard_puts_the_live_conference_first(
