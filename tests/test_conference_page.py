@@ -431,6 +431,7 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
         )
         present = await page.locator('#totals tr[data-fact="present"] td').inner_text()
         ready = await page.locator('#totals tr[data-fact="readyAtStart"] td').inner_text()
+        incidents = await sections.locator(".incidents li").all_inner_texts()
         csv_href = await page.locator("#csv").get_attribute("href")
         async with page.expect_download() as downloading:
             await page.locator("#csv").click()
@@ -455,6 +456,11 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
     assert song_hien[6] == "1" and song_hien[7] == "400 ms" and song_hien[-1] == "23/25"
     assert present == "23/75"
     assert ready == "2/3"  # Nước Hai was down at the start
+    assert incidents == [  # per district, the longest first, in the hall's time
+        "Phường Hợp Giang: Suy giảm 09:00\N{EN DASH}09:10 (10 phút trong giờ họp)",
+        "Phường Sông Hiến: Mất kết nối 08:10\N{EN DASH}08:16 (6 phút trong giờ họp)",
+        "Thị trấn Nước Hai: Mất kết nối 07:55\N{EN DASH}08:05 (5 phút trong giờ họp)",
+    ]
     assert csv_href == f"/api/v1/conferences/{conference}/report?format=csv"
     assert saved.read_bytes().startswith("\ufeff".encode())  # the API's CSV, for Excel
     assert "Phường Sông Hiến" in saved.read_text(encoding="utf-8-sig")

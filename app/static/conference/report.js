@@ -7,8 +7,9 @@ import { duration, millis, percent, score } from '../js/text.js';
 import { getToken } from '../js/token.js';
 import { districtName } from './board.js';
 import { conferenceId, conferencePath, read } from './http.js';
+import { statusWord } from './reason.js';
 import { onLangChange, t, toggleLang, translate } from './i18n.js';
-import { clockIn, dateIn, dateTimeIn } from './zone.js';
+import { clockIn, dateIn, dateTimeIn, timeIn } from './zone.js';
 
 const byId = (id) => document.getElementById(id);
 const id = conferenceId();
@@ -75,7 +76,26 @@ function worstFirst(sites) {
     || b.seconds.degraded - a.seconds.degraded || a.name.localeCompare(b.name));
 }
 
-function district(d) {
+/** The district's incidents within the window, the longest first, each with its site. */
+function incidentList(sites, zone) {
+  const incidents = sites
+    .flatMap((site) => site.incidents.map((incident) => ({ site, incident })))
+    .sort((a, b) => b.incident.seconds_in_window - a.incident.seconds_in_window);
+  if (!incidents.length) return null;
+  return el('div', { class: 'incidents' }, [
+    el('h3', {}, t('report.incidentList')),
+    el('ul', {}, incidents.map(({ site, incident }) => el('li', { dataset: { incident: incident.id } },
+      t('report.incident', {
+        site: site.name,
+        severity: statusWord(incident.severity),
+        from: timeIn(incident.opened_at, zone),
+        to: incident.closed_at ? timeIn(incident.closed_at, zone) : t('report.open'),
+        duration: duration(incident.seconds_in_window),
+      })))),
+  ]);
+}
+
+function district(d, zone) {
   const totals = d.totals;
   return el('section', { class: 'district', dataset: { district: d.code ?? '' } }, [
     el('h2', {}, districtName(d.name)),
@@ -90,6 +110,7 @@ function district(d) {
       el('thead', {}, el('tr', {}, COLUMNS.map((key) => el('th', { scope: 'col' }, t(key))))),
       el('tbody', {}, worstFirst(d.sites).map(siteRow)),
     ]),
+    incidentList(d.sites, zone),
   ]);
 }
 
@@ -109,7 +130,7 @@ function draw() {
   setText(byId('report-state'), state);
   const sites = report.districts.flatMap((d) => d.sites);
   byId('totals').tBodies[0].replaceChildren(...totalsRows(report.totals, sites));
-  byId('districts').replaceChildren(...report.districts.map(district));
+  byId('districts').replaceChildren(...report.districts.map((d) => district(d, zone)));
   byId('report-none').hidden = report.totals.sites > 0;
   setText(byId('report-made'), t('report.made', { time: dateTimeIn(new Date(), zone) }));
   byId('report').hidden = false;
