@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,8 +24,8 @@ from models.settings import Settings
 from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
 from monitor.wire.ice import rtc_configuration
-from monitor.wire.protocol import Report
-from tests.probing import FAST, eventually, fast, give_agent, serving
+from monitor.wire.protocol import CameraVerdict, Report
+from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
 
 Headers = dict[Role, dict[str, str]]
@@ -33,10 +33,12 @@ KILLED = {"01267": 20, "01270": 18}  # district 040 (Thành phố Cao Bằng): a
 STAYING = {"01654": 15, "01657": 12}  # district 051 (Huyện Hòa An): in this process
 NEVER = "01660"  # district 051: nobody answers at its address
 TYPED = 7  # the operator types the delegates of the site that never connected
-# A killed site is down after this many missed heartbeats; the status that says so is written
-# within a heartbeat after; the test sees it back up within its polling step after it is.
-DOWN_AFTER = FAST["heartbeat_interval_seconds"] * 3 + FAST["heartbeat_timeout_seconds"]
-SLACK = FAST["heartbeat_interval_seconds"] + 0.5
+
+
+def room(code: str, present: int) -> Callable[[], Report]:
+    """What a site's agent reports: 01657's camera shows a black picture."""
+    camera: CameraVerdict = "black" if code == "01657" else "ok"
+    return lambda: Report(attendance=present, camera=camera, microphone="ok")
 
 
 @contextlib.contextmanager
@@ -71,10 +73,7 @@ async def test_a_conference_day(
             code,
             await give_agent(seeded, code, f"http://127.0.0.1:{staying_port}/{code}"),
             rtc_configuration([]),
-            # 01657's camera shows a black picture.
-            lambda n=n, code=code: Report(
-                attendance=n, camera="black" if code == "01657" else "ok", microphone="ok"
-            ),
+            room(code, n),
         )
         for code, n in STAYING.items()
     }
@@ -88,9 +87,17 @@ async def test_a_conference_day(
                 agent_program(code, secrets[code], ports[code], present, tmp_path)
             )
 
+    checks = fast(settings)
+    # A killed site is down after its missed heartbeats; the test sees it back up within a
+    # heartbeat and its own polling step after the status says so.
+    down_after = (
+        checks.heartbeat_interval_seconds * checks.missed_heartbeats_to_down
+        + checks.heartbeat_timeout_seconds
+    )
+    slack = checks.heartbeat_interval_seconds + 0.5
     async with (
         serving(agent_app(staying), staying_port),
-        serving(create_app(fast(settings))) as base,
+        serving(create_app(checks)) as base,
         httpx.AsyncClient(base_url=base, timeout=10) as client,
     ):
         start_district()
@@ -154,7 +161,7 @@ async def test_a_conference_day(
         for code, measured in back.items():
             down = sites[code]["seconds"]["down"]
             # Down from the third missed heartbeat until it was up again.
-            assert measured - DOWN_AFTER - SLACK <= down <= measured, (code, down, measured)
+            assert measured - down_after - slack <= down <= measured, (code, down, measured)
             assert [i["severity"] for i in sites[code]["incidents"]] == ["down"]
         assert sites["01654"]["seconds"]["down"] == 0
         assert sites["01657"]["seconds"]["degraded"] > 0 and sites["01657"]["uptime_ratio"] == 1
