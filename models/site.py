@@ -31,6 +31,8 @@ class SiteStatus(StrEnum):
     DEGRADED = "degraded"
     DOWN = "down"
     PAUSED = "paused"
+    # Probed as usual, inside a maintenance window: nobody is paged, and its time is not downtime.
+    MAINTENANCE = "maintenance"
 
 
 PAUSED_REASON = "disabled (maintenance)"

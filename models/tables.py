@@ -8,6 +8,7 @@ from models.enrolment import AgentEnrolment
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.lease import MonitorWorker, SiteLease
+from models.maintenance import MaintenanceWindow
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ConferencePhase",
     "ConferenceSite",
     "Incident",
+    "MaintenanceWindow",
     "MonitorWorker",
     "ProbeMode",
     "Role",

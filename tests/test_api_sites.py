@@ -91,7 +91,14 @@ async def test_summary_counts_by_status_and_level(client: httpx.AsyncClient, aut
     assert summary["total"] == 172
     # The hub is not probed by design (probe mode none): counted apart, never as unknown.
     assert summary["not_probed"] == 1
-    assert summary["by_status"] == {"unknown": 170, "up": 0, "degraded": 0, "down": 0, "paused": 1}
+    assert summary["by_status"] == {
+        "unknown": 170,
+        "up": 0,
+        "degraded": 0,
+        "down": 0,
+        "paused": 1,
+        "maintenance": 0,
+    }
     assert summary["by_level"] == {"hub": 1, "province": 0, "district": 10, "commune": 161}
     assert summary["by_level_status"]["commune"]["paused"] == 1
     assert summary["by_level_status"]["hub"] == dict.fromkeys(summary["by_status"], 0)

@@ -17,9 +17,10 @@ ALLOWED: dict[str, set[str]] = {
     "monitor.wire": {"models"},
     "monitor.agent": {"monitor.wire"},
     "monitor.simulation": {"monitor.agent", "monitor.wire"},
-    "monitor.probe": {"monitor.wire", "monitor.conference", "models"},
+    "monitor.probe": {"monitor.wire", "monitor.conference", "monitor.maintenance", "models"},
     "monitor.scaleout": {"monitor.probe", "models"},
     "monitor.conference": {"models"},
+    "monitor.maintenance": {"models"},
     "monitor": set(),  # monitor/__init__.py itself
     "app": {"app", "monitor", "models"},
 }
