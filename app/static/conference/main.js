@@ -21,7 +21,15 @@ const id = conferenceId();
 const message = byId('message');
 const views = { readiness: byId('readiness'), live: byId('live'), ended: byId('ended') };
 
-const model = { conference: null, board: null, attendance: null, report: null, at: null, offset: 0 };
+const model = {
+  conference: null,
+  board: null,
+  attendance: null,
+  report: null,
+  at: null, // when the page last heard from the service (the screen's clock)
+  offset: 0, // the service's clock minus the screen's
+  switched: null, // the phase whose start the countdown last reached
+};
 let timer = null;
 let allowed = false;
 
@@ -128,8 +136,8 @@ function tick() {
   if (!conference) return;
   setText(byId('countdown'), countdownText(conference, now()));
   const next = nextSwitch(conference);
-  if (next && new Date(next.at).getTime() <= now() && model.phase !== next.phase) {
-    model.phase = next.phase; // once per switch, whatever the service then says
+  if (next && new Date(next.at).getTime() <= now() && model.switched !== next.phase) {
+    model.switched = next.phase; // one read per switch, whatever the service then says
     refresh();
   }
 }
