@@ -49,7 +49,6 @@ export default {
   'col.state': 'State',
   'col.for': 'For',
   'col.contact': 'Contact',
-  'col.ready': 'Ready',
   'col.present': 'Present / expected',
   'col.reported': 'Sites reported',
   'col.status': 'Link',
@@ -96,7 +95,6 @@ export default {
   'list.title': 'Conferences',
   'list.none': 'No conference yet.',
   'list.sites': '{n} sites',
-  'list.open': 'Open',
   'list.report': 'Report',
 
   'report.title': 'Technical report of the online conference',
@@ -122,7 +120,6 @@ export default {
   'report.rtt': 'Worst RTT',
   'report.loss': 'Worst loss',
   'report.mos': 'Lowest MOS',
-  'report.district': '{name}',
   'report.districtTotals': '{sites} sites · uptime {uptime} · {incidents} incidents · delegates {present}/{expected}',
   'report.print': 'Print / save as PDF',
   'report.csv': 'Download CSV (Excel)',

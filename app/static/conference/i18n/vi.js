@@ -51,7 +51,6 @@ export default {
   'col.state': 'Tình trạng',
   'col.for': 'Bao lâu',
   'col.contact': 'Người liên hệ',
-  'col.ready': 'Sẵn sàng',
   'col.present': 'Có mặt / dự kiến',
   'col.reported': 'Điểm đã báo',
   'col.status': 'Kết nối',
@@ -98,7 +97,6 @@ export default {
   'list.title': 'Hội nghị',
   'list.none': 'Chưa có hội nghị nào.',
   'list.sites': '{n} điểm cầu',
-  'list.open': 'Mở',
   'list.report': 'Báo cáo',
 
   'report.title': 'Báo cáo kỹ thuật hội nghị trực tuyến',
@@ -124,7 +122,6 @@ export default {
   'report.rtt': 'Trễ lớn nhất',
   'report.loss': 'Mất gói lớn nhất',
   'report.mos': 'MOS thấp nhất',
-  'report.district': '{name}',
   'report.districtTotals': '{sites} điểm cầu · hoạt động {uptime} · {incidents} sự cố · đại biểu {present}/{expected}',
   'report.print': 'In / lưu PDF',
   'report.csv': 'Tải CSV (Excel)',
