@@ -12,6 +12,7 @@ from monitor.probe.quality import figures
 
 T0 = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)
 UP, DEGRADED, DOWN = SiteStatus.UP, SiteStatus.DEGRADED, SiteStatus.DOWN
+MAINTENANCE = SiteStatus.MAINTENANCE
 
 
 def change(old: SiteStatus, new: SiteStatus, seconds: float, site: int = 1) -> StatusChanged:
@@ -78,3 +79,14 @@ def test_an_incident_is_acknowledged_once() -> None:
     assert (taken.by, taken.at, taken.note) == ("Lan", T0, "called the commune")
     with pytest.raises(incidents.AlreadyAcknowledgedError, match="already acknowledged by Lan"):
         incidents.acknowledge("Lan", T0, who="Minh", note="me too", now=T0)
+
+
+def test_maintenance_opens_nothing_closes_what_was_open_and_its_end_is_judged() -> None:
+    assert follow({}, [change(UP, MAINTENANCE, 1), window([], 5, 10)]) == []
+    open_episodes: dict[int, Episode] = {}
+    [opened] = follow(open_episodes, [change(UP, DOWN, 1)])
+    [closed] = follow(open_episodes, [change(DOWN, MAINTENANCE, 5), window([], 5, 10)])
+    assert closed is opened and closed.closed_at == T0 + timedelta(seconds=5)
+    assert open_episodes == {}
+    [after] = follow(open_episodes, [change(MAINTENANCE, DOWN, 60)])
+    assert after is not opened and after.notice is Notice.OPENED and after.severity is DOWN

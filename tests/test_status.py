@@ -154,3 +154,45 @@ def test_window_figures() -> None:
 )
 def test_mos_estimate(rtt: float, jitter: float, loss: float, low: float, high: float) -> None:
     assert low <= estimate_mos(rtt, jitter, loss) <= high
+
+
+def test_a_site_in_maintenance_is_never_down_and_is_judged_at_once_when_it_ends() -> None:
+    site = machine(SiteStatus.UP)
+    entered = site.maintain("thay cáp quang", at(1))
+    assert entered is not None and entered.new is SiteStatus.MAINTENANCE
+    assert entered.reason == "maintenance: thay cáp quang"
+    for second in range(2, 8):  # its agent dies: the misses are counted, the status stays
+        assert site.heartbeat(False, at(second)) is None
+    assert site.setup_failed("set-up failed: unreachable", at(8)) is None
+    assert site.window(SLOW, at(10)) is None
+    assert site.maintain("thay cáp quang", at(11)) is None  # still on: nothing new
+    left = site.maintain(None, at(12))
+    assert left is not None and (left.old, left.new) == (SiteStatus.MAINTENANCE, SiteStatus.DOWN)
+    assert left.reason == "6 heartbeats missed"
+
+
+def test_a_site_failing_to_connect_through_its_maintenance_is_down_after_it() -> None:
+    site = machine(SiteStatus.DOWN)
+    assert site.maintain("", at(1)) is not None and site.reason == "maintenance"
+    assert site.setup_failed("set-up failed: setup_timeout", at(5)) is None
+    left = site.maintain(None, at(9))
+    assert left is not None and left.new is SiteStatus.DOWN
+    assert left.reason == "set-up failed: setup_timeout"
+
+
+def test_a_site_alive_after_its_maintenance_is_unknown_until_its_next_window() -> None:
+    site = machine(SiteStatus.DOWN)
+    site.maintain("đổi máy", at(1))
+    site.connected()
+    assert site.heartbeat(True, at(2)) is None
+    left = site.maintain(None, at(3))
+    assert left is not None and (left.new, left.reason) == (SiteStatus.UNKNOWN, "maintenance over")
+    judged = site.window(GOOD, at(10))
+    assert judged is not None and judged.new is SiteStatus.UP
+    assert site.maintain(None, at(11)) is None  # no window, not in one: nothing
+
+
+def test_a_paused_site_stays_paused_in_a_window_and_long_notes_fit_the_reason() -> None:
+    assert machine(SiteStatus.PAUSED).maintain("x", at(1)) is None
+    long = machine(SiteStatus.UP).maintain("á" * 500, at(1))
+    assert long is not None and len(long.reason) == 200 and long.reason.endswith("…")

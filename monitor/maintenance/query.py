@@ -101,3 +101,12 @@ async def windows_of_site(
         .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
     )
     return rows.all()
+
+
+def on_now(rows: Sequence[MaintenanceWindow], now: datetime) -> InMaintenance | None:
+    """What the windows `rows` (of one site) make of it at `now`, as `in_maintenance` would."""
+    spans = [(row, span) for row in rows if (span := current(window_of(row), now))]
+    if not spans:
+        return None
+    oldest = min(spans, key=lambda pair: pair[0].id)[0]
+    return InMaintenance(oldest.id, oldest.note, max(span.end for _, span in spans))

@@ -21,6 +21,7 @@ from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds, stricter
 from monitor.conference.limits import live_limits
+from monitor.maintenance.query import in_maintenance
 from monitor.probe.events import EventBus, StatusChanged
 from monitor.probe.holdings import Holdings
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
@@ -208,7 +209,8 @@ class ProbeEngine:
         self.info = {code: loaded.info for code, loaded in wanted.items()}
         for code, monitor in self.monitors.items():
             if code in wanted and only_judging_differs(monitor.config, wanted[code].config):
-                # A live conference begun or ended: judged anew, same connection.
+                # A live conference or a maintenance window begun or ended: judged anew, same
+                # connection.
                 monitor.probe.retune(wanted[code].config)
         leaving = [
             self.monitors.pop(code)
@@ -224,6 +226,7 @@ class ProbeEngine:
                 policy = self._policy(loaded.config.limits)
                 machine = StatusMachine(policy, loaded.status, loaded.since, loaded.reason)
                 probe = SiteProbe(loaded.config, machine, self._timings, self.bus, self.metrics)
+                probe.retune(loaded.config)  # in a maintenance window, or out of one, from now
                 monitor = SiteMonitor(probe, self._reaching)
                 self.monitors[code] = monitor
                 monitor.start()
@@ -298,6 +301,7 @@ class ProbeEngine:
         async with self._sessionmaker() as session:
             rows = (await session.execute(query)).all()
             live = await live_limits(session, utcnow())
+            maintenance = await in_maintenance(session, utcnow())
         defaults = self.settings.thresholds
         loaded = {}
         for site, key, parent_code in rows:
@@ -309,7 +313,14 @@ class ProbeEngine:
             if site.id in live:
                 limits = stricter(limits, live[site.id])
             config = SiteConfig(
-                site.id, site.code, site.probe_mode, site.probe_target, key, limits, site.id in live
+                site.id,
+                site.code,
+                site.probe_mode,
+                site.probe_target,
+                key,
+                limits,
+                site.id in live,
+                maintenance[site.id].note if site.id in maintenance else None,
             )
             info = SiteInfo(site.name, site.level.value, parent_code or "")
             loaded[site.code] = _Loaded(

@@ -3,8 +3,11 @@
 An incident is one down or degraded episode of a site. The change to `down` or `degraded` opens
 it; a degraded episode that goes down is escalated; every window of the episode, the one that
 opened it included, keeps the worst figures (highest RTT, jitter and loss, lowest MOS); the change
-back to a good status closes it. An operator acknowledges it once, with a note; a second
-acknowledgement is refused rather than overwriting who took it.
+back to a good status closes it. A site in a maintenance window reads `maintenance`, never down
+or degraded (the status machine's part), so planned work opens no incident, and an episode open
+when the window begins closes then: what follows is planned. The change out of maintenance is
+judged like any other (to `down`: a new episode). An operator acknowledges an incident once,
+with a note; a second acknowledgement is refused rather than overwriting who took it.
 
 The recorder loads the open incidents of the sites in a batch as `Episode`s, lets `follow` walk
 the batch's events in order, and saves what it returns; tests/test_incidents.py runs the rules

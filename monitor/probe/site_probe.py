@@ -36,11 +36,14 @@ class SiteConfig:
     monitor_key: str | None
     limits: Thresholds
     live: bool = False  # it takes part in a conference that is live now
+    maintenance: str | None = None  # the note of the maintenance window it is in now, if any
 
 
 def only_judging_differs(old: SiteConfig, new: SiteConfig) -> bool:
-    """The same site reached the same way, judged by other limits or live or not any more."""
-    return old != new and replace(old, limits=new.limits, live=new.live) == new
+    """The same site reached the same way, judged by other limits, live or not any more, or in
+    maintenance or not any more."""
+    judged = replace(old, limits=new.limits, live=new.live, maintenance=new.maintenance)
+    return old != new and judged == new
 
 
 @dataclass(frozen=True)
@@ -162,9 +165,11 @@ class SiteProbe:
         self._publish(self.machine.setup_failed(f"set-up failed: {error_class}", utcnow()))
 
     def retune(self, config: SiteConfig) -> None:
-        """Judge the windows from now on as `config` says, without touching the connection."""
+        """Judge the windows from now on as `config` says, without touching the connection: by
+        its limits, and in maintenance or not (probing goes on either way)."""
         self.config = config
         self.machine.policy = replace(self.machine.policy, limits=config.limits)
+        self._publish(self.machine.maintain(config.maintenance, utcnow()))
 
     def media_checked(self, result: dict[str, Any] | None) -> None:
         """Figures of a media check, carried by the window in which it ended."""

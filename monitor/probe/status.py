@@ -65,7 +65,21 @@ def media_problems(report: Report | None) -> list[str]:
     return picture + _fault("no sound", report.microphone_verdict(), SOUND_FAULTS)
 
 
+REASON_LENGTH = 200  # site.status_reason, status_change.reason
+MAINTENANCE_OVER = "maintenance over"
+
+
+def maintenance_reason(note: str) -> str:
+    """`maintenance: <note>`, within what a stored reason holds."""
+    reason = f"maintenance: {note}".strip().removesuffix(":")
+    return reason if len(reason) <= REASON_LENGTH else reason[: REASON_LENGTH - 1] + "…"
+
+
 class StatusMachine:
+    """The only judge of a site's status. In a maintenance window it goes on counting missed
+    heartbeats and failed set-ups but says `maintenance` instead of `down` or `degraded`; when
+    the window ends, what it counted meanwhile judges the site at once."""
+
     def __init__(
         self, policy: Policy, status: SiteStatus, since: datetime, reason: str = ""
     ) -> None:
@@ -75,6 +89,7 @@ class StatusMachine:
         self.reason = reason  # why the status last changed
         self._missed = 0
         self._good_streak = 0  # consecutive windows that argue for a better status
+        self._failing: str | None = None  # why the last set-up failed, until one succeeds
 
     def _move(self, new: SiteStatus, reason: str, now: datetime) -> Transition | None:
         self._good_streak = 0
@@ -92,18 +107,24 @@ class StatusMachine:
     def connected(self) -> None:
         """A new connection: what the one before missed does not count against it."""
         self._missed = 0
+        self._failing = None
+
+    @property
+    def in_maintenance(self) -> bool:
+        return self.status is SiteStatus.MAINTENANCE
 
     def heartbeat(self, answered: bool, now: datetime) -> Transition | None:
         if answered:
             self._missed = 0
             return None
         self._missed += 1
-        if self._missed >= self.policy.missed_to_down and self.status is not SiteStatus.DOWN:
+        if self.lost and self.status not in (SiteStatus.DOWN, SiteStatus.MAINTENANCE):
             return self._move(SiteStatus.DOWN, f"{self._missed} heartbeats missed", now)
         return None
 
     def setup_failed(self, reason: str, now: datetime) -> Transition | None:
-        if self.status in (SiteStatus.DOWN, SiteStatus.PAUSED):
+        self._failing = reason
+        if self.status in (SiteStatus.DOWN, SiteStatus.PAUSED, SiteStatus.MAINTENANCE):
             self._good_streak = 0
             return None
         return self._move(SiteStatus.DOWN, reason, now)
@@ -113,7 +134,9 @@ class StatusMachine:
     ) -> Transition | None:
         """Judge one window in which the site answered at least once, with what the agent
         last reported of the room (None: nothing, or not since this connection began)."""
-        if self.status is SiteStatus.PAUSED or figures.rtt_median_seconds is None:
+        if self.status in (SiteStatus.PAUSED, SiteStatus.MAINTENANCE):
+            return None
+        if figures.rtt_median_seconds is None:
             return None
         bad = problems(figures, self.policy.limits) + media_problems(report)
         verdict = SiteStatus.DEGRADED if bad else SiteStatus.UP
@@ -133,3 +156,19 @@ class StatusMachine:
 
     def pause(self, now: datetime) -> Transition | None:
         return self._move(SiteStatus.PAUSED, PAUSED_REASON, now)
+
+    def maintain(self, note: str | None, now: datetime) -> Transition | None:
+        """A maintenance window with `note` is on (None: none is). Entering says `maintenance`
+        whatever the site's state; leaving judges it at once by what was counted meanwhile:
+        `down` if it is still lost or failing to connect, else `unknown` until its next window."""
+        if note is not None:
+            if self.status is SiteStatus.PAUSED:
+                return None
+            return self._move(SiteStatus.MAINTENANCE, maintenance_reason(note), now)
+        if not self.in_maintenance:
+            return None
+        if self.lost:
+            return self._move(SiteStatus.DOWN, f"{self._missed} heartbeats missed", now)
+        if self._failing is not None:
+            return self._move(SiteStatus.DOWN, self._failing, now)
+        return self._move(SiteStatus.UNKNOWN, MAINTENANCE_OVER, now)
