@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "seconds_up",
     "seconds_degraded",
     "seconds_down",
+    "seconds_maintenance",
     "seconds_other",
     "uptime_ratio",
     "incidents",
@@ -40,6 +41,7 @@ def _seconds(spent: dict[SiteStatus, float]) -> StatusSeconds:
         up=round(spent[SiteStatus.UP], 3),
         degraded=round(spent[SiteStatus.DEGRADED], 3),
         down=round(spent[SiteStatus.DOWN], 3),
+        maintenance=round(spent[SiteStatus.MAINTENANCE], 3),
         other=round(spent[SiteStatus.UNKNOWN] + spent[SiteStatus.PAUSED], 3),
     )
 
@@ -134,6 +136,7 @@ def _row(district: ReportDistrict, site: ReportSite) -> list[object]:
         site.seconds.up,
         site.seconds.degraded,
         site.seconds.down,
+        site.seconds.maintenance,
         site.seconds.other,
         scaled(site.uptime_ratio, 1, 5),
         len(site.incidents),

@@ -129,7 +129,13 @@ async def test_the_report_of_an_ended_conference(
     assert city["name"] == "Thành phố Cao Bằng"
     assert [s["code"] for s in city["sites"]] == ["01267", "01273"]
     song_hien, hop_giang = city["sites"]
-    assert song_hien["seconds"] == {"up": 6810, "degraded": 0, "down": 390, "other": 0}
+    assert song_hien["seconds"] == {
+        "up": 6810,
+        "degraded": 0,
+        "down": 390,
+        "maintenance": 0,
+        "other": 0,
+    }
     assert song_hien["uptime_ratio"] == pytest.approx(1 - 390 / 7200, abs=1e-5)
     assert [i["seconds_in_window"] for i in song_hien["incidents"]] == [390]
     assert song_hien["worst_rtt_seconds"] == 0.4 and song_hien["worst_mos"] == 3.9

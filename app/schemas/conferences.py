@@ -163,7 +163,11 @@ class StatusSeconds(BaseModel):
     up: float
     degraded: float
     down: float
-    other: float = Field(description="Unknown or paused (maintenance): not observed as up/down.")
+    maintenance: float = Field(
+        description="In a maintenance window: planned, so not downtime, and left out of the "
+        "uptime ratio."
+    )
+    other: float = Field(description="Unknown or paused (disabled): not observed as up/down.")
 
 
 class ReportIncident(BaseModel):
@@ -179,7 +183,9 @@ class ReportSite(BaseModel):
     name: str
     district_code: str | None
     seconds: StatusSeconds
-    uptime_ratio: float | None = Field(description="Share of the window not down.")
+    uptime_ratio: float | None = Field(
+        description="Share of the window not down, maintenance left out of the window."
+    )
     incidents: list[ReportIncident]
     worst_rtt_seconds: float | None
     worst_loss_ratio: float | None

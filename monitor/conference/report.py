@@ -55,8 +55,10 @@ class SiteReport:
 
     @property
     def uptime_ratio(self) -> float | None:
-        """Share of the window not down (degraded counts as up: the site was in the session)."""
-        total = sum(self.seconds.values())
+        """Share of the window not down (degraded counts as up: the site was in the session).
+        Planned maintenance is left out of the window: neither up nor down, it does not count
+        against the site, nor for it (a site in maintenance all the time has no ratio)."""
+        total = sum(self.seconds.values()) - self.seconds[SiteStatus.MAINTENANCE]
         if total <= 0:
             return None
         return 1 - self.seconds[SiteStatus.DOWN] / total
