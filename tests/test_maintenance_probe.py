@@ -71,7 +71,8 @@ async def test_a_killed_agent_in_maintenance_pages_nobody_and_is_down_after_it(
         async with service(fast(settings)) as client:
 
             async def status_is(wanted: SiteStatus) -> bool:
-                return (await _site(client, viewer))["status"] == wanted
+                status: str = (await _site(client, viewer))["status"]
+                return status == wanted
 
             await eventually(lambda: status_is(SiteStatus.UP), "the site is up")
             report = await _conference(client, auth[Role.ADMIN])
