@@ -1,4 +1,4 @@
-"""The `bridgewatch` command line: serve, worker, demo, agent, db, sites, tokens."""
+"""The `bridgewatch` command line: serve, worker, demo, agent, db, sites, tokens, maintenance."""
 
 import asyncio
 import contextlib
@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -31,11 +31,13 @@ from app.demo import (
     start_fleet,
 )
 from app.main import create_app
+from app.schemas.maintenance import MAX_MINUTES
 from app.stopping import AnnouncingServer
 from models import migrations
 from models.auth import ApiToken, Role, issue_token
 from models.base import utcnow
 from models.db import SessionMaker, create_engine, create_sessionmaker
+from models.maintenance import MaintenanceWindow
 from models.settings import Settings
 from models.site import Site
 from models.topology.builtin import BUILTIN, builtin_text
@@ -44,6 +46,15 @@ from models.topology.files import FileFormat, TopologyError, dump, parse
 from models.topology.importer import import_sites
 from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
+from monitor.maintenance.query import not_over, window_of
+from monitor.maintenance.store import UnknownSiteError, plan
+from monitor.maintenance.windows import (
+    InvalidWindowError,
+    current,
+    upcoming,
+    window_of_parts,
+    zone,
+)
 from monitor.probe.credentials import (
     CLI_AUTHOR,
     EnrolmentError,
@@ -67,9 +78,15 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 sites_cli = typer.Typer(help="Import and export the site topology.", no_args_is_help=True)
 tokens_cli = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+maintenance_cli = typer.Typer(
+    help="Maintenance windows: planned work at a site or a district with its communes, during "
+    "which the sites are still probed but read `maintenance`, not down, and open no incident.",
+    no_args_is_help=True,
+)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(sites_cli, name="sites")
 cli.add_typer(tokens_cli, name="tokens")
+cli.add_typer(maintenance_cli, name="maintenance")
 
 Host = Annotated[
     str | None,
@@ -518,6 +535,133 @@ def tokens_revoke(ctx: typer.Context, token_id: TokenId) -> None:
     if not run(go()):
         raise fail(f"no token with id {token_id}")
     typer.echo(f"token {token_id} revoked")
+
+
+MaintenanceId = Annotated[
+    int, typer.Argument(min=1, max=2**31 - 1, help="The id from `maintenance list`.")
+]
+TimeZoneOption = Annotated[
+    str, typer.Option("--time-zone", help="IANA time zone of the times and of the rule.")
+]
+
+
+def _moment(text: str, time_zone: str, option: str) -> datetime:
+    """A time as written, with its offset or else in `time_zone` ('2026-12-06 22:00')."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone(time_zone))
+    except (ValueError, InvalidWindowError) as exc:
+        raise fail(f"{option}: {exc}") from exc
+
+
+@maintenance_cli.command("add")
+def maintenance_add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The site's code.")],
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Start (of the first occurrence): '2026-12-06 22:00' in --time-zone, or with "
+            "its offset.",
+        ),
+    ],
+    end: Annotated[str | None, typer.Option("--to", help="End of a one-off window.")] = None,
+    rrule: Annotated[
+        str | None,
+        typer.Option(help="RFC 5545 RRULE of a recurring window, e.g. 'FREQ=WEEKLY;BYDAY=SU'."),
+    ] = None,
+    minutes: Annotated[
+        int | None,
+        typer.Option(min=1, max=MAX_MINUTES, help="How long each occurrence of --rrule lasts."),
+    ] = None,
+    subtree: Annotated[
+        bool, typer.Option(help="Also every site under it (a district's communes).")
+    ] = False,
+    time_zone: TimeZoneOption = "Asia/Ho_Chi_Minh",
+    note: Annotated[str, typer.Option(help="What is being done (the sites' reason).")] = "",
+) -> None:
+    """Plan maintenance: once (--from, --to) or recurring (--from, --rrule, --minutes). A
+    running service applies it at its next reload of the sites (within 10 s)."""
+    duration = timedelta(minutes=minutes) if minutes else None
+    starts_at = _moment(start, time_zone, "--from")
+    ends_at = _moment(end, time_zone, "--to") if end is not None else None
+
+    async def go() -> int:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
+            window = window_of_parts(starts_at, ends_at, rrule, duration, time_zone)
+            row, _site = await plan(
+                session, code, window, subtree=subtree, note=note, by=CLI_AUTHOR
+            )
+            await session.commit()
+            return row.id
+
+    try:
+        window_id = run(go())
+    except (InvalidWindowError, UnknownSiteError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"maintenance window {window_id} planned at site '{code}'")
+
+
+@maintenance_cli.command("list")
+def maintenance_list(
+    ctx: typer.Context,
+    code: Annotated[
+        str | None, typer.Option("--site", help="Only the windows made on this site.")
+    ] = None,
+    past: Annotated[bool, typer.Option(help="Include the windows that are over.")] = False,
+) -> None:
+    """One line per window: id, site (+ its subtree), the occurrence on now or next, the rule,
+    who made it, the note."""
+
+    async def go() -> list[tuple[MaintenanceWindow, str]]:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
+            query = select(MaintenanceWindow, Site.code).join(
+                Site, Site.id == MaintenanceWindow.site_id
+            )
+            if code is not None:
+                query = query.where(Site.code == code)
+            if not past:
+                query = query.where(not_over(utcnow()))
+            rows = await session.execute(query.order_by(MaintenanceWindow.starts_at))
+            return [(row, site_code) for row, site_code in rows.all()]
+
+    now = utcnow()
+    for row, site_code in run(go()):
+        typer.echo(_maintenance_line(row, site_code, now))
+
+
+def _maintenance_line(row: MaintenanceWindow, code: str, now: datetime) -> str:
+    tz = zone(row.time_zone)
+    window = window_of(row)
+    span = upcoming(window, now)
+    if span is None:
+        when = "over"
+    else:
+        on = "on now" if current(window, now) else "next"
+        first, last = span.start.astimezone(tz), span.end.astimezone(tz)
+        when = f"{on} {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} {row.time_zone}"
+    where = f"{code}+subtree" if row.subtree else code
+    fields = [str(row.id), where, when, row.rrule or "once", row.created_by, row.note]
+    return "\t".join(field.replace("\n", " ") for field in fields)
+
+
+@maintenance_cli.command("remove")
+def maintenance_remove(ctx: typer.Context, window_id: MaintenanceId) -> None:
+    """Cancel a window: its sites are judged as usual again at the service's next reload."""
+
+    async def go() -> bool:
+        async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
+            row = await session.get(MaintenanceWindow, window_id)
+            if row is None:
+                return False
+            await session.delete(row)
+            await session.commit()
+            return True
+
+    if not run(go()):
+        raise fail(f"no maintenance window with id {window_id}")
+    typer.echo(f"maintenance window {window_id} removed")
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ from models.base import utcnow
 from models.maintenance import MaintenanceWindow
 from models.site import Site
 from monitor.maintenance.query import not_over, on_now, window_of, windows_of_site
-from monitor.maintenance.windows import InvalidWindowError, Window, check, current, upcoming
+from monitor.maintenance.store import InvalidWindowError, UnknownSiteError, plan
+from monitor.maintenance.windows import Window, current, upcoming, window_of_parts
 
 router = APIRouter(
     prefix="/maintenance", tags=["maintenance"], responses=problems(*EVERY_ROUTE, 422)
@@ -81,15 +82,8 @@ async def list_windows(
 
 
 def _window(body: MaintenanceCreate) -> Window:
-    """The window the body describes, or a 422 saying what is missing or contradictory."""
-    if body.rrule is None:
-        if body.ends_at is None or body.duration_minutes is not None:
-            raise HTTPException(422, "a one-off window needs `ends_at` (and no `duration_minutes`)")
-        return Window(body.starts_at, body.ends_at - body.starts_at, None, body.time_zone)
-    if body.duration_minutes is None or body.ends_at is not None:
-        raise HTTPException(422, "a recurring window needs `duration_minutes` (and no `ends_at`)")
-    duration = timedelta(minutes=body.duration_minutes)
-    return Window(body.starts_at, duration, body.rrule, body.time_zone)
+    duration = timedelta(minutes=body.duration_minutes) if body.duration_minutes else None
+    return window_of_parts(body.starts_at, body.ends_at, body.rrule, duration, body.time_zone)
 
 
 @router.post(
@@ -102,26 +96,17 @@ async def create_window(
     response: Response,
     probe_engine: ProbeEngineDep,
 ) -> MaintenancePublic:
-    window = _window(body)
     try:
-        ends_at = check(window)
-    except InvalidWindowError as exc:
+        row, site = await plan(
+            session,
+            body.site,
+            _window(body),
+            subtree=body.subtree,
+            note=body.note,
+            by=who.name,
+        )
+    except (InvalidWindowError, UnknownSiteError) as exc:
         raise HTTPException(422, str(exc)) from exc
-    site = await session.scalar(select(Site).where(Site.code == body.site))
-    if site is None:
-        raise HTTPException(422, f"no site with code '{body.site}'")
-    row = MaintenanceWindow(
-        site_id=site.id,
-        subtree=body.subtree,
-        starts_at=window.starts_at,
-        duration_seconds=int(window.duration.total_seconds()),
-        rrule=window.rule,
-        time_zone=window.time_zone,
-        ends_at=ends_at,
-        note=body.note,
-        created_by=who.name,
-    )
-    session.add(row)
     await session.commit()
     response.headers["Location"] = f"/api/v1/maintenance/{row.id}"
     if probe_engine is not None:

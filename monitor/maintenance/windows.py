@@ -40,6 +40,23 @@ class Span:
     end: datetime
 
 
+def window_of_parts(
+    starts_at: datetime,
+    ends_at: datetime | None,
+    rule: str | None,
+    duration: timedelta | None,
+    time_zone: str,
+) -> Window:
+    """The window someone described: once with an end, or recurring with a duration."""
+    if rule is None:
+        if ends_at is None or duration is not None:
+            raise InvalidWindowError("a one-off window needs an end (and no duration)")
+        return Window(starts_at, ends_at - starts_at, None, time_zone)
+    if duration is None or ends_at is not None:
+        raise InvalidWindowError("a recurring window needs a duration (and no end)")
+    return Window(starts_at, duration, rule, time_zone)
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
