@@ -92,6 +92,24 @@ def test_a_media_fault_degrades_at_once_and_its_end_needs_the_good_windows() -> 
     assert back.reason == "link good for 2 windows"
 
 
+def test_a_degraded_site_whose_problems_change_says_the_new_ones() -> None:
+    site = machine(SiteStatus.UP)
+    black = Report(camera="black", microphone="ok")
+    assert site.window(GOOD, at(10), black) is not None
+    silent = Report(camera="ok", microphone="silent")
+    change = site.window(GOOD, at(20), silent)  # the camera fixed, the sound gone
+    assert change is not None and (change.old, change.new) == (SiteStatus.DEGRADED,) * 2
+    assert change.reason == "no sound (silent)" and site.since == at(20)
+    assert site.window(GOOD, at(30), silent) is None  # the same problem: nothing new
+    slow_and_silent = site.window(SLOW, at(40), silent)
+    assert slow_and_silent is not None and slow_and_silent.reason.startswith("RTT ")
+    slower = WindowFigures(10, 0, 0.5, 0.5, 0.0, 0.0, 4.0)
+    assert site.window(slower, at(50), silent) is None  # other figures, the same kinds
+    # A monitor started again finds the site degraded: its first window says nothing new.
+    again = machine(SiteStatus.DEGRADED)
+    assert again.window(GOOD, at(60), black) is None
+
+
 def test_media_faults_join_the_link_problems_in_one_reason() -> None:
     site = machine()
     both = Report(camera="frozen", microphone="silent")

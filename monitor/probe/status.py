@@ -65,6 +65,12 @@ def media_problems(report: Report | None) -> list[str]:
     return picture + _fault("no sound", report.microphone_verdict(), SOUND_FAULTS)
 
 
+def _kinds(bad: list[str]) -> frozenset[str]:
+    """{RTT, no picture (black)} of [RTT 350 ms, no picture (black)]: a figure's kind is its
+    name, a room's fault is its own kind."""
+    return frozenset(p if p.startswith("no ") else p.split(" ", 1)[0] for p in bad)
+
+
 REASON_LENGTH = 200  # site.status_reason, status_change.reason
 MAINTENANCE_OVER = "maintenance over"
 
@@ -90,9 +96,23 @@ class StatusMachine:
         self._missed = 0
         self._good_streak = 0  # consecutive windows that argue for a better status
         self._failing: str | None = None  # why the last set-up failed, until one succeeds
+        self._kinds: frozenset[str] | None = None  # of the problems while degraded; None: unknown
+
+    def _reworded(self, bad: list[str], reason: str, now: datetime) -> Transition | None:
+        """Still degraded, for other kinds of problem (the camera is fixed, now the sound is
+        gone): a change from degraded to degraded with the new reason, so the reason always
+        says what is wrong now. Figures that move within the same kinds change nothing."""
+        kinds = _kinds(bad)
+        known, self._kinds = self._kinds, kinds
+        if self.status is not SiteStatus.DEGRADED or known is None or kinds == known:
+            return None
+        change = Transition(self.status, self.status, reason, now)
+        self.since, self.reason = now, reason
+        return change
 
     def _move(self, new: SiteStatus, reason: str, now: datetime) -> Transition | None:
         self._good_streak = 0
+        self._kinds = None
         if new is self.status:
             return None
         change = Transition(self.status, new, reason, now)
@@ -139,6 +159,12 @@ class StatusMachine:
         if figures.rtt_median_seconds is None:
             return None
         bad = problems(figures, self.policy.limits) + media_problems(report)
+        change = self._judge(bad, now)
+        if change is not None and change.new is SiteStatus.DEGRADED:
+            self._kinds = _kinds(bad)  # what the new reason names
+        return change
+
+    def _judge(self, bad: list[str], now: datetime) -> Transition | None:
         verdict = SiteStatus.DEGRADED if bad else SiteStatus.UP
         reason = ", ".join(bad) if bad else "link good"
         if self.status is SiteStatus.UNKNOWN or (
@@ -147,7 +173,7 @@ class StatusMachine:
             return self._move(verdict, reason, now)
         if self.status is verdict:
             self._good_streak = 0
-            return None
+            return self._reworded(bad, reason, now)
         # DOWN -> anything, or DEGRADED -> UP: only after enough windows in a row argue for it.
         self._good_streak += 1
         if self._good_streak >= self.policy.good_windows_to_up:
