@@ -58,7 +58,7 @@ from tests.service import free_port
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
 Headers = dict[Role, dict[str, str]]
-STATUSES = ["up", "degraded", "down", "unknown", "paused", "unmonitored"]
+STATUSES = ["up", "degraded", "down", "unknown", "maintenance", "paused", "unmonitored"]
 # Deadlines in milliseconds for Playwright's expect(): generous, the box is slow and shared.
 PAGE_MS = 20_000
 LIVE_MS = 30_000

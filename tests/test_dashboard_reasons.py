@@ -22,7 +22,7 @@ SETUP_ERRORS = [
 ]  # fmt: skip
 ENGLISH = (
     "heartbeat", "missed", "set-up", "failed", "link", "good", "window", "loss", "jitter",
-    "picture", "sound", "black", "frozen", "silent", "microphone",
+    "picture", "sound", "black", "frozen", "silent", "microphone", "maintenance",
 )  # fmt: skip
 # What the room's camera and microphone may be reported as, and how each must read.
 ROOM = [
@@ -79,6 +79,11 @@ def reasons_the_monitor_writes() -> list[str]:
     written.append(changes[-1].reason if changes[-1] else "")
     paused = machine(SiteStatus.UP).pause(T0)
     written.append(paused.reason if paused else "")
+    for note in ("Thay cáp quang", ""):  # a maintenance window, with its note or none
+        planned = machine(SiteStatus.UP).maintain(note, T0)
+        written.append(planned.reason if planned else "")
+    over = machine(SiteStatus.MAINTENANCE).maintain(None, T0)
+    written.append(over.reason if over else "")
     written.append(UNWATCHED_REASON)  # scale-out: no worker holds the site
     assert all(written), written
     return written

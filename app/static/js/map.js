@@ -273,7 +273,7 @@ function setAttrs(node, values) {
 }
 
 /**
- * One shape per status, centred on 0,0 in a 20×20 box: the tiles' icons (● ▲ ✖ ? ‖). One plain
+ * One shape per status, centred on 0,0 in a 20×20 box: the tiles' icons (● ▲ ✖ ? ◆ ‖). One plain
  * path per marker: 3,321 <use> elements made every repaint of the national map slow.
  */
 const SHAPES = {
@@ -284,6 +284,7 @@ const SHAPES = {
   unknown:
     'M-8-8h16v16h-16Z M-3.5-3C-3.5-7.5 3.5-7.5 3.5-3C3.5-0.5 1 0 1 2.5H-1C-1-1 1.5-1.2 ' +
     '1.5-3C1.5-5.2-1.5-5.2-1.5-3Z M-1 4h2v2.5h-2Z',
+  maintenance: 'M0-9L9 0L0 9L-9 0Z',
   paused: 'M-7-8h5v16h-5Z M2-8h5v16h-5Z',
   // A ring (○): a site nobody probes has no state to fill it with.
   unmonitored: 'M-8 0a8 8 0 1 0 16 0a8 8 0 1 0-16 0Z M-4.5 0a4.5 4.5 0 1 0 9 0a4.5 4.5 0 1 0-9 0Z',

@@ -1,7 +1,8 @@
-// The site panel (a modal <dialog>): who to call, the site's state and figures, and charts of
-// the last hour from /samples. Esc or the close button closes it; focus returns to the tile.
+// The site panel (a modal <dialog>): who to call, the site's state and figures, its maintenance
+// windows, and charts of the last hour from /samples. Esc or the close button closes it; focus returns to the tile.
 import { samplesSince } from './api.js';
 import { createAgentSection } from './enrol.js';
+import { createMaintenanceSection } from './maintenance.js';
 import { el, setText } from './dom.js';
 import { lineChart } from './chart.js';
 import { onNextFrame } from './frame.js';
@@ -15,6 +16,7 @@ const CHARTS_REFRESH_MS = 60_000;
 
 export function createPanel(dialog, sites, canManage) {
   const agent = createAgentSection(dialog.querySelector('#panel-agent'));
+  const maintenance = createMaintenanceSection(dialog.querySelector('#panel-agent'));
   const title = dialog.querySelector('#panel-title');
   const status = dialog.querySelector('#panel-status');
   const facts = dialog.querySelector('#panel-facts');
@@ -32,6 +34,7 @@ export function createPanel(dialog, sites, canManage) {
     clearInterval(refreshTimer);
     code = null;
     agent.show(null, false); // a link made is not kept once the panel is closed
+    maintenance.show(null, false);
     delete dialog.dataset.site;
   });
 
@@ -68,6 +71,7 @@ export function createPanel(dialog, sites, canManage) {
     setText(status, `${ICONS[shown]} ${t(`status.${shown}`)}`);
     facts.replaceChildren(...factRows(site, sites()));
     agent.show(site, canManage());
+    maintenance.show(site, canManage());
     drawCharts();
   }
 

@@ -14,6 +14,10 @@ const FORMS = [
   [/^(\d+) heartbeats missed$/, (n) => t('reason.missed', { n })],
   [/^set-up failed: (\w+)$/, (error) => t('reason.setup', { error: setupError(error) })],
   [/^disabled \(maintenance\)$/, () => t('reason.paused')],
+  // A maintenance window's note is the operator's own words: shown as written.
+  [/^maintenance$/, () => t('reason.maintenance')],
+  [/^maintenance: ([^]*)$/, (note) => t('reason.maintenanceNote', { note })],
+  [/^maintenance over$/, () => t('reason.maintenanceOver')],
   [/^link good$/, () => t('reason.good')],
   [/^link good for (\d+) windows$/, (n) => t('reason.goodFor', { n })],
   [/^not monitored: no worker holds the site$/, () => t('reason.unwatched')],

@@ -1,17 +1,23 @@
 // The statuses the page shows and how they are told apart without relying on colour: each has a
 // shape (also used by the map's markers) and a name in the catalogues. Colours live in style.css.
-// Five come from the service; "unmonitored" is the page's own: a site nobody probes by design.
-export const STATUSES = ['up', 'degraded', 'down', 'unknown', 'paused', 'unmonitored'];
+// Six come from the service; "unmonitored" is the page's own: a site nobody probes by design.
+export const STATUSES = [
+  'up', 'degraded', 'down', 'unknown', 'maintenance', 'paused', 'unmonitored',
+];
 
-// "Worst first": what needs a technician now comes first; paused sites are in maintenance, and
-// a site that is not probed has nothing to tell.
-const WORST_FIRST = ['down', 'degraded', 'unknown', 'up', 'paused', 'unmonitored'];
+// "Worst first": what needs a technician now comes first; sites in a maintenance window are
+// planned work, paused (disabled) sites out of service, and a site that is not probed has
+// nothing to tell.
+const WORST_FIRST = [
+  'down', 'degraded', 'unknown', 'up', 'maintenance', 'paused', 'unmonitored',
+];
 
 export const ICONS = {
   up: '●',
   degraded: '▲',
   down: '✖',
   unknown: '?',
+  maintenance: '◆',
   paused: '‖',
   unmonitored: '○',
 };
