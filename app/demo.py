@@ -1,5 +1,6 @@
-"""`bridgewatch demo`: the service on SQLite with the Cao Bằng topology and a simulated fleet of
-171 real aiortc agents (in a second process) answering over loopback."""
+"""`bridgewatch demo`: the service on SQLite with the Cao Bằng topology, a simulated fleet of
+171 real aiortc agents (in a second process) answering over loopback, and a conference about to
+begin, so its pre-flight board has something to show."""
 
 import asyncio
 import contextlib
@@ -8,16 +9,21 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import migrations
+from models.base import utcnow
+from models.conference import Conference, ConferenceSite
 from models.db import create_engine, create_sessionmaker
 from models.settings import Settings
-from models.site import ProbeMode, Site
+from models.site import ProbeMode, Site, SiteLevel
 from models.topology.builtin import seed_if_empty
+from monitor.conference.phases import running_or_soon
 from monitor.probe.credentials import issue_agent_secret
 from monitor.simulation.demo_fleet import run_fleet
 
@@ -59,10 +65,34 @@ async def prepare(settings: Settings, fleet_port: int) -> dict[str, str]:
                 site.probe_mode = ProbeMode.PULL
                 site.probe_target = f"http://{LOOPBACK}:{fleet_port}/{site.code}"
                 secrets[site.code] = await issue_agent_secret(session, site)
+            await _plan_a_conference(session, utcnow())
             await session.commit()
         return secrets
     finally:
         await engine.dispose()
+
+
+async def _plan_a_conference(session: AsyncSession, now: datetime) -> None:
+    """Every probed site in a conference 45 minutes away (ready after a minute up), unless one
+    is running or about to: a demo started again reuses it."""
+    if await session.scalar(select(Conference.id).where(running_or_soon(now)).limit(1)):
+        return
+    sites = await session.scalars(select(Site).where(Site.probe_mode != ProbeMode.NONE))
+    session.add(
+        Conference(
+            title="Hội nghị trực tuyến tổng kết năm (thử nghiệm)",
+            starts_at=now + timedelta(minutes=45),
+            ends_at=now + timedelta(hours=3),
+            ready_minutes=1,
+            participants=[
+                ConferenceSite(
+                    site_id=site.id,
+                    expected_delegates=40 if site.level is SiteLevel.DISTRICT else 30,
+                )
+                for site in sites
+            ],
+        )
+    )
 
 
 def start_fleet(secrets: dict[str, str], port: int) -> subprocess.Popen[bytes]:

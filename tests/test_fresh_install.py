@@ -85,6 +85,7 @@ class DemoRun:
     log_lines: list[str]
     fleet_gone: bool
     demo_database: bool
+    conferences: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,10 @@ def observe_demo(base: str, demo: int, log_path: Path, source: Path) -> DemoRun:
     summary = wait_for_fleet(base)
     os.kill(demo, signal.SIGUSR1)  # an operator asks where the tasks wait
     dump = wait_for_log(log_path, "asyncio tasks, by where they wait")
-    return DemoRun(source / ".venv", sites, hoa_an, refused, summary, dump, cli, [], False, False)
+    conferences = httpx.get(f"{base}/api/v1/conferences", timeout=10).json()
+    return DemoRun(
+        source / ".venv", sites, hoa_an, refused, summary, dump, cli, [], False, False, conferences
+    )
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,9 @@ def test_the_readme_demo_answers_with_the_172_cao_bang_sites(readme_demo: DemoRu
     counts = readme_demo.summary["by_status"]
     assert counts["up"] + counts["degraded"] >= 150 and counts["degraded"] >= 1, counts
     assert readme_demo.demo_database
+    # A conference about to begin, with every probed site: its board has something to show.
+    (conference,) = readme_demo.conferences["items"]
+    assert conference["phase"] == "preflight" and len(conference["sites"]) == 171
 
 
 def test_the_demo_logs_structured_lines_and_where_its_tasks_wait(readme_demo: DemoRun) -> None:
