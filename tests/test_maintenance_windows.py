@@ -96,3 +96,19 @@ def test_overlapping_occurrences_are_on_until_the_last_of_them_ends() -> None:
 def test_windows_that_cannot_be_saved_say_why(window: Window, why: str) -> None:
     with pytest.raises(InvalidWindowError, match=why):
         check(window)
+
+
+def test_a_zone_with_daylight_saving_keeps_the_local_hour_across_the_change() -> None:
+    """Not Vietnam's case, but a rule is read at the wall clock of its zone: 22:00 in Berlin is
+    21:00 UTC in winter and 20:00 UTC in summer."""
+    berlin = ZoneInfo("Europe/Berlin")
+    weekly = Window(
+        datetime(2027, 3, 21, 22, 0, tzinfo=berlin),
+        timedelta(hours=1),
+        "FREQ=WEEKLY",
+        "Europe/Berlin",
+    )
+    winter, summer = spans(
+        weekly, datetime(2027, 3, 21, tzinfo=UTC), datetime(2027, 3, 29, tzinfo=UTC)
+    )
+    assert (winter.start.hour, summer.start.hour) == (21, 20)
