@@ -452,8 +452,9 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
     song_hien = city_rows[0]
     assert song_hien[1] == "Có"  # up for half an hour when it went live
     assert song_hien[4] == "6 phút"  # 390 s down
-    assert song_hien[5] == "94.6 %"
-    assert song_hien[6] == "1" and song_hien[7] == "400 ms" and song_hien[-1] == "23/25"
+    assert song_hien[5] == "0 giây"  # no maintenance window: planned time is apart
+    assert song_hien[6] == "94.6 %"
+    assert song_hien[7] == "1" and song_hien[8] == "400 ms" and song_hien[-1] == "23/25"
     assert present == "23/75"
     assert ready == "2/3"  # Nước Hai was down at the start
     assert incidents == [  # per district, the longest first, in the hall's time

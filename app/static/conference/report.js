@@ -36,6 +36,7 @@ function totalsRows(totals, sites) {
     ['report.up', duration(totals.seconds.up)],
     ['report.degraded', duration(totals.seconds.degraded)],
     ['report.down', duration(totals.seconds.down)],
+    ['report.maintenance', duration(totals.seconds.maintenance)],
     ['report.incidents', String(totals.incidents)],
     ['report.present', present(totals.attendance, totals.expected_delegates)],
     ['report.silent', String(totals.sites_without_attendance)],
@@ -47,7 +48,8 @@ function totalsRows(totals, sites) {
 }
 
 const COLUMNS = [
-  'col.site', 'report.readyAtStart', 'report.up', 'report.degraded', 'report.down', 'report.uptime', 'report.incidents',
+  'col.site', 'report.readyAtStart', 'report.up', 'report.degraded', 'report.down',
+  'report.maintenance', 'report.uptime', 'report.incidents',
   'report.rtt', 'report.loss', 'report.mos', 'col.present',
 ];
 
@@ -57,6 +59,7 @@ function siteRow(site) {
     duration(site.seconds.up),
     duration(site.seconds.degraded),
     duration(site.seconds.down),
+    duration(site.seconds.maintenance),
     percent(site.uptime_ratio),
     String(site.incidents.length),
     millis(site.worst_rtt_seconds),

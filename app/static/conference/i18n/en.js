@@ -117,6 +117,7 @@ export default {
   'report.up': 'Up',
   'report.degraded': 'Degraded',
   'report.down': 'Down',
+  'report.maintenance': 'Maintenance',
   'report.rtt': 'Worst RTT',
   'report.loss': 'Worst loss',
   'report.mos': 'Lowest MOS',

@@ -119,6 +119,7 @@ export default {
   'report.up': 'Hoạt động',
   'report.degraded': 'Suy giảm',
   'report.down': 'Mất kết nối',
+  'report.maintenance': 'Bảo trì',
   'report.rtt': 'Trễ lớn nhất',
   'report.loss': 'Mất gói lớn nhất',
   'report.mos': 'MOS thấp nhất',
