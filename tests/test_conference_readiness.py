@@ -36,6 +36,8 @@ def test_up_for_five_minutes_is_ready_and_anything_else_says_why() -> None:
     assert ready.since == now - timedelta(minutes=2)  # ready since five minutes after it came up
     paused = SiteState(SiteStatus.PAUSED, now, "disabled (maintenance)", None, False)
     assert judge(paused, now).reason == "disabled (maintenance)"
+    planned = SiteState(SiteStatus.MAINTENANCE, now, "maintenance: thay camera", now, True)
+    assert judge(planned, now).reason == "maintenance: thay camera"
 
 
 async def test_the_readiness_board_of_a_conference(

@@ -38,6 +38,8 @@ class Verdict:
 def judge(state: SiteState, now: datetime, ready_after: timedelta = READY_AFTER) -> Verdict:
     if not state.enabled or state.status is SiteStatus.PAUSED:
         return Verdict(False, state.reason or "disabled (maintenance)", state.since)
+    if state.status is SiteStatus.MAINTENANCE:  # its reason says so: "maintenance: <note>"
+        return Verdict(False, state.reason or SiteStatus.MAINTENANCE.value, state.since)
     if state.status is not SiteStatus.UP:
         never = state.last_seen_at is None and state.status is not SiteStatus.DEGRADED
         reason = NEVER_CONNECTED if never else state.reason or state.status.value

@@ -2,11 +2,11 @@
 // a few fixed forms (monitor/conference/readiness.py): "up", "up for 2 of 5 min",
 // "<status>: <why>" with the monitor's own reason after the colon ("down: 3 heartbeats
 // missed", "degraded: no picture (black)", "unknown: never connected"), or the reason alone for
-// a site paused. The monitor's reasons are told again by the dashboard's reason.js.
+// a site paused or in a maintenance window ("maintenance: <note>"). The monitor's reasons are told again by the dashboard's reason.js.
 import { explain } from '../js/reason.js';
 import { t } from './i18n.js';
 
-const STATUSES = new Set(['up', 'degraded', 'down', 'unknown', 'paused']);
+const STATUSES = new Set(['up', 'degraded', 'down', 'unknown', 'maintenance', 'paused']);
 
 export function statusWord(status) {
   return STATUSES.has(status) ? t(`status.${status}`) : status;

@@ -30,6 +30,7 @@ export default {
   'status.degraded': 'Degraded',
   'status.down': 'Down',
   'status.unknown': 'Unknown',
+  'status.maintenance': 'Maintenance',
   'status.paused': 'Paused',
 
   'ready.title': 'Ready {ready}/{total}',

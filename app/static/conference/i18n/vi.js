@@ -32,6 +32,7 @@ export default {
   'status.degraded': 'Suy giảm',
   'status.down': 'Mất kết nối',
   'status.unknown': 'Chưa rõ',
+  'status.maintenance': 'Bảo trì',
   'status.paused': 'Tạm dừng',
 
   'ready.title': 'Sẵn sàng {ready}/{total}',
