@@ -7,7 +7,9 @@ tied modules together that have nothing else in common.
 
 from typing import Any
 
+from fastapi import HTTPException
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.schemas.devices import room_devices
@@ -28,6 +30,14 @@ def site_public(site: Site, parent_code: str | None) -> SitePublic:
 
 def _columns(site: Site) -> dict[str, Any]:
     return {column.key: getattr(site, column.key) for column in Site.__table__.columns}
+
+
+async def site_or_404(session: AsyncSession, code: str) -> Site:
+    """The site with `code`, or the API's 404 that names it."""
+    site = await session.scalar(select(Site).where(Site.code == code))
+    if site is None:
+        raise HTTPException(404, f"no site with code '{code}'")
+    return site
 
 
 def sites_with_parent_code() -> Select[Site, str | None]:

@@ -4,22 +4,14 @@ wins, whoever gave it, and says who did."""
 
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import Operator, SessionDep, Viewer
+from app.queries import site_or_404
 from app.schemas.attendance import AttendanceEntry, AttendancePublic
 from app.schemas.common import EVERY_ROUTE, problems
 from models.attendance import Attendance, AttendanceSource
-from models.site import Site
 
 router = APIRouter(prefix="/sites", tags=["attendance"], responses=problems(*EVERY_ROUTE, 422))
-
-
-async def _site_id(session: AsyncSession, code: str) -> int:
-    site_id = await session.scalar(select(Site.id).where(Site.code == code))
-    if site_id is None:
-        raise HTTPException(404, f"no site with code '{code}'")
-    return site_id
 
 
 def _public(code: str, row: Attendance) -> AttendancePublic:
@@ -37,7 +29,7 @@ async def enter_attendance(
     code: str, body: AttendanceEntry, session: SessionDep, operator: Operator
 ) -> AttendancePublic:
     row = Attendance(
-        site_id=await _site_id(session, code),
+        site_id=(await site_or_404(session, code)).id,
         present=body.present,
         source=AttendanceSource.OPERATOR,
         by=operator.name[:100],
@@ -53,7 +45,7 @@ async def enter_attendance(
     responses=problems(404),
 )
 async def latest_attendance(code: str, session: SessionDep, _: Viewer) -> AttendancePublic:
-    site_id = await _site_id(session, code)
+    site_id = (await site_or_404(session, code)).id
     row = await session.scalar(
         select(Attendance)
         .where(Attendance.site_id == site_id)

@@ -13,9 +13,9 @@ from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Body, HTTPException, Response
-from sqlalchemy import select
 
 from app.deps import LiveViewDep, Operator, ProbeEngineDep, SessionDep, SettingsDep
+from app.queries import site_or_404
 from app.schemas.common import EVERY_ROUTE, problems
 from app.schemas.enrolment import (
     AgentEnrolled,
@@ -27,7 +27,6 @@ from app.schemas.enrolment import (
     RtcIceServer,
 )
 from models.settings import Settings
-from models.site import Site
 from monitor.probe.credentials import (
     EnrolmentError,
     IssuedLink,
@@ -109,9 +108,7 @@ async def make_agent_link(
     response: Response,
     body: Annotated[AgentLinkCreate | None, Body()] = None,
 ) -> AgentLink:
-    site = await session.scalar(select(Site).where(Site.code == code))
-    if site is None:
-        raise HTTPException(404, f"no site with code '{code}'")
+    site = await site_or_404(session, code)
     hours = body.expires_in_hours if body is not None else None
     try:
         [link] = await issue_agent_links(session, [site], operator.name, _lifetime(hours, settings))
@@ -164,9 +161,7 @@ async def make_agent_links(
 async def revoke_site_agent(
     code: str, session: SessionDep, operator: Operator, probe_engine: ProbeEngineDep
 ) -> None:
-    site = await session.scalar(select(Site).where(Site.code == code))
-    if site is None:
-        raise HTTPException(404, f"no site with code '{code}'")
+    site = await site_or_404(session, code)
     await revoke_agent(session, site)
     await session.commit()
     log.info("agent revoked", extra={"site": code, "by": operator.name})

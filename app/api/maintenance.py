@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from sqlalchemy import Row, Select, func, select
 
 from app.deps import Operator, ProbeEngineDep, SessionDep, Viewer
+from app.queries import site_or_404
 from app.schemas.common import EVERY_ROUTE, Id, Offset, Page, problems
 from app.schemas.maintenance import (
     MaintenanceCreate,
@@ -148,9 +149,7 @@ async def delete_window(
     responses=problems(404),
 )
 async def site_maintenance(code: str, session: SessionDep, _: Viewer) -> SiteMaintenance:
-    site = await session.scalar(select(Site).where(Site.code == code))
-    if site is None:
-        raise HTTPException(404, f"no site with code '{code}'")
+    site = await site_or_404(session, code)
     now = utcnow()
     rows = await windows_of_site(session, site, now)
     owners = await session.execute(
