@@ -20,6 +20,7 @@ from app.api import (
     enrolment,
     incidents,
     maintenance,
+    notifications,
     sites,
     stream,
     tokens,
@@ -36,6 +37,7 @@ from models import migrations
 from models.db import SessionMaker, asyncpg_dsn, create_engine, create_sessionmaker
 from models.settings import Settings
 from models.topology.builtin import seed_if_empty
+from monitor.notify.service import Notifications
 from monitor.probe.engine import ProbeEngine
 from monitor.probe.events import EventBus
 from monitor.probe.metrics import ProbeMetrics
@@ -90,6 +92,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             )
             background.append(asyncio.create_task(database.run(), name="database watch"))
             build_registry(probe_engine, lambda: live.client_count, registry)
+            notifier = Notifications(sessionmaker, settings, registry) if settings.notify else None
+            if notifier is not None:
+                notifier.start()
             # The API's: workers would repeat the same figures.
             conferences = None if worker else ConferenceFigures(sessionmaker)
             if conferences is not None:
@@ -110,6 +115,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             finally:
                 if probe_engine is not None:
                     await probe_engine.stop()
+                if notifier is not None:  # after the engine: its last incidents are queued
+                    await notifier.stop()
         finally:
             for task in background:
                 task.cancel()
@@ -143,6 +150,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         incidents.router,
         maintenance.router,
         maintenance.site_router,
+        notifications.channels_router,
+        notifications.rules_router,
+        notifications.messages_router,
         tokens.router,
         agents.router,
         enrolment.router,

@@ -147,11 +147,59 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         None, description="When set, /metrics wants `Authorization: Bearer <this>`."
     )
+    notify: bool = Field(
+        True,
+        description="Run the notification dispatcher and sender in this process (several "
+        "processes may: each message is sent by one).",
+    )
+    notify_secret_key: SecretStr | None = Field(
+        None,
+        description="Key that encrypts channel secrets (SMTP password, bot token, webhook "
+        "secret) in the database; without it, channels take theirs from the environment only.",
+    )
+    notify_digest_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Incident changes within this window go out as one message per rule.",
+    )
+    notify_retry_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="First wait before a failed delivery is tried again; doubled at each attempt.",
+    )
+    notify_max_attempts: int = Field(
+        8, ge=1, le=100, description="A message not delivered after this many attempts fails."
+    )
+    notify_send_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    notify_claim_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="A sender holds a message this long; if it dies while sending, another "
+        "(or itself, restarted) sends it again after this, with the same delivery id.",
+    )
+    notify_time_zone: str = Field(
+        "Asia/Ho_Chi_Minh", description="IANA time zone of the times in messages."
+    )
+    dashboard_url: str | None = Field(
+        None,
+        description="The dashboard's address as operators open it, for links in messages; "
+        "default: public_url.",
+    )
     log_level: str = "info"
     log_json: bool = Field(True, description="One JSON object per log line.")
 
     @field_validator(
-        "database_url", "worker_url", "public_url", "metrics_token", "turn", mode="before"
+        "database_url",
+        "worker_url",
+        "public_url",
+        "dashboard_url",
+        "metrics_token",
+        "notify_secret_key",
+        "turn",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -193,7 +241,7 @@ class Settings(BaseSettings):
             raise ValueError(f"not a URL like http://host:port: {url!r}")
         return url
 
-    @field_validator("public_url")
+    @field_validator("public_url", "dashboard_url")
     @classmethod
     def _public_url(cls, url: str | None) -> str | None:
         """A base to append `/agent` to: an http(s) address with a host, no query or fragment
@@ -212,6 +260,13 @@ class Settings(BaseSettings):
         ):
             raise ValueError(f"not a URL like https://host[:port]: {url!r}")
         return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _claim_outlasts_a_send(self) -> Self:
+        """A claim that ran out while its send was still waiting would let a second sender in."""
+        if self.notify_claim_seconds <= self.notify_send_timeout_seconds:
+            raise ValueError("notify_claim_seconds must be longer than notify_send_timeout_seconds")
+        return self
 
     @model_validator(mode="after")
     def _relay_needs_turn(self) -> Self:
@@ -246,6 +301,10 @@ class Settings(BaseSettings):
         # As for the worker URL: listening on every interface, sites reach this host by its name.
         host = socket.getfqdn() if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    @property
+    def resolved_dashboard_url(self) -> str:
+        return self.dashboard_url or self.resolved_public_url
 
     @property
     def default_database_path(self) -> Path:

@@ -9,6 +9,13 @@ from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.lease import MonitorWorker, SiteLease
 from models.maintenance import MaintenanceWindow
+from models.notification import (
+    NotificationChannel,
+    NotificationEvent,
+    NotificationMessage,
+    NotificationReminder,
+    NotificationRule,
+)
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 
 __all__ = [
@@ -25,6 +32,11 @@ __all__ = [
     "Incident",
     "MaintenanceWindow",
     "MonitorWorker",
+    "NotificationChannel",
+    "NotificationEvent",
+    "NotificationMessage",
+    "NotificationReminder",
+    "NotificationRule",
     "ProbeMode",
     "Role",
     "Sample",

@@ -17,10 +17,17 @@ ALLOWED: dict[str, set[str]] = {
     "monitor.wire": {"models"},
     "monitor.agent": {"monitor.wire"},
     "monitor.simulation": {"monitor.agent", "monitor.wire"},
-    "monitor.probe": {"monitor.wire", "monitor.conference", "monitor.maintenance", "models"},
+    "monitor.probe": {
+        "monitor.wire",
+        "monitor.conference",
+        "monitor.maintenance",
+        "monitor.notify",
+        "models",
+    },
     "monitor.scaleout": {"monitor.probe", "models"},
     "monitor.conference": {"models"},
     "monitor.maintenance": {"models"},
+    "monitor.notify": {"models"},
     "monitor": set(),  # monitor/__init__.py itself
     "app": {"app", "monitor", "models"},
 }

@@ -17,10 +17,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.attendance import Attendance
+from models.base import utcnow
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
+from models.notification import ChangeKind
 from models.site import Site
+from monitor.notify import outbox
 from monitor.probe import incidents
 from monitor.probe.attendance import AttendanceLog
 from monitor.probe.events import (
@@ -211,11 +214,27 @@ class Recorder:
         touched = incidents.follow(episodes, events)
         written = [(_save(session, saved, episode), episode) for episode in touched]
         await session.flush()
+        for incident, episode in written:  # notifications: in this transaction (the outbox)
+            if episode.notice in CHANGE_KINDS:
+                outbox.record(session, incident, CHANGE_KINDS[episode.notice], _when(episode))
         return [
             IncidentChanged(incident.id, episode.site_code, episode.notice)
             for incident, episode in written
             if episode.notice is not None
         ]
+
+
+CHANGE_KINDS = {
+    incidents.Notice.OPENED: ChangeKind.OPENED,
+    incidents.Notice.UPDATED: ChangeKind.ESCALATED,
+    incidents.Notice.CLOSED: ChangeKind.RESOLVED,
+}
+
+
+def _when(episode: incidents.Episode) -> datetime:
+    if episode.closed_at is not None:
+        return episode.closed_at
+    return episode.opened_at if episode.notice is incidents.Notice.OPENED else utcnow()
 
 
 def _episode(incident: Incident, site_code: str) -> incidents.Episode:
