@@ -170,7 +170,7 @@ def _rules_with_sites() -> Select[NotificationRule, str]:
 @rules_router.get("", summary="List notification rules")
 async def list_rules(session: SessionDep, _: Admin) -> list[RulePublic]:
     rows = await session.execute(_rules_with_sites().order_by(NotificationRule.id))
-    return [_rule(row, code) for row, code in rows.tuples()]
+    return [_rule(row, code) for row, code in rows.all()]
 
 
 @rules_router.post("", status_code=201, summary="Add a notification rule")
@@ -201,7 +201,7 @@ async def get_rule(rule_id: Id, session: SessionDep, _: Admin) -> RulePublic:
     row = (await session.execute(_rules_with_sites().where(NotificationRule.id == rule_id))).first()
     if row is None:
         raise HTTPException(404, f"no notification rule with id {rule_id}")
-    rule, code = row.tuple()
+    rule, code = row
     return _rule(rule, code)
 
 

@@ -201,7 +201,7 @@ async def _places(session: AsyncSession, site_ids: set[int]) -> dict[int, Place]
     sites = list(await session.scalars(select(Site).where(Site.id.in_(site_ids))))
     parent_ids = {site.parent_id for site in sites if site.parent_id is not None}
     names = dict(
-        (await session.execute(select(Site.id, Site.name).where(Site.id.in_(parent_ids)))).tuples()
+        (await session.execute(select(Site.id, Site.name).where(Site.id.in_(parent_ids)))).all()
     )
     return {
         site.id: Place(
@@ -244,7 +244,7 @@ async def _remind(session: AsyncSession, now: datetime) -> None:
                 or_(NotificationReminder.at.is_(None), NotificationReminder.at <= due),
             )
         )
-        for incident, reminder in rows.tuples():
+        for incident, reminder in rows.all():
             if reminder is None:
                 session.add(NotificationReminder(rule_id=rule.id, incident_id=incident.id, at=now))
             else:

@@ -72,7 +72,7 @@ async def claim(session: AsyncSession, now: datetime, hold: timedelta) -> Claime
     ).first()
     if row is None:
         return None
-    message, channel = row.tuple()
+    message, channel = row
     message.claimed_until = now + hold
     message.attempts += 1
     return Claimed(

@@ -156,6 +156,6 @@ class Sender:
                 .where(NotificationMessage.state == MessageState.PENDING)
                 .group_by(NotificationChannel.type)
             )
-            counts = dict(rows.tuples())
+            counts = dict(rows.all())
         for kind in ChannelType:
             metrics.pending.labels(str(kind)).set(counts.get(kind, 0))

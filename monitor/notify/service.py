@@ -15,8 +15,9 @@ class Notifications:
     def __init__(
         self, sessionmaker: SessionMaker, settings: Settings, registry: CollectorRegistry
     ) -> None:
+        self.metrics = NotifyMetrics(registry)
         self.dispatcher = Dispatcher(sessionmaker, settings)
-        self.sender = Sender(sessionmaker, settings, NotifyMetrics(registry))
+        self.sender = Sender(sessionmaker, settings, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

@@ -1,0 +1,254 @@
+"""Notifications end to end, with real receivers on loopback: incident changes written by the real
+recorder into the outbox, made into digests and delivered (retried, once per id) to a webhook
+endpoint that checks signatures, a stand-in Bot API, and an SMTP server."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+
+from models.base import utcnow
+from models.db import SessionMaker
+from models.notification import (
+    ChannelType,
+    MessageState,
+    NotificationMessage,
+)
+from models.settings import Settings
+from models.site import Site, SiteStatus
+from monitor.notify.secrets import SecretBox
+from monitor.notify.service import Notifications
+from monitor.notify.store import add_channel, add_rule
+from monitor.probe.events import EventBus, StatusChanged
+from monitor.probe.recorder import Recorder
+from tests.probing import eventually
+from tests.receivers import (
+    SECRET,
+    BotApi,
+    Mailbox,
+    WebhookReceiver,
+    bot_api_server,
+    smtp_server,
+    webhook_server,
+)
+
+KEY = "a key for the tests"
+
+
+def quick(settings: Settings, **overrides: object) -> Settings:
+    """Digests after half a second, retries after a fifth, claims that run out in 4 s."""
+    values = {
+        "notify_secret_key": KEY,
+        "notify_digest_seconds": 0.5,
+        "notify_retry_seconds": 0.2,
+        "notify_send_timeout_seconds": 2.0,
+        "notify_claim_seconds": 4.0,
+        "public_url": "http://bw.test",
+    }
+    return Settings.model_validate({**settings.model_dump(), **values, **overrides})
+
+
+async def channel_and_rule(
+    sessionmaker: SessionMaker,
+    kind: ChannelType,
+    config: dict[str, object],
+    secret: str | None,
+    site: str | None = None,
+) -> int:
+    async with sessionmaker() as session:
+        channel = await add_channel(
+            session,
+            name=f"{kind}-test",
+            kind=kind,
+            config=config,
+            secret=secret,
+            secret_env=None,
+            box=SecretBox(KEY),
+            own_urls=["http://bw.test"],
+        )
+        await add_rule(
+            session,
+            name="all down",
+            channel_id=channel.id,
+            statuses=["down"],
+            site_code=site,
+            conference_id=None,
+            language="vi",
+            remind_minutes=None,
+            notify_resolved=True,
+        )
+        await session.commit()
+        return channel.id
+
+
+@contextlib.asynccontextmanager
+async def recording(sessionmaker: SessionMaker) -> AsyncIterator[EventBus]:
+    """The real recorder on a bus of the test's own: what it is told is saved with its outbox."""
+    bus = EventBus()
+    recorder = Recorder(sessionmaker, bus, flush_seconds=0.05)
+    task = asyncio.create_task(recorder.run())
+    try:
+        yield bus
+    finally:
+        recorder.stop()
+        await asyncio.wait_for(task, 30)
+
+
+@contextlib.asynccontextmanager
+async def notifying(sessionmaker: SessionMaker, settings: Settings) -> AsyncIterator[Notifications]:
+    notifications = Notifications(sessionmaker, settings, CollectorRegistry())
+    notifications.start()
+    try:
+        yield notifications
+    finally:
+        await notifications.stop()
+
+
+async def sites(sessionmaker: SessionMaker, parent_code: str) -> list[tuple[int, str]]:
+    async with sessionmaker() as session:
+        parent = await session.scalar(select(Site.id).where(Site.code == parent_code))
+        rows = await session.execute(
+            select(Site.id, Site.code).where(Site.parent_id == parent).order_by(Site.code)
+        )
+        return [(site_id, code) for site_id, code in rows.all()]
+
+
+def down(site_id: int, code: str) -> StatusChanged:
+    return StatusChanged(site_id, code, SiteStatus.UP, SiteStatus.DOWN, "test", utcnow())
+
+
+def up(site_id: int, code: str) -> StatusChanged:
+    return StatusChanged(site_id, code, SiteStatus.DOWN, SiteStatus.UP, "test", utcnow())
+
+
+async def messages(sessionmaker: SessionMaker) -> list[NotificationMessage]:
+    async with sessionmaker() as session:
+        return list(
+            await session.scalars(select(NotificationMessage).order_by(NotificationMessage.id))
+        )
+
+
+async def test_a_webhook_that_fails_three_times_gets_the_message_once_by_its_id(
+    settings: Settings, seeded: SessionMaker
+) -> None:
+    receiver = WebhookReceiver(fail_first=3)
+    async with webhook_server(receiver) as url:
+        await channel_and_rule(seeded, ChannelType.WEBHOOK, {"url": url}, SECRET)
+        config = quick(settings)
+        async with recording(seeded) as bus, notifying(seeded, config) as notifications:
+            site_id, code = (await sites(seeded, "040"))[0]
+            bus.publish(down(site_id, code))
+
+            async def delivered() -> bool:
+                return len(receiver.deliveries) == 4
+
+            await eventually(delivered, "the fourth attempt got through")
+            await asyncio.sleep(1)  # nothing more may come
+            sent = notifications.metrics
+    assert receiver.bad_signatures == 0 and len(receiver.deliveries) == 4
+    assert len(receiver.unique) == 1  # every attempt carried the same webhook-id
+    (payload,) = receiver.unique.values()
+    assert [c["site"]["code"] for c in payload["data"]["changes"]] == [code]
+    assert payload["data"]["changes"][0]["kind"] == "opened"
+    (message,) = await messages(seeded)
+    assert message.state is MessageState.SENT and message.attempts == 4
+    assert message.delivery_id in receiver.unique
+    assert sent is not None
+    assert sent.sent.labels("webhook")._value.get() == 1
+    assert sent.attempts_failed.labels("webhook")._value.get() == 3
+
+
+async def test_a_message_is_given_up_after_the_bound_with_the_reason(
+    settings: Settings, seeded: SessionMaker
+) -> None:
+    receiver = WebhookReceiver(fail_first=100)
+    async with webhook_server(receiver) as url:
+        await channel_and_rule(seeded, ChannelType.WEBHOOK, {"url": url}, SECRET)
+        async with (
+            recording(seeded) as bus,
+            notifying(seeded, quick(settings, notify_max_attempts=3)),
+        ):
+            site_id, code = (await sites(seeded, "040"))[0]
+            bus.publish(down(site_id, code))
+
+            async def failed() -> bool:
+                return [m.state for m in await messages(seeded)] == [MessageState.FAILED]
+
+            await eventually(failed, "the message was given up")
+    (message,) = await messages(seeded)
+    assert message.attempts == 3 and len(receiver.deliveries) == 3
+    assert message.last_error == "webhook answered HTTP 500"
+
+
+async def test_a_mass_outage_is_one_digest_per_channel_and_one_resolved_message(
+    settings: Settings, seeded: SessionMaker
+) -> None:
+    communes = await sites(seeded, "040")
+    assert len(communes) > 5
+    receiver, bot, mailbox = WebhookReceiver(), BotApi(), Mailbox()
+    async with (
+        webhook_server(receiver) as url,
+        bot_api_server(bot) as bot_base,
+        smtp_server(mailbox) as smtp_port,
+    ):
+        await channel_and_rule(seeded, ChannelType.WEBHOOK, {"url": url}, SECRET, site="040")
+        await channel_and_rule(
+            seeded,
+            ChannelType.TELEGRAM,
+            {"chat_id": "-100", "api_base_url": bot_base},
+            "123:bot-token",
+            site="040",
+        )
+        await channel_and_rule(
+            seeded,
+            ChannelType.EMAIL,
+            {
+                "host": "127.0.0.1",
+                "port": smtp_port,
+                "security": "none",
+                "sender": "bw@tinh.vn",
+                "recipients": ["truc@tinh.vn"],
+            },
+            None,
+            site="040",
+        )
+        async with (
+            recording(seeded) as bus,
+            notifying(seeded, quick(settings, notify_digest_seconds=2)),
+        ):
+            for site_id, code in communes:
+                bus.publish(down(site_id, code))
+                await asyncio.sleep(0.05)  # one after another, as heartbeats miss
+
+            async def each_told(count: int) -> bool:
+                return (len(receiver.unique), len(bot.messages), len(mailbox.messages)) == (
+                    count,
+                    count,
+                    count,
+                )
+
+            await eventually(lambda: each_told(1), "one digest per channel")
+            await asyncio.sleep(3)  # a second window passes: nothing more
+            assert await each_told(1)
+            for site_id, code in communes:
+                bus.publish(up(site_id, code))
+            await eventually(lambda: each_told(2), "one resolved message per channel")
+    codes = [code for _, code in communes]
+    opened, resolved = receiver.unique.values()
+    assert [c["site"]["code"] for c in opened["data"]["changes"]] == codes
+    assert {c["kind"] for c in resolved["data"]["changes"]} == {"resolved"}
+    token, first = bot.messages[0]
+    assert token == "123:bot-token" and first["chat_id"] == "-100"
+    assert first["text"].startswith(
+        f"[BridgeWatch] {len(codes)} điểm cầu: {len(codes)} mất kết nối"
+    )
+    mail = mailbox.messages[0]
+    assert mail["Subject"] == f"[BridgeWatch] {len(codes)} điểm cầu: {len(codes)} mất kết nối"
+    body = mail.get_content()
+    async with seeded() as session:
+        names = list(await session.scalars(select(Site.name).where(Site.code.in_(codes))))
+    assert all(name in body for name in names)  # Vietnamese names intact through SMTP
+    assert "http://bw.test/?site=" in body
+    assert "đã khôi phục" in mailbox.messages[1]["Subject"]
