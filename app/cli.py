@@ -1,4 +1,5 @@
-"""The `bridgewatch` command line: serve, worker, demo, agent, db, sites, tokens, maintenance."""
+"""The `bridgewatch` command line: serve, worker, demo, agent, db, sites, tokens, maintenance,
+notifications."""
 
 import asyncio
 import contextlib
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import logs
+from app import notifications_cli as notifications
 from app.demo import (
     LOOPBACK,
     demo_database_path,
@@ -87,6 +89,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(sites_cli, name="sites")
 cli.add_typer(tokens_cli, name="tokens")
 cli.add_typer(maintenance_cli, name="maintenance")
+cli.add_typer(notifications.cli, name="notifications")
 
 Host = Annotated[
     str | None,

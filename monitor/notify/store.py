@@ -25,10 +25,13 @@ class NameTakenError(Exception):
     pass
 
 
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-    )
+def _problems(exc: ValidationError, kind: ChannelType) -> str:
+    """`config.port: ...`, without the type that picked the model (`config.email.port`)."""
+    found = []
+    for error in exc.errors():
+        loc = error["loc"][1:] if error["loc"][:1] == (str(kind),) else error["loc"]
+        found.append(f"config.{'.'.join(str(part) for part in loc)}: {error['msg']}")
+    return "; ".join(found)
 
 
 async def add_channel(
@@ -45,7 +48,7 @@ async def add_channel(
     try:
         parsed = parse_config(kind, config)
     except ValidationError as exc:
-        raise InvalidNotificationError(_problems(exc)) from None
+        raise InvalidNotificationError(_problems(exc, kind)) from None
     if isinstance(parsed, WebhookConfig) and points_at(parsed.url, own_urls):
         raise InvalidNotificationError("the webhook URL points at this service itself")
     if secret and secret_env:
