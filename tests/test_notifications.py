@@ -4,7 +4,10 @@ endpoint that checks signatures, a stand-in Bot API, and an SMTP server."""
 
 import asyncio
 import contextlib
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
@@ -33,6 +36,7 @@ from tests.receivers import (
     smtp_server,
     webhook_server,
 )
+from tests.service import spawned
 
 KEY = "a key for the tests"
 
@@ -252,3 +256,53 @@ async def test_a_mass_outage_is_one_digest_per_channel_and_one_resolved_message(
     assert all(name in body for name in names)  # Vietnamese names intact through SMTP
     assert "http://bw.test/?site=" in body
     assert "đã khôi phục" in mailbox.messages[1]["Subject"]
+
+
+async def test_a_sender_killed_between_send_and_commit_delivers_once_after_restart(
+    db_url: str, seeded: SessionMaker, tmp_path: Path
+) -> None:
+    """SIGKILL while the receiver holds the delivery: the outcome is never written. The service
+    started again sends the message again when the claim runs out, with the same webhook-id, so
+    the receiver (which drops repeats by id) has it once; the message is sent, not doubled."""
+    receiver = WebhookReceiver(hold=asyncio.Event())
+    env = {
+        "BRIDGEWATCH_DATABASE_URL": db_url,
+        "BRIDGEWATCH_DATA_DIR": str(tmp_path),
+        "BRIDGEWATCH_AUTO_MIGRATE": "false",
+        "BRIDGEWATCH_SEED_TOPOLOGY": "",
+        "BRIDGEWATCH_ENGINE": "false",
+        "BRIDGEWATCH_LOG_JSON": "false",
+        "BRIDGEWATCH_NOTIFY_SECRET_KEY": KEY,
+        "BRIDGEWATCH_NOTIFY_DIGEST_SECONDS": "0.2",
+        "BRIDGEWATCH_NOTIFY_SEND_TIMEOUT_SECONDS": "10",
+        "BRIDGEWATCH_NOTIFY_CLAIM_SECONDS": "12",
+    }
+    command = [str(Path(sys.executable).with_name("bridgewatch")), "serve"]
+    async with webhook_server(receiver) as url:
+        await channel_and_rule(seeded, ChannelType.WEBHOOK, {"url": url}, SECRET)
+        async with recording(seeded) as bus:
+            site_id, code = (await sites(seeded, "040"))[0]
+            bus.publish(down(site_id, code))
+        with contextlib.ExitStack() as stack:
+            _, first = await asyncio.to_thread(stack.enter_context, spawned(command, env, tmp_path))
+
+            async def received() -> bool:
+                return len(receiver.deliveries) == 1
+
+            await eventually(received, "the first service is delivering")
+            first.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(first.wait, 30)
+        receiver.released.set()
+        (message,) = await messages(seeded)
+        assert (message.state, message.attempts) == (MessageState.PENDING, 1)
+        with contextlib.ExitStack() as stack:
+            await asyncio.to_thread(stack.enter_context, spawned(command, env, tmp_path))
+
+            async def sent() -> bool:
+                return [m.state for m in await messages(seeded)] == [MessageState.SENT]
+
+            await eventually(sent, "the service started again sent it")
+    assert len(receiver.deliveries) == 2  # on the wire twice...
+    assert list(receiver.unique) == [message.delivery_id]  # ...once for the receiver
+    (message,) = await messages(seeded)
+    assert message.attempts == 2
