@@ -7,13 +7,15 @@ import contextlib
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from models.base import utcnow
-from models.db import SessionMaker
+from models.db import SessionMaker, open_database
+from models.incident import Incident
 from models.notification import (
     ChannelType,
     MessageState,
@@ -21,11 +23,14 @@ from models.notification import (
 )
 from models.settings import Settings
 from models.site import Site, SiteStatus
+from monitor.notify.dispatcher import Dispatcher
 from monitor.notify.secrets import SecretBox
+from monitor.notify.sender import Sender
 from monitor.notify.service import Notifications
 from monitor.notify.store import add_channel, add_rule
 from monitor.probe.events import EventBus, StatusChanged
 from monitor.probe.recorder import Recorder
+from tests.databases import PostgresDatabases
 from tests.probing import eventually
 from tests.receivers import (
     SECRET,
@@ -306,3 +311,108 @@ async def test_a_sender_killed_between_send_and_commit_delivers_once_after_resta
     assert list(receiver.unique) == [message.delivery_id]  # ...once for the receiver
     (message,) = await messages(seeded)
     assert message.attempts == 2
+
+
+async def test_reminders_come_every_n_minutes_until_someone_takes_the_incident(
+    settings: Settings, seeded: SessionMaker
+) -> None:
+    receiver = WebhookReceiver()
+    async with webhook_server(receiver) as url:
+        async with seeded() as session:
+            channel = await add_channel(
+                session,
+                name="hook",
+                kind=ChannelType.WEBHOOK,
+                config={"url": url},
+                secret=SECRET,
+                secret_env=None,
+                box=SecretBox(KEY),
+                own_urls=[],
+            )
+            await add_rule(
+                session,
+                name="nhắc",
+                channel_id=channel.id,
+                statuses=["down"],
+                site_code=None,
+                conference_id=None,
+                language="vi",
+                remind_minutes=5,
+                notify_resolved=True,
+            )
+            await session.commit()
+        async with recording(seeded) as bus:
+            site_id, code = (await sites(seeded, "040"))[0]
+            bus.publish(down(site_id, code))
+        dispatcher = Dispatcher(seeded, quick(settings))
+        t0 = utcnow() + timedelta(seconds=1)
+
+        async def made_at(minutes: float) -> int:
+            """Dispatch at t0 + minutes, and again once that moment's window is over."""
+            at = t0 + timedelta(minutes=minutes)
+            return await dispatcher.dispatch(at) + await dispatcher.dispatch(
+                at + timedelta(seconds=1)
+            )
+
+        assert await made_at(0) == 1  # opened
+        assert await made_at(3) == 0
+        assert await made_at(6) == 1  # a reminder
+        assert await made_at(8) == 0  # reminded 2 minutes ago
+        assert await made_at(12) == 1
+        async with seeded() as session:
+            incident = await session.scalar(select(Incident))
+            assert incident is not None
+            incident.acknowledged_at, incident.acknowledged_by = utcnow(), "Trực ban"
+            await session.commit()
+        assert await made_at(18) == 0  # taken: no more reminders
+    texts = [m.text for m in await messages(seeded)]
+    assert "MẤT KẾT NỐI" in texts[0] and "CHƯA CÓ NGƯỜI NHẬN XỬ LÝ" not in texts[0]
+    assert all("VẪN MẤT KẾT NỐI, CHƯA CÓ NGƯỜI NHẬN XỬ LÝ" in text for text in texts[1:])
+
+
+async def test_two_senders_on_postgresql_deliver_each_message_once(
+    postgres: PostgresDatabases, tmp_path: Path
+) -> None:
+    receiver = WebhookReceiver()
+    async with (
+        webhook_server(receiver) as url,
+        postgres.fresh() as db_url,
+        open_database(db_url) as first,
+        open_database(db_url) as second,
+    ):
+        async with first() as session:
+            channel = await add_channel(
+                session,
+                name="hook",
+                kind=ChannelType.WEBHOOK,
+                config={"url": url},
+                secret=SECRET,
+                secret_env=None,
+                box=SecretBox(KEY),
+                own_urls=[],
+            )
+            session.add_all(
+                NotificationMessage(
+                    delivery_id=f"msg_{i}",
+                    channel_id=channel.id,
+                    subject=f"tin {i}",
+                    text=f"tin {i}",
+                    payload={"type": "bridgewatch.test"},
+                )
+                for i in range(40)
+            )
+            await session.commit()
+        config = quick(Settings(database_url=db_url, data_dir=tmp_path))
+        senders = [Sender(first, config, None), Sender(second, config, None)]
+        tasks = [asyncio.create_task(sender.run()) for sender in senders]
+        try:
+
+            async def all_sent() -> bool:
+                return {m.state for m in await messages(first)} == {MessageState.SENT}
+
+            await eventually(all_sent, "every message was sent")
+        finally:
+            for sender in senders:
+                sender.stop()
+            await asyncio.gather(*tasks)
+    assert len(receiver.deliveries) == 40 and len(receiver.unique) == 40
