@@ -78,6 +78,9 @@ function openSite(code) {
   panel.open(code);
 }
 
+// A notification's link (/?site=CODE) opens that site's panel once the sites are known.
+let linkedSite = new URLSearchParams(location.search).get('site');
+
 function downCount() {
   let count = 0;
   for (const site of sites().values()) count += shownStatus(site) === 'down' ? 1 : 0;
@@ -105,6 +108,8 @@ subscribe('snapshot', () => {
   stale.fresh();
   panel.redraw();
   alerting.showTitle();
+  if (linkedSite && sites().has(linkedSite)) openSite(linkedSite);
+  linkedSite = null;
 });
 
 subscribe('sites', (codes, wentDown) => {
