@@ -5,20 +5,29 @@ import asyncio
 import email
 import email.policy
 import json
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
+from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from models.base import utcnow
 from tests.probing import serving
 from tests.service import free_port
 
@@ -96,12 +105,54 @@ class Mailbox:
 
 
 @asynccontextmanager
-async def smtp_server(mailbox: Mailbox) -> AsyncIterator[int]:
-    """aiosmtpd on a loopback port (its own thread), accepting UTF-8 mail."""
+async def smtp_server(mailbox: Mailbox, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """aiosmtpd on a loopback port (its own thread), accepting UTF-8 mail; with `tls`, only
+    after STARTTLS."""
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        enable_SMTPUTF8=True,
+        tls_context=tls,
+        require_starttls=tls is not None,
+    )
     await asyncio.to_thread(controller.start)
     try:
         yield port
     finally:
         await asyncio.to_thread(controller.stop)
+
+
+def loopback_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 with a self-signed certificate, and the certificate's
+    file for a client to trust (as a closed network's own CA would be)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = utcnow()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "smtp.pem", folder / "smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file

@@ -3,6 +3,7 @@ come out, a test message goes through a real receiver, and every mistake is a 4x
 nothing saved."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,14 @@ from models.auth import Role
 from models.db import SessionMaker
 from models.notification import NotificationChannel, NotificationRule
 from models.settings import Settings
-from tests.receivers import SECRET, BotApi, Mailbox, bot_api_server, smtp_server
+from tests.receivers import (
+    SECRET,
+    BotApi,
+    Mailbox,
+    bot_api_server,
+    loopback_tls,
+    smtp_server,
+)
 
 Headers = dict[Role, dict[str, str]]
 CHANNELS = "/api/v1/notification-channels"
@@ -209,3 +217,30 @@ async def test_metrics_count_messages_by_channel_type(
     for family in ("sent_total", "failed_total"):
         assert f'bridgewatch_notifications_{family}{{channel_type="webhook"}} 0.0' in text
     assert 'bridgewatch_notifications_pending{channel_type="email"} 0.0' in text
+
+
+async def test_e_mail_goes_over_starttls_to_a_server_of_a_trusted_ca_only(
+    keyed: httpx.AsyncClient, auth: Headers, tmp_path: Path
+) -> None:
+    admin = auth[Role.ADMIN]
+    mailbox = Mailbox()
+    context, ca_file = loopback_tls(tmp_path)
+    async with smtp_server(mailbox, context) as port:
+        config = {
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "starttls",
+            "sender": "bridgewatch@tinh.vn",
+            "recipients": ["truc-ban@tinh.vn"],
+        }
+        results = []
+        for name, trusting in (("untrusting", {}), ("trusting", {"ca_file": str(ca_file)})):
+            body = {"name": name, "type": "email", "config": {**config, **trusting}}
+            channel = (await keyed.post(CHANNELS, json=body, headers=admin)).json()
+            tried = await keyed.post(f"{CHANNELS}/{channel['id']}/test", headers=admin)
+            results.append(tried.json())
+    untrusted, trusted = results
+    assert untrusted["delivered"] is False and "CERTIFICATE_VERIFY_FAILED" in untrusted["error"]
+    assert trusted["delivered"] is True, trusted
+    (mail,) = mailbox.messages
+    assert "tin nhắn thử của kênh trusting" in mail.get_content()

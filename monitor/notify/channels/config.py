@@ -23,6 +23,12 @@ class EmailConfig(_Config):
         "starttls", description="STARTTLS on a plain port (587), TLS from the start (465)."
     )
     username: str | None = Field(None, max_length=200)
+    ca_file: str | None = Field(
+        None,
+        max_length=500,
+        description="A PEM file of the CAs to trust instead of the system's (a closed "
+        "network's own CA).",
+    )
     sender: Address = Field(examples=["bridgewatch@tinh.vn"])
     recipients: list[Address] = Field(min_length=1, max_length=50)
 

@@ -39,6 +39,7 @@ async def send(
             password=password,
             use_tls=config.security == "tls",
             start_tls=config.security == "starttls",
+            cert_bundle=config.ca_file,
             timeout=timeout_seconds,
         )
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
