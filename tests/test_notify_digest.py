@@ -1,12 +1,17 @@
-"""The pure parts of notifications: which rules a change concerns, and the digest that lists a
-window's changes in one message (Vietnamese by default), children folded under their parent."""
+"""The pure parts of notifications: which rules a change concerns, the digest that lists a
+window's changes in one message (Vietnamese by default), children folded under their parent, and
+how a failed round is logged."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from models.notification import ChangeKind
 from monitor.notify.digest import Change, Place, compose, fold
 from monitor.notify.rules import Rule, concerns
+from monitor.notify.trouble import RoundTrouble
 
 T0 = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -92,3 +97,22 @@ def test_children_are_folded_under_their_parent_in_the_same_window() -> None:
     assert digest.subject == "[BridgeWatch] 4 điểm cầu: 4 mất kết nối"
     assert "kéo theo 2 điểm cầu" in digest.text
     assert len(digest.payload["changes"]) == 4
+
+
+def test_a_database_outage_is_logged_once_and_a_bug_every_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    trouble = RoundTrouble(logging.getLogger("test.notify"), "notification dispatch")
+    with caplog.at_level(logging.WARNING, "test.notify"):
+        for _ in range(3):
+            trouble.failed(ConnectionRefusedError("database down"))
+        trouble.succeeded()
+        trouble.failed(ConnectionRefusedError("database down again"))
+        trouble.failed(ValueError("a bug"))
+        trouble.failed(ValueError("a bug"))
+    assert [(r.levelname, r.message, r.exc_info is not None) for r in caplog.records] == [
+        ("WARNING", "database not reachable; notifications wait", False),
+        ("WARNING", "database not reachable; notifications wait", False),
+        ("ERROR", "notification round failed", True),
+        ("ERROR", "notification round failed", True),
+    ]

@@ -32,6 +32,7 @@ from models.settings import Settings
 from models.site import Site
 from monitor.notify.digest import Change, Place, compose
 from monitor.notify.rules import Rule, concerns
+from monitor.notify.trouble import RoundTrouble
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Dispatcher:
         self._link = site_link(settings.resolved_dashboard_url)
         self._zone = ZoneInfo(settings.notify_time_zone)
         self._stopping = asyncio.Event()
+        self._trouble = RoundTrouble(log, "notification dispatch")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -60,8 +62,10 @@ class Dispatcher:
         while not self._stopping.is_set():
             try:
                 await self.dispatch(utcnow())
-            except Exception:  # a database outage: try again at the next tick
-                log.exception("notification dispatch failed")
+            except Exception as exc:  # tried again at the next tick
+                self._trouble.failed(exc)
+            else:
+                self._trouble.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), POLL_SECONDS)
 

@@ -28,6 +28,7 @@ from models.notification import (
 from models.settings import Settings
 from monitor.notify import channels, outbox, secrets
 from monitor.notify.metrics import NotifyMetrics
+from monitor.notify.trouble import RoundTrouble
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Sender:
         )
         self._hold = timedelta(seconds=settings.notify_claim_seconds)
         self._stopping = asyncio.Event()
+        self._trouble = RoundTrouble(log, "notification sending")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -60,9 +62,11 @@ class Sender:
         while not self._stopping.is_set():
             try:
                 busy = await self.send_due()
-            except Exception:  # a database outage: the claims run out, the messages wait
-                log.exception("notification sender failed")
+            except Exception as exc:  # the claims run out, the messages wait
+                self._trouble.failed(exc)
                 busy = 0
+            else:
+                self._trouble.succeeded()
             if not busy:
                 await self._pause(IDLE_SECONDS)
 
