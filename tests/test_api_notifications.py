@@ -83,6 +83,12 @@ async def test_a_channel_keeps_its_secret_encrypted_and_never_shows_it(
     assert rule.status_code == 201, rule.text
     assert rule.json()["site"] == "040" and rule.json()["statuses"] == ["down"]
     assert [r["id"] for r in (await keyed.get(RULES, headers=admin)).json()] == [rule.json()["id"]]
+    off = await keyed.patch(f"{RULES}/{rule.json()['id']}", json={"enabled": False}, headers=admin)
+    assert off.status_code == 200 and off.json()["enabled"] is False and off.json()["site"] == "040"
+    off = await keyed.patch(f"{CHANNELS}/{channel['id']}", json={"enabled": False}, headers=admin)
+    assert off.status_code == 200 and off.json()["enabled"] is False
+    missing = await keyed.patch(f"{RULES}/999", json={"enabled": False}, headers=admin)
+    assert missing.status_code == 404
     assert (await keyed.delete(f"{CHANNELS}/{channel['id']}", headers=admin)).status_code == 204
     assert await count(seeded, NotificationRule) == 0  # its rules went with it
 

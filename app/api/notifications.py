@@ -14,6 +14,7 @@ from app.schemas.notifications import (
     MessagePublic,
     RuleCreate,
     RulePublic,
+    Switch,
     TestResult,
 )
 from models.notification import (
@@ -115,6 +116,20 @@ async def get_channel(channel_id: Id, session: SessionDep, _: Admin) -> ChannelP
     return _channel(await _get_channel(session, channel_id))
 
 
+@channels_router.patch(
+    "/{channel_id}",
+    summary="Turn a channel off (its rules make no messages) or on again",
+    responses=problems(404),
+)
+async def switch_channel(
+    channel_id: Id, body: Switch, session: SessionDep, _: Admin
+) -> ChannelPublic:
+    row = await _get_channel(session, channel_id)
+    row.enabled = body.enabled
+    await session.commit()
+    return _channel(row)
+
+
 @channels_router.delete(
     "/{channel_id}",
     status_code=204,
@@ -203,6 +218,16 @@ async def get_rule(rule_id: Id, session: SessionDep, _: Admin) -> RulePublic:
         raise HTTPException(404, f"no notification rule with id {rule_id}")
     rule, code = row
     return _rule(rule, code)
+
+
+@rules_router.patch("/{rule_id}", summary="Turn a rule off or on again", responses=problems(404))
+async def switch_rule(rule_id: Id, body: Switch, session: SessionDep, _: Admin) -> RulePublic:
+    row = await session.get(NotificationRule, rule_id)
+    if row is None:
+        raise HTTPException(404, f"no notification rule with id {rule_id}")
+    row.enabled = body.enabled
+    await session.commit()
+    return await get_rule(rule_id, session, _)
 
 
 @rules_router.delete(

@@ -33,6 +33,10 @@ class ChannelCreate(Strict):
     )
 
 
+class Switch(Strict):
+    enabled: bool = Field(description="false: kept, but no message goes out by it.")
+
+
 class ChannelPublic(BaseModel):
     id: int
     name: str
