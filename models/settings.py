@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     )
     media_check_seconds: float = Field(5.0, gt=0, le=60, description="Length of a media check.")
     recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
+    group_fraction: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="When at least this share of a site's probed children (and two) go down "
+        "together, one incident opens on the site ('district link: 14 of 15 communes down') "
+        "with theirs attached to it.",
+    )
+    group_window_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How close together their failures must be."
+    )
     sample_retention_days: float = Field(
         90.0, gt=0, description="Raw samples older than this are deleted (hourly)."
     )
