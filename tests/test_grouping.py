@@ -3,7 +3,15 @@
 from datetime import UTC, datetime, timedelta
 
 from models.site import SiteLevel
-from monitor.probe.grouping import Down, Family, OpenGroup, Rule, decide, needed
+from monitor.probe.grouping import (
+    Down,
+    Family,
+    OpenGroup,
+    Rule,
+    decide,
+    needed,
+    stragglers_after,
+)
 
 T0 = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)
 RULE = Rule(fraction=0.5, window=timedelta(seconds=30))
@@ -34,7 +42,7 @@ def test_most_communes_down_together_open_one_district_incident_with_theirs_atta
     assert decision is not None
     assert decision.open_at == T0 and decision.close_at is None
     assert decision.cause == "district link: 14 of 15 communes down"
-    assert decision.attach == list(range(100, 114)) and decision.detach == []
+    assert decision.attach == list(range(100, 114))
 
 
 def test_fewer_than_half_down_or_down_far_apart_is_no_group() -> None:
@@ -65,17 +73,27 @@ def test_a_child_going_down_while_the_group_is_open_joins_it() -> None:
     decision = decide(family, RULE, at(46))
     assert decision is not None and decision.open_at is None and decision.close_at is None
     assert decision.attach == [200] and decision.cause == "district link: 10 of 15 communes down"
+    # Degraded a moment before the group opened, down since: it fell with the others.
+    slow = Down(201, at(-10))
+    family = district([*attached, slow], group=OpenGroup(GROUP, T0), ever_attached=9)
+    decision = decide(family, RULE, at(46))
+    assert decision is not None and decision.attach == [201]
+    # Down long before: its own trouble, not the link's.
+    family = district([*attached, Down(202, at(-300))], group=OpenGroup(GROUP, T0))
+    assert decide(family, RULE, at(46)) is None
     # Already attached, nothing new: nothing to write.
     assert decide(district(attached, group=OpenGroup(GROUP, T0)), RULE, at(46)) is None
 
 
 def test_the_group_closes_when_the_children_recover_and_the_stragglers_stand_alone() -> None:
-    stragglers = [Down(100, at(0), GROUP), Down(101, at(1), GROUP)]
+    slow = [Down(100 + n, at(n), GROUP) for n in range(7)]  # 7 of 15 still down: under half
     before = Down(5, at(-600))  # down before the group: never its child
-    family = district([before, *stragglers], group=OpenGroup(GROUP, T0), ever_attached=14)
+    family = district([before, *slow], group=OpenGroup(GROUP, T0), ever_attached=14)
     decision = decide(family, RULE, at(300))
     assert decision is not None and decision.close_at == at(300) and decision.cause is None
-    assert decision.detach == [100, 101] and decision.attach == []
+    assert decision.attach == []
+    # Still down a window after the close: stragglers, their own incidents from then on.
+    assert stragglers_after(RULE, at(330)) == at(300)
 
 
 def test_the_fraction_and_window_are_the_rules_own() -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.db import SessionMaker
 from models.incident import Incident, IncidentKind
@@ -32,7 +33,8 @@ class GroupStore:
         self._rule = rule
 
     async def regroup(self, site_ids: Iterable[int], now: datetime) -> list[IncidentChanged]:
-        """Judge the parents of `site_ids` again; what to announce once committed."""
+        """Judge the parents of `site_ids` again, and let go of the stragglers of groups closed a
+        while ago (whether or not anything changed); what to announce once committed."""
         async with self._sessionmaker() as session, session.begin():
             parents = await session.scalars(
                 select(Site.parent_id)
@@ -42,6 +44,7 @@ class GroupStore:
             notices: list[IncidentChanged] = []
             for parent_id in sorted(p for p in parents if p is not None):  # one lock order
                 notices += await _regroup_family(session, parent_id, self._rule, now)
+            notices += await _let_stragglers_go(session, grouping.stragglers_after(self._rule, now))
         return notices
 
 
@@ -57,12 +60,28 @@ async def _regroup_family(
         return []
     group_id = await _open_or_update(session, parent, family, decision)
     await _attach(session, decision.attach, group_id)
-    await _attach(session, decision.detach, None)
     state = _group_notice(decision)
     notices = [IncidentChanged(group_id, parent.code, state)] if state else []
-    for incident_id in decision.attach + decision.detach:
+    for incident_id in decision.attach:
         notices.append(IncidentChanged(incident_id, codes[incident_id], Notice.GROUPED))
     return notices
+
+
+async def _let_stragglers_go(
+    session: AsyncSession, closed_before: datetime
+) -> list[IncidentChanged]:
+    """Children still down under a group closed before `closed_before` stand on their own."""
+    group = aliased(Incident)
+    rows = (
+        await session.execute(
+            select(Incident.id, Site.code)
+            .join(group, Incident.parent_incident_id == group.id)
+            .join(Site, Incident.site_id == Site.id)
+            .where(Incident.closed_at.is_(None), group.closed_at < closed_before)
+        )
+    ).all()
+    await _attach(session, [incident_id for incident_id, _ in rows], None)
+    return [IncidentChanged(incident_id, code, Notice.GROUPED) for incident_id, code in rows]
 
 
 async def _family(session: AsyncSession, parent: Site) -> tuple[grouping.Family, dict[int, str]]:

@@ -6,8 +6,11 @@ what broke, not fifteen. When at least `fraction` of a parent's probed, enabled 
 gone down within `window` of one another (and at least two), one group incident opens on the
 parent -- "district link: 14 of 15 communes down" -- and the children's own incidents are
 attached to it: still recorded, not announced on their own. A child that goes down while the
-group is open joins it. The group closes when fewer than that many of its children are still
-down; the stragglers are detached and stand as incidents of their own.
+group is open joins it, and so does one whose episode began (degraded) within `window` before
+the group opened and has gone down since. The group closes when fewer than that many of its
+children are still down. Children come back over a few seconds, not all at once: those still
+down `window` after the group closed are the stragglers, let go (`stragglers_after`) to stand
+as incidents of their own.
 
 The decision is taken from what the database holds (every worker's sites), by the store step in
 monitor/probe/group_store.py after each recorder batch; tests/test_grouping.py runs these rules
@@ -62,7 +65,6 @@ class Decision:
     close_at: datetime | None = None
     cause: str | None = None
     attach: list[int] = field(default_factory=list)  # child incident ids
-    detach: list[int] = field(default_factory=list)
 
 
 def needed(rule: Rule, children: int) -> int:
@@ -76,7 +78,7 @@ def decide(family: Family, rule: Rule, now: datetime) -> Decision | None:
     need = needed(rule, family.children)
     if family.group is None:
         return _opening(family, rule, down, need)
-    return _following(family, family.group, down, need, now)
+    return _following(family, family.group, rule, down, need, now)
 
 
 def _opening(family: Family, rule: Rule, down: list[Down], need: int) -> Decision | None:
@@ -101,18 +103,25 @@ def _first_burst(down: list[Down], window: timedelta, need: int) -> datetime | N
 
 
 def _following(
-    family: Family, group: OpenGroup, down: list[Down], need: int, now: datetime
+    family: Family, group: OpenGroup, rule: Rule, down: list[Down], need: int, now: datetime
 ) -> Decision | None:
     attached = [d for d in down if d.group_id == group.incident_id]
-    joining = [d for d in down if d.group_id is None and d.since >= group.opened_at]
-    if len(attached) + len(joining) < need:  # the link is back; who is still down is on its own
-        return Decision(close_at=now, detach=[d.incident_id for d in attached])
+    # A child's episode may have begun degraded a moment before the group opened and gone down
+    # since: it fell with the others.
+    joining = [d for d in down if d.group_id is None and d.since >= group.opened_at - rule.window]
+    if len(attached) + len(joining) < need:  # the link is back
+        return Decision(close_at=now)
     if not joining:
         return None
     return Decision(
         cause=cause(family, family.ever_attached + len(joining)),
         attach=[d.incident_id for d in joining],
     )
+
+
+def stragglers_after(rule: Rule, now: datetime) -> datetime:
+    """Children still down under a group closed before this are stragglers: let go."""
+    return now - rule.window
 
 
 def cause(family: Family, down: int) -> str:

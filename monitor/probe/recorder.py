@@ -200,7 +200,7 @@ class Recorder:
 
     async def _regroup(self, site_ids: set[int]) -> list[IncidentChanged]:
         """Group what the batch changed; a failure is logged, not a reason to write it again."""
-        if self._grouping is None or not (site_ids or self._ungrouped):
+        if self._grouping is None:
             return []
         self._ungrouped |= site_ids
         try:
