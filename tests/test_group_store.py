@@ -24,7 +24,7 @@ DISTRICT = "040"  # Thành phố Cao Bằng: 11 communes
 Headers = dict[Role, dict[str, str]]
 
 
-async def _communes(sessionmaker: SessionMaker) -> list[Site]:
+async def communes_with_agents(sessionmaker: SessionMaker) -> list[Site]:
     """The district's communes, each given an agent address (so probed)."""
     async with sessionmaker() as session:
         district = await session.scalar(select(Site).where(Site.code == DISTRICT))
@@ -41,7 +41,9 @@ async def _communes(sessionmaker: SessionMaker) -> list[Site]:
         return list(communes)
 
 
-async def _down(sessionmaker: SessionMaker, sites: list[Site], since: datetime) -> list[int]:
+async def down_incidents(
+    sessionmaker: SessionMaker, sites: list[Site], since: datetime
+) -> list[int]:
     """An open down incident for each site, a second apart from `since`; their ids."""
     async with sessionmaker() as session:
         rows = [
@@ -68,10 +70,11 @@ async def _close(sessionmaker: SessionMaker, ids: list[int]) -> None:
 async def test_a_district_whose_communes_fall_together_has_one_incident_with_theirs_attached(
     seeded: SessionMaker, client: httpx.AsyncClient, auth: Headers
 ) -> None:
-    communes = await _communes(seeded)
+    communes = await communes_with_agents(seeded)
     started = utcnow() - timedelta(seconds=20)
-    alone = await _down(seeded, communes[:1], started - timedelta(hours=1))  # down on its own
-    together = await _down(seeded, communes[1:9], started)
+    # One down for an hour on its own, then eight together.
+    alone = await down_incidents(seeded, communes[:1], started - timedelta(hours=1))
+    together = await down_incidents(seeded, communes[1:9], started)
     store = GroupStore(seeded, RULE)
     notices = await store.regroup([c.id for c in communes[1:9]], utcnow())
     viewer = auth[Role.VIEWER]
@@ -96,7 +99,7 @@ async def test_a_district_whose_communes_fall_together_has_one_incident_with_the
     ]
 
     # A commune falling later joins; then the link comes back but for two stragglers.
-    late = await _down(seeded, communes[9:10], utcnow())
+    late = await down_incidents(seeded, communes[9:10], utcnow())
     await store.regroup([communes[9].id], utcnow())
     joined = (await client.get(f"/api/v1/incidents/{late[0]}", headers=viewer)).json()
     assert joined["parent_incident_id"] == group["id"]
@@ -126,8 +129,8 @@ async def _parents(sessionmaker: SessionMaker, ids: list[int]) -> set[int | None
 async def test_two_workers_deciding_at_once_open_one_group(postgres: PostgresDatabases) -> None:
     """Each worker with its own connections, as two processes would have, on PostgreSQL."""
     async with seeded_postgres(postgres) as (url, first), open_database(url) as second:
-        communes = await _communes(first)
-        ids = await _down(first, communes, utcnow() - timedelta(seconds=5))
+        communes = await communes_with_agents(first)
+        ids = await down_incidents(first, communes, utcnow() - timedelta(seconds=5))
         stores = [GroupStore(first, RULE), GroupStore(second, RULE)]
         for _ in range(5):  # every round: both at once
             await asyncio.gather(

@@ -43,6 +43,7 @@ printLinks.addEventListener('click', () => {
 const incidentLists = { open: byId('incidents-open'), closed: byId('incidents-closed') };
 const incidents = createIncidents(incidentLists, {
   incidents: () => state.incidents,
+  sites: () => state.sites,
   heard: () => state.heard,
   canAck: canAcknowledge,
   onOpenSite: openSite,
