@@ -14,10 +14,13 @@ from models.site import SiteStatus
 class IncidentKind(StrEnum):
     SITE = "site"  # the site's own episode
     GROUP = "group"  # most of the site's children failed together: its link, not theirs
+    # The monitor lost its own link (its reference targets unreachable too): on the hub, every
+    # site's incident attached to it, the sites not observable rather than down.
+    MONITOR_LINK = "monitor_link"
 
 
-# At most one open group incident per parent, however many workers decide at once.
-ONE_OPEN_GROUP = text("closed_at IS NULL AND kind = 'group'")
+# At most one open group (or monitor link) incident per site, however many workers decide.
+ONE_OPEN_GROUP = text("closed_at IS NULL AND kind <> 'site'")
 
 
 class Incident(Base):
@@ -27,6 +30,7 @@ class Incident(Base):
         Index(
             "uq_incident_open_group",
             "site_id",
+            "kind",
             unique=True,
             postgresql_where=ONE_OPEN_GROUP,
             sqlite_where=ONE_OPEN_GROUP,

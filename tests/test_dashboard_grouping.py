@@ -1,18 +1,22 @@
 """A district's link on the dashboard, in real Chromium: one line that says what broke, its
-communes' incidents folded under it until asked for, in Vietnamese and in English."""
+communes' incidents folded under it until asked for, in Vietnamese and in English. And the
+monitor's own link: one line, the sites it cannot reach not observable rather than down."""
 
 from datetime import timedelta
 
 import pytest
 from playwright.async_api import Browser, expect
+from sqlalchemy import update
 
 from app.main import create_app
 from models.auth import Role
 from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
+from models.site import Site, SiteStatus
 from monitor.probe.group_store import GroupStore
-from tests.browser import WALL, serve
+from tests.browser import WALL, counter, serve, tile
+from tests.service import free_port
 from tests.test_dashboard import bearer, opened
 from tests.test_group_store import RULE, communes_with_agents, down_incidents
 
@@ -55,3 +59,31 @@ async def test_a_district_link_is_one_line_with_its_communes_folded(
         await expect(group.locator(".inc-cause")).to_have_text(
             "District link: 8 of 11 communes down"
         )
+
+
+async def test_while_the_monitors_link_is_out_its_sites_are_not_shown_down(
+    settings: Settings, seeded: SessionMaker, browser: Browser, auth: Headers
+) -> None:
+    communes = await communes_with_agents(seeded, "040") + await communes_with_agents(seeded, "042")
+    await down_incidents(seeded, communes, utcnow() - timedelta(seconds=5))
+    async with seeded() as session:
+        await session.execute(
+            update(Site).where(Site.id.in_([c.id for c in communes])).values(status=SiteStatus.DOWN)
+        )
+        await session.commit()
+    nobody = f"127.0.0.1:{free_port()}"  # the gateway does not answer
+    await GroupStore(seeded, RULE, [nobody]).regroup([c.id for c in communes], utcnow())
+    async with (
+        serve(create_app(settings)) as service,
+        opened(browser, WALL, bearer(auth[Role.VIEWER])) as page,
+    ):
+        await page.goto(service.base)
+        lines = page.locator("#incidents-open > [data-incident]")
+        await expect(lines).to_have_count(1)
+        await expect(lines.locator(".inc-cause")).to_have_text(
+            "Máy giám sát mất kết nối: 24/24 điểm cầu không quan sát được"
+        )
+        await expect(page.locator(tile(page, communes[0].code))).to_have_attribute(
+            "data-status", "unknown"
+        )
+        assert await counter(page, "down") == 0

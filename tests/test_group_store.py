@@ -24,10 +24,10 @@ DISTRICT = "040"  # Thành phố Cao Bằng: 11 communes
 Headers = dict[Role, dict[str, str]]
 
 
-async def communes_with_agents(sessionmaker: SessionMaker) -> list[Site]:
+async def communes_with_agents(sessionmaker: SessionMaker, code: str = DISTRICT) -> list[Site]:
     """The district's communes, each given an agent address (so probed)."""
     async with sessionmaker() as session:
-        district = await session.scalar(select(Site).where(Site.code == DISTRICT))
+        district = await session.scalar(select(Site).where(Site.code == code))
         assert district is not None
         await session.execute(
             update(Site)

@@ -1,4 +1,5 @@
-"""incident grouping: incident.kind, incident.cause, incident.parent_incident_id
+"""incident grouping: incident.kind (site, group, monitor_link), incident.cause,
+incident.parent_incident_id
 
 Revision ID: 0013
 Revises: 0010
@@ -15,7 +16,7 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ONE_OPEN_GROUP = sa.text("closed_at IS NULL AND kind = 'group'")
+ONE_OPEN_GROUP = sa.text("closed_at IS NULL AND kind <> 'site'")
 
 
 def upgrade() -> None:
@@ -27,6 +28,7 @@ def upgrade() -> None:
                 sa.Enum(
                     "site",
                     "group",
+                    "monitor_link",
                     name="incident_kind",
                     native_enum=False,
                     create_constraint=True,
@@ -52,7 +54,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_incident_open_group",
         "incident",
-        ["site_id"],
+        ["site_id", "kind"],
         unique=True,
         postgresql_where=ONE_OPEN_GROUP,
         sqlite_where=ONE_OPEN_GROUP,

@@ -115,6 +115,7 @@ class ProbeEngine:
         grouping = GroupStore(
             sessionmaker,
             Rule(settings.group_fraction, timedelta(seconds=settings.group_window_seconds)),
+            settings.monitor_link_references,
         )
         self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds, grouping)
 

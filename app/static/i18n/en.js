@@ -58,6 +58,7 @@ export default {
   'incident.group.province': 'Province link: {down} of {total} sites down',
   'incident.group.hub': 'Hub link: {down} of {total} sites down',
   'incident.group.commune': 'Link: {down} of {total} sites down',
+  'incident.monitorLink': "The monitor's own link is down: {down} of {total} sites not observable",
   'incident.group.children': 'Sites affected ({count})',
   'incident.acked': 'Acknowledged: {who}, {time}',
   'incident.unacked': 'Not acknowledged',

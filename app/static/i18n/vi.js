@@ -59,6 +59,7 @@ export default {
   'incident.group.province': 'Sự cố đường truyền cấp tỉnh: {down}/{total} điểm cầu mất kết nối',
   'incident.group.hub': 'Sự cố đường truyền trung tâm: {down}/{total} điểm cầu mất kết nối',
   'incident.group.commune': 'Sự cố đường truyền: {down}/{total} điểm cầu mất kết nối',
+  'incident.monitorLink': 'Máy giám sát mất kết nối: {down}/{total} điểm cầu không quan sát được',
   'incident.group.children': 'Các điểm cầu bị ảnh hưởng ({count})',
   'incident.acked': 'Đã xác nhận: {who}, {time}',
   'incident.unacked': 'Chưa xác nhận',

@@ -65,7 +65,7 @@ export function createIncidents(
       ack: el('div', { class: 'inc-ack' }),
       actions: el('div', { class: 'inc-actions' }),
     };
-    if (incident.kind === 'group') {
+    if (incident.kind === 'group' || incident.kind === 'monitor_link') {
       parts.cause = el('div', { class: 'inc-cause' });
       parts.count = el('span');
       parts.children = el('ul', { class: 'inc-children-list' });
@@ -111,14 +111,13 @@ export function createIncidents(
 
   function fillGroup(item, group, children) {
     const { parts } = item;
-    const family = probedChildren(sites(), group.site_code);
-    const parent = sites().get(group.site_code);
-    const level = parent?.level ?? 'district';
+    const link = group.kind === 'monitor_link';
+    const family = link ? probedChildren(sites()) : probedChildren(sites(), group.site_code);
+    const level = sites().get(group.site_code)?.level ?? 'district';
+    const key = link ? 'incident.monitorLink' : `incident.group.${level}`;
     setText(
       parts.cause,
-      family.length
-        ? t(`incident.group.${level}`, { down: children.length, total: family.length })
-        : (group.cause ?? ''),
+      family.length ? t(key, { down: children.length, total: family.length }) : (group.cause ?? ''),
     );
     setText(parts.count, t('incident.group.children', { count: children.length }));
     const sorted = [...children].sort((a, b) => a.site_name.localeCompare(b.site_name, 'vi'));
@@ -228,11 +227,11 @@ function pick(every) {
   return { open, closed, hidden: all.length - open.length - closed.length, folded };
 }
 
-/** The sites under `code` the engine watches: a group's "of how many". */
+/** The sites under `code` (or every site) the engine watches: a group's "of how many". */
 function probedChildren(sites, code) {
   return [...sites.values()].filter(
     (site) =>
-      site.parent_code === code &&
+      (code === undefined || site.parent_code === code) &&
       site.enabled &&
       (site.probe_mode === 'push' || (site.probe_mode === 'pull' && site.probe_target)),
   );
