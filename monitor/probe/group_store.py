@@ -49,11 +49,7 @@ class GroupStore:
         changed); what to announce once committed."""
         blind = _Blindness(self._references)
         async with self._sessionmaker() as session, session.begin():
-            link = await session.scalar(
-                select(Incident).where(
-                    Incident.kind == IncidentKind.MONITOR_LINK, Incident.closed_at.is_(None)
-                )
-            )
+            link = await _open_link_incident(session)
             if link is not None:
                 notices = await _follow_link(session, link, blind, self._rule, now)
             else:
@@ -77,6 +73,14 @@ class GroupStore:
             self._held = {p for p in parents | held if p is not None}
             notices += await _open_link(session, blind, self._rule)
         return notices
+
+
+async def _open_link_incident(session: AsyncSession) -> Incident | None:
+    return await session.scalar(
+        select(Incident).where(
+            Incident.kind == IncidentKind.MONITOR_LINK, Incident.closed_at.is_(None)
+        )
+    )
 
 
 class _Blindness:
@@ -159,8 +163,8 @@ async def _open_link(
     hub = await session.scalar(
         select(Site).where(Site.parent_id.is_(None)).order_by(Site.id).limit(1).with_for_update()
     )
-    if hub is None:
-        return []
+    if hub is None or await _open_link_incident(session) is not None:
+        return []  # (another worker opened it while this one waited for the hub's row)
     probed_count, down, codes = await _sites_down(session)
     since = monitor_link.blind_since(down, probed_count, rule)
     if since is None:
