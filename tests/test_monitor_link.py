@@ -3,6 +3,10 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
+from models.settings import Settings
 from monitor.probe.grouping import Rule
 from monitor.probe.monitor_link import SiteDown, blind_since, cause, joining
 from monitor.probe.references import unreachable
@@ -55,3 +59,10 @@ async def test_a_reference_answers_when_something_listens_and_not_otherwise() ->
         server.close()
         await server.wait_closed()
     assert await unreachable([listening]) == [listening]
+
+
+def test_a_reference_must_be_a_host_and_a_port() -> None:
+    assert Settings(monitor_link_references=["10.0.0.1:443"]).monitor_link_references
+    for wrong in ["10.0.0.1", ":443", "gateway:http", "10.0.0.1:70000"]:
+        with pytest.raises(ValidationError, match="not an address like host:port"):
+            Settings(monitor_link_references=[wrong])
