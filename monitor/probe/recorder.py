@@ -22,7 +22,7 @@ from models.attendance import Attendance
 from models.base import utcnow
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
-from models.incident import Incident
+from models.incident import Incident, IncidentKind
 from models.site import Site
 from monitor.probe import incidents
 from monitor.probe.attendance import AttendanceLog
@@ -230,7 +230,12 @@ class Recorder:
             return []
         codes = {event.site_id: event.site_code for event in events}
         rows = await session.scalars(
-            select(Incident).where(Incident.closed_at.is_(None), Incident.site_id.in_(site_ids))
+            select(Incident).where(
+                Incident.closed_at.is_(None),
+                Incident.site_id.in_(site_ids),
+                # A district's own episode, not the group incident it may hold for its communes.
+                Incident.kind == IncidentKind.SITE,
+            )
         )
         saved = {incident.site_id: incident for incident in rows}
         episodes = {
