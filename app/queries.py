@@ -63,6 +63,9 @@ def incident_public(incident: Incident, code: str, name: str) -> IncidentPublic:
         acknowledged_at=incident.acknowledged_at,
         acknowledged_by=incident.acknowledged_by,
         ack_note=incident.ack_note,
+        kind=incident.kind,
+        cause=incident.cause,
+        parent_incident_id=incident.parent_incident_id,
     )
 
 

@@ -101,6 +101,25 @@ class Settings(BaseSettings):
     )
     media_check_seconds: float = Field(5.0, gt=0, le=60, description="Length of a media check.")
     recorder_flush_seconds: float = Field(1.0, gt=0, le=60)
+    group_fraction: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="When at least this share of a site's probed children (and two) go down "
+        "together, one incident opens on the site ('district link: 14 of 15 communes down') "
+        "with theirs attached to it.",
+    )
+    group_window_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How close together their failures must be."
+    )
+    monitor_link_references: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="TCP host:port addresses that answer whenever the monitor's own link works "
+        '(JSON), e.g. ["10.0.0.5:8443", "10.0.0.1:443"] (an agent at the hall, the gateway): '
+        "when none answers while sites fall together, one 'monitor link' incident opens "
+        "instead of theirs; empty: never checked.",
+    )
     sample_retention_days: float = Field(
         90.0, gt=0, description="Raw samples older than this are deleted (hourly)."
     )
@@ -243,6 +262,15 @@ class Settings(BaseSettings):
             if scheme not in ("http", "https") or not rest or "/" in rest:
                 raise ValueError(f"not an origin like https://host[:port]: {origin!r}")
         return origins
+
+    @field_validator("monitor_link_references")
+    @classmethod
+    def _references(cls, references: list[str]) -> list[str]:
+        for reference in references:
+            host, _, port = reference.rpartition(":")
+            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"not an address like host:port: {reference!r}")
+        return references
 
     @field_validator("worker_url")
     @classmethod

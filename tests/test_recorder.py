@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from models.base import utcnow
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
-from models.incident import Incident
+from models.incident import Incident, IncidentKind
 from models.site import Site, SiteStatus
 from monitor.probe.events import EventBus, IncidentChanged, SampleTaken, StatusChanged
 from monitor.probe.quality import figures
@@ -108,3 +108,45 @@ async def test_stopping_writes_every_queued_event_exactly_once(seeded: SessionMa
     async with seeded() as session:
         stored = await session.scalar(select(func.count()).select_from(Sample))
     assert stored == published
+
+
+async def test_a_districts_own_episode_leaves_the_group_incident_it_holds_alone(
+    seeded: SessionMaker,
+) -> None:
+    """040 holds a group incident for its communes; its own agent falling and coming back is
+    an episode of its own, and the group stays open as it was."""
+    site_id = await _site_id(seeded, "040")
+    t0 = utcnow()
+    async with seeded() as session:
+        group = Incident(
+            site_id=site_id,
+            kind=IncidentKind.GROUP,
+            severity=SiteStatus.DOWN,
+            opened_at=t0 - timedelta(minutes=1),
+            cause="district link: 9 of 11 communes down",
+        )
+        session.add(group)
+        await session.commit()
+    bus = EventBus()
+    recorder = Recorder(seeded, bus, flush_seconds=0.05)
+    task = asyncio.create_task(recorder.run())
+    try:
+        for old, new, seconds in [
+            (SiteStatus.UP, SiteStatus.DOWN, 0),
+            (SiteStatus.DOWN, SiteStatus.UP, 10),
+        ]:
+            at = t0 + timedelta(seconds=seconds)
+            bus.publish(StatusChanged(site_id, "040", old, new, "test", at))
+
+        async def written() -> bool:
+            return recorder.written == 2
+
+        await eventually(written, "the recorder wrote both changes")
+    finally:
+        recorder.stop()
+        await asyncio.wait_for(task, 30)
+    async with seeded() as session:
+        rows = {i.kind: i for i in await session.scalars(select(Incident))}
+    assert rows[IncidentKind.GROUP].closed_at is None
+    assert rows[IncidentKind.GROUP].opened_at == t0 - timedelta(minutes=1)
+    assert rows[IncidentKind.SITE].closed_at == t0 + timedelta(seconds=10)

@@ -24,6 +24,9 @@ async def list_incidents(
     _: Viewer,
     site: Annotated[str | None, Query(description="Only this site's (by code).")] = None,
     open: Annotated[bool | None, Query(description="true: still open; false: closed.")] = None,
+    parent: Annotated[
+        int | None, Query(ge=1, description="Only those folded under this group incident (id).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> Page[IncidentPublic]:
@@ -34,6 +37,8 @@ async def list_incidents(
         query = query.where(
             Incident.closed_at.is_(None) if open else Incident.closed_at.is_not(None)
         )
+    if parent is not None:
+        query = query.where(Incident.parent_incident_id == parent)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(
         query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit).offset(offset)

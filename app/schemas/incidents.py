@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.schemas.common import Strict
+from models.incident import IncidentKind
 from models.site import SiteStatus
 from models.topology.fields import MULTI_LINE
 
@@ -31,3 +32,15 @@ class IncidentPublic(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     ack_note: str | None
+    kind: IncidentKind = Field(
+        description="site: the site's own episode; group: most of the site's children failed "
+        "together, their incidents attached to this one (the cause is the site's link)."
+    )
+    cause: str | None = Field(
+        description="What broke, in English: 'district link: 14 of 15 communes down'; None for "
+        "a site's own incident."
+    )
+    parent_incident_id: int | None = Field(
+        description="The group incident this one is folded under: recorded, not announced on "
+        "its own. None when it stands alone (a straggler still down when its group closed too)."
+    )

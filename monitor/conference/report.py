@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.conference import Conference, ConferencePhase
 from models.history import Sample, StatusChange
-from models.incident import Incident
+from models.incident import Incident, IncidentKind
 from models.site import SiteStatus
 from monitor.conference.attendance import latest_present
 from monitor.conference.participants import participants
@@ -214,6 +214,7 @@ async def _incidents(
         select(Incident)
         .where(
             Incident.site_id.in_(ids),
+            Incident.kind == IncidentKind.SITE,  # a group's is its children's, not the site's
             Incident.opened_at < end,
             or_(Incident.closed_at.is_(None), Incident.closed_at > start),
         )

@@ -23,6 +23,8 @@ from models.thresholds import Thresholds, stricter
 from monitor.conference.limits import live_limits
 from monitor.maintenance.query import in_maintenance
 from monitor.probe.events import EventBus, StatusChanged
+from monitor.probe.group_store import GroupStore
+from monitor.probe.grouping import Rule
 from monitor.probe.holdings import Holdings
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
 from monitor.probe.reach import Reaching, ReachTimings
@@ -110,7 +112,12 @@ class ProbeEngine:
             heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds,
             window_seconds=settings.window_seconds,
         )
-        self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds)
+        grouping = GroupStore(
+            sessionmaker,
+            Rule(settings.group_fraction, timedelta(seconds=settings.group_window_seconds)),
+            settings.monitor_link_references,
+        )
+        self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds, grouping)
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))

@@ -52,7 +52,7 @@ class IncidentChanged:
 
     incident_id: int
     site_code: str
-    state: str  # "opened" | "updated" | "closed" | "acknowledged"
+    state: str  # "opened" | "updated" | "closed" | "acknowledged" | "grouped"
 
 
 @dataclass(frozen=True)

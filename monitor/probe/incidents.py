@@ -11,8 +11,9 @@ with a note; a second acknowledgement is refused rather than overwriting who too
 
 The recorder loads the open incidents of the sites in a batch as `Episode`s, lets `follow` walk
 the batch's events in order, and saves what it returns; tests/test_incidents.py runs the rules
-with no database at all. The grouping of incidents, maintenance and notifications will extend
-these rules, not the recorder.
+with no database at all. Grouping (monitor/probe/grouping.py) folds the incidents of sites that
+failed together under one of their parent, after each batch; notifications will extend these
+rules, not the recorder.
 """
 
 from collections.abc import Callable, Iterable
@@ -33,6 +34,7 @@ class Notice(StrEnum):
     UPDATED = "updated"  # escalated: a degraded episode went down
     CLOSED = "closed"
     ACKNOWLEDGED = "acknowledged"
+    GROUPED = "grouped"  # attached to a group incident (monitor/probe/grouping.py) or let go
 
 
 @dataclass

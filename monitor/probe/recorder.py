@@ -3,7 +3,9 @@
 One transaction per batch, at least once per `recorder_flush_seconds`: samples, status changes,
 each site's current status and latest figures, the delegates present when an agent reports a
 new number, and incidents (one per down/degraded episode,
-opened, escalated, given its worst figures, closed). It publishes `IncidentChanged` after commit.
+opened, escalated, given its worst figures, closed). Then, in a transaction of its own, the
+grouping of the incidents it changed (monitor/probe/group_store.py). It publishes
+`IncidentChanged` after both, so a subscriber reading a child incident finds it grouped.
 """
 
 import asyncio
@@ -20,7 +22,7 @@ from models.attendance import Attendance
 from models.base import utcnow
 from models.db import SessionMaker
 from models.history import Sample, StatusChange
-from models.incident import Incident
+from models.incident import Incident, IncidentKind
 from models.notification import ChangeKind
 from models.site import Site
 from monitor.notify import outbox
@@ -34,6 +36,7 @@ from monitor.probe.events import (
     SampleTaken,
     StatusChanged,
 )
+from monitor.probe.group_store import GroupStore
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +86,19 @@ def _by_site(events: list[SiteEvent]) -> list[SiteEvent]:
 
 
 class Recorder:
-    def __init__(self, sessionmaker: SessionMaker, bus: EventBus, flush_seconds: float) -> None:
+    def __init__(
+        self,
+        sessionmaker: SessionMaker,
+        bus: EventBus,
+        flush_seconds: float,
+        grouping: GroupStore | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._bus = bus
         self._flush_seconds = flush_seconds
+        self._grouping = grouping
+        # Sites whose grouping failed to be judged (a busy database): judged with the next batch.
+        self._ungrouped: set[int] = set()
         self._subscription = bus.subscribe("recorder", maxsize=200_000, unwritten_only=True)
         self._stopping = asyncio.Event()
         self._attendance = AttendanceLog()
@@ -183,8 +195,23 @@ class Recorder:
             )
         self._attendance.written(present)
         self.written += len(samples) + len(changes)
+        # Status changes open, escalate and close incidents: what grouping is judged on.
+        notices += await self._regroup({change.site_id for change in changes})
         for notice in notices:
             self._bus.publish(notice)
+
+    async def _regroup(self, site_ids: set[int]) -> list[IncidentChanged]:
+        """Group what the batch changed; a failure is logged, not a reason to write it again."""
+        if self._grouping is None:
+            return []
+        self._ungrouped |= site_ids
+        try:
+            notices = await self._grouping.regroup(self._ungrouped, utcnow())
+        except Exception:
+            log.exception("grouping failed", extra={"sites": len(self._ungrouped)})
+            return []
+        self._ungrouped = set()
+        return notices
 
     @staticmethod
     def _latest(samples: list[SampleTaken]) -> list[dict[str, Any]]:
@@ -205,7 +232,12 @@ class Recorder:
             return []
         codes = {event.site_id: event.site_code for event in events}
         rows = await session.scalars(
-            select(Incident).where(Incident.closed_at.is_(None), Incident.site_id.in_(site_ids))
+            select(Incident).where(
+                Incident.closed_at.is_(None),
+                Incident.site_id.in_(site_ids),
+                # A district's own episode, not the group incident it may hold for its communes.
+                Incident.kind == IncidentKind.SITE,
+            )
         )
         saved = {incident.site_id: incident for incident in rows}
         episodes = {

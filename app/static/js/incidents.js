@@ -1,6 +1,7 @@
 // The incident feed: open incidents first (newest first), then recently closed ones. Items are
 // kept by id and updated in place, so an operator typing an acknowledgement note never loses it
-// when another incident arrives.
+// when another incident arrives. A group incident (a district's link: most of its communes down
+// together) is one line, its communes' incidents folded under it.
 import { acknowledge } from './api.js';
 import { el, reorder, setText } from './dom.js';
 import { onNextFrame } from './frame.js';
@@ -11,7 +12,10 @@ import { duration, shortClock, since } from './text.js';
 const MAX_OPEN = 100;
 const MAX_CLOSED = 30;
 
-export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, onAcknowledged }) {
+export function createIncidents(
+  lists,
+  { incidents, sites, heard, canAck, onOpenSite, onAcknowledged },
+) {
   const items = new Map(); // id -> {node, parts}
   const empty = document.getElementById('incidents-empty');
   const more = document.getElementById('incidents-more');
@@ -21,7 +25,7 @@ export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, o
   closedBox.open = !window.matchMedia('(max-width: 760px)').matches;
 
   function draw() {
-    const { open, closed, hidden } = pick([...incidents().values()]);
+    const { open, closed, hidden, folded } = pick([...incidents().values()]);
     const keep = new Set([...open, ...closed].map((incident) => incident.id));
     for (const [id, item] of items) {
       if (!keep.has(id)) {
@@ -29,8 +33,8 @@ export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, o
         items.delete(id);
       }
     }
-    place(lists.open, open);
-    place(lists.closed, closed);
+    place(lists.open, open, folded);
+    place(lists.closed, closed, folded);
     empty.hidden = open.length + closed.length > 0;
     // Before the first snapshot the feed is waiting, not empty: "no incidents" would be a lie.
     empty.dataset.i18n = heard() ? 'incidents.empty' : 'incidents.waiting';
@@ -42,10 +46,11 @@ export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, o
   }
 
   /** Puts the incidents' items into `list` in this order (an item being edited stays put). */
-  function place(list, shown) {
+  function place(list, shown, folded) {
     const nodes = shown.map((incident) => {
       const item = items.get(incident.id) ?? create(incident);
       fill(item, incident);
+      if (item.parts.children) fillGroup(item, incident, folded.get(incident.id) ?? []);
       return item.node;
     });
     reorder(list, nodes);
@@ -60,11 +65,24 @@ export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, o
       ack: el('div', { class: 'inc-ack' }),
       actions: el('div', { class: 'inc-actions' }),
     };
+    if (incident.kind === 'group' || incident.kind === 'monitor_link') {
+      parts.cause = el('div', { class: 'inc-cause' });
+      parts.count = el('span');
+      parts.children = el('ul', { class: 'inc-children-list' });
+      // Folded until asked: the line says what broke, the communes are there for who wants them.
+      parts.fold = el('details', { class: 'inc-children' }, [
+        el('summary', {}, [parts.count]),
+        parts.children,
+      ]);
+    }
     parts.site.addEventListener('click', () => onOpenSite(incident.site_code));
-    const node = el('li', { class: 'incident', dataset: { incident: String(incident.id) } }, [
+    const dataset = { incident: String(incident.id), kind: incident.kind ?? 'site' };
+    const node = el('li', { class: 'incident', dataset }, [
       el('div', { class: 'inc-head' }, [parts.icon, parts.site, parts.severity]),
+      parts.cause,
       parts.time,
       parts.ack,
+      parts.fold,
       parts.actions,
     ]);
     const item = { node, parts, id: incident.id };
@@ -89,6 +107,34 @@ export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, o
     if (!wantsForm) parts.actions.replaceChildren();
     else if (!parts.actions.firstChild) parts.actions.append(...ackControls(item));
     else translateStatic(parts.actions);
+  }
+
+  function fillGroup(item, group, children) {
+    const { parts } = item;
+    const link = group.kind === 'monitor_link';
+    const family = link ? probedChildren(sites()) : probedChildren(sites(), group.site_code);
+    const level = sites().get(group.site_code)?.level ?? 'district';
+    const key = link ? 'incident.monitorLink' : `incident.group.${level}`;
+    setText(
+      parts.cause,
+      family.length ? t(key, { down: children.length, total: family.length }) : (group.cause ?? ''),
+    );
+    setText(parts.count, t('incident.group.children', { count: children.length }));
+    const sorted = [...children].sort((a, b) => a.site_name.localeCompare(b.site_name, 'vi'));
+    parts.children.replaceChildren(
+      ...sorted.map((child) => {
+        const open = !child.closed_at;
+        const name = el('button', { type: 'button', class: 'linklike inc-child-site' }, [
+          child.site_name,
+        ]);
+        name.addEventListener('click', () => onOpenSite(child.site_code));
+        const phase = t(open ? 'incident.open' : 'incident.closed');
+        return el('li', { dataset: { state: open ? 'open' : 'closed' } }, [
+          name,
+          el('span', { class: 'inc-child-state' }, [` ${ICONS[child.severity] ?? '?'} ${phase}`]),
+        ]);
+      }),
+    );
   }
 
   function ackControls(item) {
@@ -155,8 +201,21 @@ export function createIncidents(lists, { incidents, heard, canAck, onOpenSite, o
   return { update, draw };
 }
 
-/** Open ones (down before degraded, newest first), the most recently closed, how many left. */
-function pick(all) {
+/**
+ * Open ones (down before degraded, newest first), the most recently closed, how many left, and
+ * the incidents folded under each group incident (by its id), which are not listed themselves.
+ */
+function pick(every) {
+  const ids = new Set(every.map((incident) => incident.id));
+  const folded = new Map();
+  const all = [];
+  for (const incident of every) {
+    const group = incident.parent_incident_id;
+    if (group != null && ids.has(group)) {
+      if (!folded.has(group)) folded.set(group, []);
+      folded.get(group).push(incident);
+    } else all.push(incident);
+  }
   const open = all
     .filter((i) => !i.closed_at)
     .sort((a, b) => severityRank(a.severity) - severityRank(b.severity) || by('opened_at')(a, b))
@@ -165,7 +224,17 @@ function pick(all) {
     .filter((i) => i.closed_at)
     .sort(by('closed_at'))
     .slice(0, MAX_CLOSED);
-  return { open, closed, hidden: all.length - open.length - closed.length };
+  return { open, closed, hidden: all.length - open.length - closed.length, folded };
+}
+
+/** The sites under `code` (or every site) the engine watches: a group's "of how many". */
+function probedChildren(sites, code) {
+  return [...sites.values()].filter(
+    (site) =>
+      (code === undefined || site.parent_code === code) &&
+      site.enabled &&
+      (site.probe_mode === 'push' || (site.probe_mode === 'pull' && site.probe_target)),
+  );
 }
 
 const by = (field) => (a, b) => Date.parse(b[field]) - Date.parse(a[field]) || b.id - a.id;

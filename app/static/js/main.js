@@ -16,7 +16,7 @@ import {
   state,
   subscribe,
 } from './state.js';
-import { shownStatus } from './status.js';
+import { setMonitorBlind, shownStatus } from './status.js';
 import { LiveStream } from './stream.js';
 import { createTiles } from './tiles.js';
 import { getToken } from './token.js';
@@ -43,6 +43,7 @@ printLinks.addEventListener('click', () => {
 const incidentLists = { open: byId('incidents-open'), closed: byId('incidents-closed') };
 const incidents = createIncidents(incidentLists, {
   incidents: () => state.incidents,
+  sites: () => state.sites,
   heard: () => state.heard,
   canAck: canAcknowledge,
   onOpenSite: openSite,
@@ -91,6 +92,7 @@ function downCount() {
 // and scroll stay where they were) and rebuild only when the topology itself changed.
 let topology = '';
 subscribe('snapshot', () => {
+  followMonitorLink();
   const next = topologyOf(sites());
   if (next !== topology) {
     topology = next;
@@ -121,7 +123,23 @@ subscribe('sites', (codes, wentDown) => {
   else alerting.showTitle();
 });
 
-subscribe('incidents', () => incidents.update());
+subscribe('incidents', () => {
+  if (followMonitorLink()) {
+    const all = [...sites().keys()];
+    tiles.update(all);
+    map.update(all);
+    counters.update();
+    panel.update(all);
+    alerting.showTitle();
+  }
+  incidents.update();
+});
+
+/** Whether the monitor's own link just went out or came back (the sites' shown status moves). */
+function followMonitorLink() {
+  const incidents = [...state.incidents.values()];
+  return setMonitorBlind(incidents.some((i) => i.kind === 'monitor_link' && !i.closed_at));
+}
 
 function topologyOf(all) {
   return [...all.values()]

@@ -1,0 +1,145 @@
+"""Grouping as stored, on real SQLite and PostgreSQL: the group incident, its children attached
+and let go, as REST shows them; two workers deciding for one district at once."""
+
+import asyncio
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select, update
+
+from models.auth import Role
+from models.base import utcnow
+from models.db import SessionMaker, open_database
+from models.incident import Incident, IncidentKind
+from models.site import Site, SiteStatus
+from monitor.probe.group_store import GroupStore
+from monitor.probe.grouping import Rule
+from monitor.probe.incidents import Notice
+from tests.databases import PostgresDatabases
+from tests.test_outage import seeded_postgres
+
+RULE = Rule(fraction=0.5, window=timedelta(seconds=30))
+DISTRICT = "040"  # Thành phố Cao Bằng: 11 communes
+
+Headers = dict[Role, dict[str, str]]
+
+
+async def communes_with_agents(sessionmaker: SessionMaker, code: str = DISTRICT) -> list[Site]:
+    """The district's communes, each given an agent address (so probed)."""
+    async with sessionmaker() as session:
+        district = await session.scalar(select(Site).where(Site.code == code))
+        assert district is not None
+        await session.execute(
+            update(Site)
+            .where(Site.parent_id == district.id)
+            .values(probe_target="http://127.0.0.1:9/agent")
+        )
+        await session.commit()
+        communes = await session.scalars(
+            select(Site).where(Site.parent_id == district.id).order_by(Site.id)
+        )
+        return list(communes)
+
+
+async def down_incidents(
+    sessionmaker: SessionMaker, sites: list[Site], since: datetime
+) -> list[int]:
+    """An open down incident for each site, a second apart from `since`; their ids."""
+    async with sessionmaker() as session:
+        rows = [
+            Incident(
+                site_id=site.id,
+                severity=SiteStatus.DOWN,
+                opened_at=since + timedelta(seconds=n),
+            )
+            for n, site in enumerate(sites)
+        ]
+        session.add_all(rows)
+        await session.commit()
+        return [row.id for row in rows]
+
+
+async def _close(sessionmaker: SessionMaker, ids: list[int]) -> None:
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Incident).where(Incident.id.in_(ids)).values(closed_at=utcnow())
+        )
+        await session.commit()
+
+
+async def test_a_district_whose_communes_fall_together_has_one_incident_with_theirs_attached(
+    seeded: SessionMaker, client: httpx.AsyncClient, auth: Headers
+) -> None:
+    communes = await communes_with_agents(seeded)
+    started = utcnow() - timedelta(seconds=20)
+    # One down for an hour on its own, then eight together.
+    alone = await down_incidents(seeded, communes[:1], started - timedelta(hours=1))
+    together = await down_incidents(seeded, communes[1:9], started)
+    store = GroupStore(seeded, RULE)
+    notices = await store.regroup([c.id for c in communes[1:9]], utcnow())
+    viewer = auth[Role.VIEWER]
+    groups = (
+        await client.get("/api/v1/incidents", params={"site": DISTRICT}, headers=viewer)
+    ).json()["items"]
+    assert len(groups) == 1
+    group = groups[0]
+    assert group["kind"] == "group" and group["closed_at"] is None
+    assert group["cause"] == "district link: 8 of 11 communes down"
+    assert group["severity"] == "down" and datetime.fromisoformat(group["opened_at"]) == started
+    children = (
+        await client.get("/api/v1/incidents", params={"parent": group["id"]}, headers=viewer)
+    ).json()["items"]
+    assert sorted(c["id"] for c in children) == together
+    assert all(c["kind"] == "site" and c["cause"] is None for c in children)
+    lone = (await client.get(f"/api/v1/incidents/{alone[0]}", headers=viewer)).json()
+    assert lone["parent_incident_id"] is None
+    assert [(n.incident_id, n.state) for n in notices] == [
+        (group["id"], Notice.OPENED),
+        *[(i, Notice.GROUPED) for i in together],
+    ]
+
+    # A commune falling later joins; then the link comes back but for two stragglers.
+    late = await down_incidents(seeded, communes[9:10], utcnow())
+    await store.regroup([communes[9].id], utcnow())
+    joined = (await client.get(f"/api/v1/incidents/{late[0]}", headers=viewer)).json()
+    assert joined["parent_incident_id"] == group["id"]
+    await _close(seeded, together[2:] + late)
+    closing = utcnow()
+    await store.regroup([c.id for c in communes], closing)
+    after = (await client.get(f"/api/v1/incidents/{group['id']}", headers=viewer)).json()
+    assert after["closed_at"] is not None
+    assert after["cause"] == "district link: 9 of 11 communes down"  # the most that fell
+    # The two still down come back a moment later, or do not: then they stand on their own.
+    assert await _parents(seeded, together[:2]) == {group["id"]}
+    let_go = await store.regroup([], closing + RULE.window - timedelta(seconds=1))
+    assert let_go == [] and await _parents(seeded, together[:2]) == {group["id"]}
+    let_go = await store.regroup([], closing + RULE.window + timedelta(seconds=1))
+    assert sorted(n.incident_id for n in let_go) == together[:2]
+    assert await _parents(seeded, together[:2]) == {None}
+
+
+async def _parents(sessionmaker: SessionMaker, ids: list[int]) -> set[int | None]:
+    async with sessionmaker() as session:
+        found = await session.scalars(
+            select(Incident.parent_incident_id).where(Incident.id.in_(ids))
+        )
+        return set(found)
+
+
+async def test_two_workers_deciding_at_once_open_one_group(postgres: PostgresDatabases) -> None:
+    """Each worker with its own connections, as two processes would have, on PostgreSQL."""
+    async with seeded_postgres(postgres) as (url, first), open_database(url) as second:
+        communes = await communes_with_agents(first)
+        ids = await down_incidents(first, communes, utcnow() - timedelta(seconds=5))
+        stores = [GroupStore(first, RULE), GroupStore(second, RULE)]
+        for _ in range(5):  # every round: both at once
+            await asyncio.gather(
+                *(store.regroup([c.id for c in communes], utcnow()) for store in stores)
+            )
+        async with first() as session:
+            groups = (
+                await session.scalars(select(Incident).where(Incident.kind == IncidentKind.GROUP))
+            ).all()
+        parents = await _parents(first, ids)
+    assert len(groups) == 1 and parents == {groups[0].id}
+    assert groups[0].cause == "district link: 11 of 11 communes down"
