@@ -16,6 +16,7 @@ from monitor.probe.group_store import GroupStore
 from monitor.probe.grouping import Rule
 from monitor.probe.incidents import Notice
 from tests.databases import PostgresDatabases
+from tests.service import free_port
 from tests.test_outage import seeded_postgres
 
 RULE = Rule(fraction=0.5, window=timedelta(seconds=30))
@@ -143,3 +144,30 @@ async def test_two_workers_deciding_at_once_open_one_group(postgres: PostgresDat
         parents = await _parents(first, ids)
     assert len(groups) == 1 and parents == {groups[0].id}
     assert groups[0].cause == "district link: 11 of 11 communes down"
+
+
+async def test_a_district_group_open_when_the_monitors_link_is_found_out_closes(
+    seeded: SessionMaker,
+) -> None:
+    """040's communes fell first and its group opened (the gateway still answered, or nobody
+    had asked it); then 042's fell too and the gateway is found silent: every site is the
+    monitor's link's, and 040's group, left with no child, closes."""
+    first = await communes_with_agents(seeded, "040")
+    then = await communes_with_agents(seeded, "042")
+    await down_incidents(seeded, first, utcnow() - timedelta(seconds=10))
+    await GroupStore(seeded, RULE).regroup([c.id for c in first], utcnow())
+    ids = await down_incidents(seeded, then, utcnow() - timedelta(seconds=5))
+    silent = GroupStore(seeded, RULE, [f"127.0.0.1:{free_port()}"])
+    notices = await silent.regroup([c.id for c in then], utcnow())
+    async with seeded() as session:
+        rows = {
+            kind: list(await session.scalars(select(Incident).where(Incident.kind == kind)))
+            for kind in IncidentKind
+        }
+    (link,) = rows[IncidentKind.MONITOR_LINK]
+    (group,) = rows[IncidentKind.GROUP]
+    assert link.closed_at is None and group.closed_at is not None
+    assert {i.parent_incident_id for i in rows[IncidentKind.SITE]} == {link.id}
+    assert link.cause is not None and link.cause.startswith("monitor's link: 24 of 24 sites")
+    assert (group.id, Notice.CLOSED) in [(n.incident_id, n.state) for n in notices]
+    assert set(ids) <= {n.incident_id for n in notices if n.state == Notice.GROUPED}

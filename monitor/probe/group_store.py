@@ -71,7 +71,7 @@ class GroupStore:
             notices += await _regroup_family(session, parent_id, self._rule, blind, now)
         if blind.judged and await blind.out():
             self._held = {p for p in parents | held if p is not None}
-            notices += await _open_link(session, blind, self._rule)
+            notices += await _open_link(session, blind, self._rule, now)
         return notices
 
 
@@ -157,7 +157,7 @@ async def _sites_down(
 
 
 async def _open_link(
-    session: AsyncSession, blind: _Blindness, rule: grouping.Rule
+    session: AsyncSession, blind: _Blindness, rule: grouping.Rule, now: datetime
 ) -> list[IncidentChanged]:
     """The monitor-link incident, on the hub, if the failure is widespread by now."""
     hub = await session.scalar(
@@ -181,10 +181,38 @@ async def _open_link(
     await session.flush()
     log.warning("monitor link incident opened", extra={"cause": link.cause})
     await _attach(session, attach, link.id)
+    emptied = await _close_emptied_groups(session, now)
     return [
         IncidentChanged(link.id, hub.code, Notice.OPENED),
         *(IncidentChanged(i, codes[i], Notice.GROUPED) for i in attach),
+        *(IncidentChanged(group_id, code, Notice.CLOSED) for group_id, code in emptied),
     ]
+
+
+async def _close_emptied_groups(session: AsyncSession, now: datetime) -> list[tuple[int, str]]:
+    """Groups that opened before the monitor's link was found out and lost every open child to
+    it close: it was never their parent's link."""
+    child = aliased(Incident)
+    rows = (
+        await session.execute(
+            select(Incident.id, Site.code)
+            .join(Site, Incident.site_id == Site.id)
+            .where(
+                Incident.kind == IncidentKind.GROUP,
+                Incident.closed_at.is_(None),
+                ~select(child.id)
+                .where(child.parent_incident_id == Incident.id, child.closed_at.is_(None))
+                .exists(),
+            )
+        )
+    ).all()
+    if rows:
+        await session.execute(
+            update(Incident)
+            .where(Incident.id.in_([group_id for group_id, _ in rows]))
+            .values(closed_at=now)
+        )
+    return [(group_id, code) for group_id, code in rows]
 
 
 async def _follow_link(

@@ -7,7 +7,8 @@ the gateway: `BRIDGEWATCH_MONITOR_LINK_REFERENCES`), the monitor checks them whe
 would open or its own link incident is open. If every reference is unreachable, no group opens:
 once sites across several parents (at least the group fraction of every probed site) have gone
 down within the window, one monitor-link incident opens on the hub with every site's incident
-attached, the sites not observable rather than down. It closes once a reference answers and
+attached, the sites not observable rather than down (a district's group that opened a moment
+before, left with no child, closes). It closes once a reference answers and
 fewer than that are still down; who is still down a window later stands alone (the stragglers
 of grouping.py).
 """
