@@ -39,7 +39,9 @@ from models.site import Site
 from monitor.probe.events import (
     Event,
     EventBus,
+    FullChecked,
     IncidentChanged,
+    Resync,
     SampleTaken,
     StatusChanged,
     Subscription,
@@ -320,10 +322,18 @@ class LiveView:
                     site["devices"] = _devices(site["latest"])
                     site["last_seen_at"] = _stamp(event.last_seen_at)
                 touched.add(event.site_code)
+            elif isinstance(event, FullChecked):
+                if (checked := self._sites.get(event.site_code)) is not None:
+                    checked["full_check"] = {
+                        "at": _stamp(event.at),
+                        "passed": event.passed,
+                        "failed": event.failed,
+                    }
+                    touched.add(event.site_code)
             elif isinstance(event, IncidentChanged):
                 self._incident_changes.append(event)
                 self._wanted.set()
-            else:
+            elif isinstance(event, Resync):
                 self._want(Reseed.LOST, event.dropped)
         for code in touched:
             self._render(code)

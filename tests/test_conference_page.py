@@ -107,7 +107,13 @@ async def test_the_readiness_board_before_the_start(
     await set_sites(
         seeded,
         {
-            "01267": {"status": SiteStatus.UP, "status_since": now - timedelta(minutes=20), **seen},
+            "01267": {
+                "status": SiteStatus.UP,
+                "status_since": now - timedelta(minutes=20),
+                "full_check_at": now - timedelta(minutes=2),
+                "full_check_passed": True,
+                **seen,
+            },
             "01273": {
                 "status": SiteStatus.DEGRADED,
                 "status_since": now - timedelta(minutes=3),

@@ -47,6 +47,18 @@ class StatusChanged:
 
 
 @dataclass(frozen=True)
+class FullChecked:
+    """A full check of one site ended: its data channel, a short media check where its agent
+    can do one, its camera and microphone where its agent reports them."""
+
+    site_id: int
+    site_code: str
+    at: datetime
+    passed: bool
+    failed: str  # what failed, in words ("" when it passed)
+
+
+@dataclass(frozen=True)
 class IncidentChanged:
     """An incident was opened, escalated, closed or acknowledged (published by the recorder)."""
 
@@ -62,7 +74,7 @@ class Resync:
     dropped: int
 
 
-Event = SampleTaken | StatusChanged | IncidentChanged | Resync
+Event = SampleTaken | StatusChanged | FullChecked | IncidentChanged | Resync
 
 
 @dataclass

@@ -25,6 +25,7 @@ from pydantic import TypeAdapter
 from monitor.probe.events import (
     Event,
     EventBus,
+    FullChecked,
     IncidentChanged,
     Resync,
     SampleTaken,
@@ -45,8 +46,14 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "sample": TypeAdapter(SampleTaken),
     "status": TypeAdapter(StatusChanged),
     "incident": TypeAdapter(IncidentChanged),
+    "check": TypeAdapter(FullChecked),
 }
-_KIND = {SampleTaken: "sample", StatusChanged: "status", IncidentChanged: "incident"}
+_KIND = {
+    SampleTaken: "sample",
+    StatusChanged: "status",
+    IncidentChanged: "incident",
+    FullChecked: "check",
+}
 
 
 def encode(origin: str, events: list[Event], lost: int = 0) -> list[str]:
