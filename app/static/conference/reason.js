@@ -29,7 +29,9 @@ export function readinessReason(reason) {
   if (reason === 'up') return t('ready.yes');
   if (reason === 'no full check yet') return t('ready.noCheck');
   const failed = /^full check failed: (.*)$/.exec(reason);
-  if (failed) return t('ready.checkFailed', { why: failed[1].split('; ').map(checkPart).join('; ') });
+  if (failed) {
+    return t('ready.checkFailed', { why: failed[1].split('; ').map(checkPart).join('; ') });
+  }
   const upFor = /^up for (\d+) of (\d+) min$/.exec(reason);
   if (upFor) return t('ready.upFor', { m: upFor[1], n: upFor[2] });
   const said = /^(\w+): (.*)$/.exec(reason);
