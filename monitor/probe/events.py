@@ -59,6 +59,19 @@ class FullChecked:
 
 
 @dataclass(frozen=True)
+class AttendanceChanged:
+    """A new number of delegates present at a site was saved (its agent reported a value it
+    had not reported before, or an operator entered one): the latest wins, whoever gave it."""
+
+    site_id: int
+    site_code: str
+    present: int
+    source: str  # models.attendance.AttendanceSource
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class IncidentChanged:
     """An incident was opened, escalated, closed or acknowledged (published by the recorder)."""
 
@@ -74,7 +87,7 @@ class Resync:
     dropped: int
 
 
-Event = SampleTaken | StatusChanged | FullChecked | IncidentChanged | Resync
+Event = SampleTaken | StatusChanged | FullChecked | AttendanceChanged | IncidentChanged | Resync
 
 
 @dataclass

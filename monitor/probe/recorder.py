@@ -24,6 +24,7 @@ from models.site import Site
 from monitor.probe import incidents
 from monitor.probe.attendance import AttendanceLog
 from monitor.probe.events import (
+    AttendanceChanged,
     Event,
     EventBus,
     FullChecked,
@@ -199,6 +200,18 @@ class Recorder:
         self.written += len(samples) + len(changes)
         for notice in notices:
             self._bus.publish(notice)
+        codes = {sample.site_id: sample.site_code for sample in samples}
+        for row in present:  # after the commit, as notices: live views count them at once
+            self._bus.publish(
+                AttendanceChanged(
+                    row["site_id"],
+                    codes[row["site_id"]],
+                    row["present"],
+                    row["source"].value,
+                    row["by"],
+                    row["at"],
+                )
+            )
 
     @staticmethod
     def _latest(samples: list[SampleTaken]) -> list[dict[str, Any]]:

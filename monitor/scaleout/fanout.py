@@ -23,6 +23,7 @@ import asyncpg
 from pydantic import TypeAdapter
 
 from monitor.probe.events import (
+    AttendanceChanged,
     Event,
     EventBus,
     FullChecked,
@@ -47,12 +48,14 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "status": TypeAdapter(StatusChanged),
     "incident": TypeAdapter(IncidentChanged),
     "check": TypeAdapter(FullChecked),
+    "attendance": TypeAdapter(AttendanceChanged),
 }
 _KIND = {
     SampleTaken: "sample",
     StatusChanged: "status",
     IncidentChanged: "incident",
     FullChecked: "check",
+    AttendanceChanged: "attendance",
 }
 
 
