@@ -25,6 +25,7 @@ from monitor.wire.protocol import Report
 from tests.databases import PostgresDatabases
 from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
+from tests.test_conference_metrics import series
 from tests.test_probe import in_process_agents
 
 Headers = dict[Role, dict[str, str]]
@@ -103,6 +104,8 @@ async def test_sites_of_a_conference_in_pre_flight_are_checked_and_become_ready(
 
         # The media check's figures go out with the next window, as any media check's do.
         await eventually(media_stored, "the full check's media figures are stored")
+        metrics = (await client.get("/metrics")).text
+        assert series(metrics, "bridgewatch_full_checks_total").get(("passed",), 0) >= 1
         # Nobody answers the other: no check is spent on it, and it says why it is not ready.
         assert not sites[AWAY]["ready"]
         assert sites[AWAY]["full_check"] is None

@@ -305,6 +305,7 @@ class ProbeEngine:
         self._answered[config.code] = asking
         outcome = "; ".join(failed)
         log.info("full check", extra={"site": config.code, "passed": not failed, "failed": outcome})
+        self.metrics.full_checks.labels("failed" if failed else "passed").inc()
         self.bus.publish(FullChecked(config.id, config.code, at, not failed, outcome))
 
     def _converge(self, probe: SiteProbe, stored: SiteStatus) -> None:
