@@ -70,7 +70,7 @@ class ConferenceFigures(Collector):
                 if phase not in RUNNING:
                     continue
                 ready_after = timedelta(minutes=conference.ready_minutes)
-                board = await readiness(session, conference.id, now, ready_after)
+                board = await readiness(session, conference, now, ready_after)
                 present = await roll_call(session, conference, now)
                 found.append(
                     Figures(

@@ -3,10 +3,11 @@ its contact; counts per district and overall ("ready 169/171")."""
 
 from datetime import datetime
 
+from app.schemas.checks import FullCheckPublic
 from app.schemas.conferences import ConferenceReadiness, ReadinessCount, ReadinessSite
 from models.conference import Conference
 from monitor.conference.phases import phase_at, schedule_of
-from monitor.conference.readiness import SiteReadiness
+from monitor.conference.readiness import FullCheck, SiteReadiness
 
 
 def board(conference: Conference, sites: list[SiteReadiness], at: datetime) -> ConferenceReadiness:
@@ -37,7 +38,14 @@ def _readiness_site(site: SiteReadiness) -> ReadinessSite:
         ready=site.verdict.ready,
         reason=site.verdict.reason,
         since=site.verdict.since,
+        full_check=_full_check(site.full_check),
     )
+
+
+def _full_check(check: FullCheck | None) -> FullCheckPublic | None:
+    if check is None:
+        return None
+    return FullCheckPublic(at=check.at, passed=check.passed, failed=check.failed)
 
 
 def _readiness_by_district(sites: list[SiteReadiness]) -> list[ReadinessCount]:

@@ -52,6 +52,11 @@ def probe_engine_of(request: Request) -> ProbeEngine | None:
     return probe_engine
 
 
+def bus_of(request: Request) -> EventBus:
+    bus: EventBus = request.state.bus
+    return bus
+
+
 def live_view_of(request: Request) -> LiveView:
     live: LiveView = request.state.live
     return live
@@ -60,6 +65,7 @@ def live_view_of(request: Request) -> LiveView:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ProbeEngineDep = Annotated[ProbeEngine | None, Depends(probe_engine_of)]
 LiveViewDep = Annotated[LiveView, Depends(live_view_of)]
+BusDep = Annotated[EventBus, Depends(bus_of)]
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 

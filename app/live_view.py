@@ -22,7 +22,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -36,10 +36,14 @@ from models.base import utcnow
 from models.db import SessionMaker, is_outage
 from models.incident import Incident
 from models.site import Site
+from monitor.conference.attendance import Present, latest_present
 from monitor.probe.events import (
+    AttendanceChanged,
     Event,
     EventBus,
+    FullChecked,
     IncidentChanged,
+    Resync,
     SampleTaken,
     StatusChanged,
     Subscription,
@@ -64,6 +68,8 @@ CLIENT_QUEUE_BYTES = 4 * 1024 * 1024
 TOPOLOGY = ("code", "name", "level", "parent_code", "lat", "lon")
 # Rewritten by every write of the recorder: taken from the database, never a reason to tell.
 UNSHOWN = ("updated_at",)
+# A site's delegates present count for a conference day: yesterday's number is not today's.
+ATTENDANCE_FRESH = timedelta(hours=12)
 
 _TIME: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
 
@@ -320,10 +326,24 @@ class LiveView:
                     site["devices"] = _devices(site["latest"])
                     site["last_seen_at"] = _stamp(event.last_seen_at)
                 touched.add(event.site_code)
+            elif isinstance(event, FullChecked):
+                if (checked := self._sites.get(event.site_code)) is not None:
+                    checked["full_check"] = {
+                        "at": _stamp(event.at),
+                        "passed": event.passed,
+                        "failed": event.failed,
+                    }
+                    touched.add(event.site_code)
+            elif isinstance(event, AttendanceChanged):
+                if (counted := self._sites.get(event.site_code)) is not None:
+                    counted["attendance"] = _counted(
+                        event.present, event.source, event.by, event.at
+                    )
+                    touched.add(event.site_code)
             elif isinstance(event, IncidentChanged):
                 self._incident_changes.append(event)
                 self._wanted.set()
-            else:
+            elif isinstance(event, Resync):
                 self._want(Reseed.LOST, event.dropped)
         for code in touched:
             self._render(code)
@@ -405,6 +425,8 @@ class LiveView:
         try:
             async with self._sessionmaker() as session:
                 sites = (await session.execute(sites_with_parent_code().order_by(Site.code))).all()
+                now = utcnow()
+                present = await latest_present(session, None, now - ATTENDANCE_FRESH, now)
                 incidents = (
                     await session.execute(
                         incidents_with_site().where(
@@ -415,7 +437,7 @@ class LiveView:
         except BaseException:
             self._want_again(reseed, lost)
             raise
-        self._replace(sites, incidents, reseed, lost)
+        self._replace(sites, present, incidents, reseed, lost)
         return True
 
     def _want_again(self, reseed: Reseed, lost: int) -> None:
@@ -425,6 +447,7 @@ class LiveView:
     def _replace(
         self,
         rows: Sequence[Row[Site, str | None]],
+        present: dict[int, Present],
         incident_rows: Sequence[Row[Incident, str, str]],
         reseed: Reseed,
         lost: int,
@@ -436,9 +459,10 @@ class LiveView:
         topology = list(self._sites) != [site.code for site, _ in rows]
         for site, parent_code in rows:
             fresh = site_public(site, parent_code).model_dump(mode="json")
+            fresh["attendance"] = _attendance(present.get(site.id))
             old = self._sites.get(site.code)
             if old is not None:
-                _keep_newer(fresh, old)
+                _keep_newer(fresh, old, utcnow() - ATTENDANCE_FRESH)
                 topology = topology or any(fresh[key] != old[key] for key in TOPOLOGY)
                 if _shown(fresh) != _shown(old):
                     changed.append(site.code)
@@ -510,15 +534,33 @@ def _recent_ids() -> Any:
     ).scalar_subquery()
 
 
-def _keep_newer(fresh: dict[str, Any], old: dict[str, Any]) -> None:
+def _attendance(present: Present | None) -> dict[str, Any] | None:
+    """A site's delegates present as the live view shows them: the latest value, whoever
+    gave it (as the REST roll-up counts them)."""
+    if present is None:
+        return None
+    return _counted(present.present, present.source.value, present.by, present.at)
+
+
+def _counted(present: int, source: str, by: str, at: datetime) -> dict[str, Any]:
+    return {"present": present, "source": source, "by": by, "at": _stamp(at)}
+
+
+def _keep_newer(fresh: dict[str, Any], old: dict[str, Any], fresh_from: datetime) -> None:
     """What the bus told of after the database's own time stays: a status change announced
-    and not yet written, the figures of the last window."""
+    and not yet written, the figures of the last window, a number of delegates saved while the
+    database was read (one older than `fresh_from` no longer counts)."""
     if _time(old["status_since"]) > _time(fresh["status_since"]):
         for key in ("status", "status_since", "status_reason"):
             fresh[key] = old[key]
     if _latest_at(old) > _latest_at(fresh):
         fresh["latest"], fresh["last_seen_at"] = old["latest"], old["last_seen_at"]
         fresh["devices"] = old.get("devices")
+    counted, read = old.get("attendance"), fresh["attendance"]
+    if counted is not None and _time(counted["at"]) >= max(
+        fresh_from, _time(read["at"] if read else None)
+    ):
+        fresh["attendance"] = counted
 
 
 def _devices(latest: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from app.agent_cors import AgentCors
 from app.api import (
     agents,
     attendance,
+    checks,
     conferences,
     enrolment,
     incidents,
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         sites.summary_router,
         attendance.router,
         conferences.router,
+        checks.router,
         incidents.router,
         maintenance.router,
         maintenance.site_router,

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.schemas.checks import FullCheckPublic
 from app.schemas.devices import room_devices
 from app.schemas.incidents import IncidentPublic
 from app.schemas.sites import SitePublic
@@ -23,8 +24,15 @@ Parent = aliased(Site)  # a site's parent, for its code (and for filters on it)
 
 def site_public(site: Site, parent_code: str | None) -> SitePublic:
     devices = room_devices(site.latest)
+    check = None
+    if site.full_check_at is not None:
+        check = FullCheckPublic(
+            at=site.full_check_at,
+            passed=bool(site.full_check_passed),
+            failed=site.full_check_failed,
+        )
     return SitePublic.model_validate(
-        {**_columns(site), "parent_code": parent_code, "devices": devices}
+        {**_columns(site), "parent_code": parent_code, "devices": devices, "full_check": check}
     )
 
 

@@ -71,6 +71,13 @@ class Site(Base):
     # of the last window, so any process (API, scale-out workers) can show them.
     last_seen_at: Mapped[datetime | None]
     latest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The outcome of its last full check (data channel, a short media check where the agent can
+    # do one, camera and microphone where its agent reports them), which readiness counts; and
+    # when an operator last asked for one (the site-edits notification carries it to workers).
+    full_check_at: Mapped[datetime | None]
+    full_check_passed: Mapped[bool | None]
+    full_check_failed: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    full_check_requested_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

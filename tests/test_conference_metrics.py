@@ -36,6 +36,7 @@ async def test_a_live_conference_is_counted_and_a_planned_one_is_not(
             update(Site)
             .where(Site.code == "01267")
             .values(status=SiteStatus.UP, status_since=utcnow() - timedelta(minutes=30))
+            .values(full_check_at=utcnow() - timedelta(minutes=20), full_check_passed=True)
         )
         await session.commit()
     now = datetime.now(UTC)

@@ -1,7 +1,8 @@
 """The conference day in the browser, in real Chromium against the real service and a seeded
 database: the readiness board before the start (not ready first, why in Vietnamese, whom to
 call), an operator starting, typing attendance and ending the conference, the list that leads
-there from the dashboard, and the printable report that a browser saves as an A4 PDF.
+there from the dashboard, the printable report that a browser saves as an A4 PDF, and an
+operator's re-checks on the readiness board (with the real engine and a real agent).
 
 Conference data comes through the REST API; site statuses and contacts through SQL, as the
 monitor would have left them (no probe engine). Each page runs in a browser profile of its own,
@@ -30,10 +31,16 @@ from models.base import utcnow
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import Site, SiteStatus
+from monitor.agent.http import agent_app
+from monitor.agent.site_agent import SiteAgent
+from monitor.wire.ice import rtc_configuration
+from monitor.wire.protocol import Report
 from tests.browser import HALL_TIME_ZONE, PHONE, WALL, Service, artifacts_folder, serve
+from tests.probing import fast, give_agent, serving
 from tests.service import free_port
 from tests.test_agent_page import Watch
 from tests.test_conference_report import END, START, _history
+from tests.test_full_checks import AWAY, FAST_CHECKS, UP, up_for_a_while
 
 pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
@@ -107,7 +114,13 @@ async def test_the_readiness_board_before_the_start(
     await set_sites(
         seeded,
         {
-            "01267": {"status": SiteStatus.UP, "status_since": now - timedelta(minutes=20), **seen},
+            "01267": {
+                "status": SiteStatus.UP,
+                "status_since": now - timedelta(minutes=20),
+                "full_check_at": now - timedelta(minutes=2),
+                "full_check_passed": True,
+                **seen,
+            },
             "01273": {
                 "status": SiteStatus.DEGRADED,
                 "status_since": now - timedelta(minutes=3),
@@ -151,7 +164,7 @@ async def test_the_readiness_board_before_the_start(
         rows = board.locator("tbody tr")
         await expect(rows).to_have_count(4)
         codes = await rows.evaluate_all("rows => rows.map((r) => r.dataset.site)")
-        states = await rows.locator(".state").all_inner_texts()
+        states = await rows.locator(".state .reason").all_inner_texts()
         lasted = await rows.nth(1).locator(".for").inner_text()
         tel = rows.nth(1).locator("a.tel")
         tel_href, tel_text = await tel.get_attribute("href"), await tel.inner_text()
@@ -166,7 +179,7 @@ async def test_the_readiness_board_before_the_start(
 
         await page.locator("#lang-switch").click()
         await expect(board.locator(".ready-count")).to_have_text("Ready 1/4")
-        english = await rows.locator(".state").all_inner_texts()
+        english = await rows.locator(".state .reason").all_inner_texts()
         await page.locator("#lang-switch").click()
         await expect(board.locator(".ready-count")).to_have_text("Sẵn sàng 1/4")
 
@@ -250,6 +263,9 @@ async def test_an_operator_starts_enters_attendance_and_ends_the_conference(
         assert entered.status_code == 200
         # (by the page's next refresh, within a few seconds)
         await expect(live.locator(".live-present")).to_have_text("27/45", timeout=PAGE_MS)
+        await expect(live.locator('.live-sites tr[data-site="01654"] .present')).to_have_text(
+            "9/10"
+        )
         await expect(live.locator(".live-silent li")).to_have_text(["Phường Hợp Giang"])
         await expect(live.locator(".live-reported")).to_have_text("2/3")
         await page.screenshot(path=str(artifacts / "conference-live-wall.png"))
@@ -510,3 +526,76 @@ async def test_the_pages_are_served_under_the_strict_policy_with_both_languages_
         return set(re.findall(r"^\s*'([\w.]+)':", text, re.MULTILINE))
 
     assert keys("vi") == keys("en") and len(keys("vi")) > 50
+
+
+async def test_an_operator_rechecks_a_site_and_every_site_from_the_board(
+    browser: Browser, settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    """With the real engine and a real agent: the site that is up gets its full check on its
+    own, and a new one (a new time on the board) when the operator asks; "every site" checks the
+    site nobody answers at too. A viewer's board has no such buttons."""
+    port = free_port()
+    agent = SiteAgent(
+        UP,
+        await give_agent(seeded, UP, f"http://127.0.0.1:{port}/{UP}"),
+        rtc_configuration([]),
+        lambda: Report(attendance=12, camera="ok", microphone="ok"),
+    )
+    await give_agent(seeded, AWAY, f"http://127.0.0.1:{free_port()}/{AWAY}")
+    await up_for_a_while(seeded, UP)
+    async with (
+        serving(agent_app({UP: agent}), port),
+        serve(create_app(fast(settings, **FAST_CHECKS))) as service,
+    ):
+        now = utcnow()
+        conference = await plan(
+            service,
+            auth[Role.ADMIN],
+            {
+                "title": "Hội nghị kiểm tra lại",
+                "starts_at": (now + timedelta(minutes=30)).isoformat(),
+                "ends_at": (now + timedelta(hours=2)).isoformat(),
+                "ready_minutes": 1,
+                "sites": [{"site_code": c, "expected_delegates": 10} for c in (UP, AWAY)],
+            },
+        )
+        url = f"{service.base}/conference?id={conference}"
+        async with opened(browser, service, auth[Role.OPERATOR]) as page:
+            await page.goto(url)
+            board = page.locator("#readiness")
+            up_row = board.locator(f'tr[data-site="{UP}"]')
+            away_row = board.locator(f'tr[data-site="{AWAY}"]')
+            # Checked without anyone asking (passed, unless this busy box held the media
+            # check's set-up past its timeout: the board then says why).
+            checked = up_row.locator(".checked")
+            await expect(checked).to_have_text(
+                re.compile(r"^Kiểm tra toàn diện (không )?đạt lúc "), timeout=45_000
+            )
+            if "không đạt" in await checked.inner_text():
+                why = await up_row.locator(".state .reason").inner_text()
+                assert why.startswith("Kiểm tra toàn diện không đạt: thử hình lỗi"), why
+            first = await checked.inner_text()
+            await expect(away_row.locator(".checked")).to_have_count(0)  # nobody to check
+
+            await up_row.get_by_role("button", name=re.compile("Kiểm tra lại")).click()
+            message = board.locator(".recheck-message")
+            await expect(message).to_have_text(re.compile(r"^Đã yêu cầu kiểm tra lại "))
+            await expect(checked).not_to_have_text(first, timeout=30_000)  # a new time
+
+            await board.locator(".recheck-all").click()
+            await expect(message).to_have_text(
+                "Đã yêu cầu kiểm tra lại 2 điểm cầu; kết quả sau vài giây."
+            )
+            await expect(away_row.locator(".checked")).to_have_text(
+                re.compile(r"^Kiểm tra toàn diện không đạt lúc "), timeout=30_000
+            )
+            await page.locator("#lang-switch").click()
+            await expect(board.locator(".recheck-all")).to_have_text("Re-check every site")
+            await page.locator("#lang-switch").click()
+
+        async with opened(browser, service, auth[Role.VIEWER]) as page:
+            await page.goto(url)
+            await expect(page.locator(f'#readiness tr[data-site="{UP}"]')).to_be_visible()
+            assert not await page.locator("#readiness .recheck-bar").is_visible()
+            assert await page.locator("#readiness td.recheck").count() == 0
+    await agent.close()

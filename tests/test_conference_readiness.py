@@ -1,6 +1,8 @@
 """Pre-flight readiness: a participating site is ready once it has been up for the last five
-minutes; any other site is not ready, with the reason in words, since when, and whom to call.
-The board lists the not-ready first and counts per district and overall."""
+minutes and passed a full check since pre-flight opened; any other site is not ready, with the
+reason in words, since when, and whom to call. The board lists the not-ready first and counts
+per district and overall. The engine checks the sites of a conference in pre-flight without
+anyone asking."""
 
 from datetime import timedelta
 
@@ -11,18 +13,27 @@ from models.auth import Role
 from models.base import utcnow
 from models.db import SessionMaker
 from models.site import Site, SiteStatus
-from monitor.conference.readiness import SiteState, judge
+from monitor.conference.readiness import FullCheck, SiteState, judge
+from monitor.probe.full_check import RETRY_FAILED, CheckPlan, LastCheck, due, media_faults
 
 Headers = dict[Role, dict[str, str]]
 
 
-def test_up_for_five_minutes_is_ready_and_anything_else_says_why() -> None:
+def test_up_for_five_minutes_with_a_full_check_passed_is_ready_and_anything_else_says_why() -> None:
     now = utcnow()
+    opened = now - timedelta(minutes=30)  # pre-flight
+    passed = FullCheck(now - timedelta(minutes=1), True, "")
 
-    def verdict(status: SiteStatus, minutes: float, reason: str = "", seen: bool = True) -> str:
+    def verdict(
+        status: SiteStatus,
+        minutes: float,
+        reason: str = "",
+        seen: bool = True,
+        check: FullCheck | None = passed,
+    ) -> str:
         since = now - timedelta(minutes=minutes)
-        state = SiteState(status, since, reason, since if seen else None, True)
-        got = judge(state, now)
+        state = SiteState(status, since, reason, since if seen else None, True, check)
+        got = judge(state, now, opened)
         return f"{got.ready} {got.reason}"
 
     assert verdict(SiteStatus.UP, 6) == "True up"
@@ -32,18 +43,68 @@ def test_up_for_five_minutes_is_ready_and_anything_else_says_why() -> None:
     assert verdict(SiteStatus.DEGRADED, 9, "no picture (black)") == (
         "False degraded: no picture (black)"
     )
-    ready = judge(SiteState(SiteStatus.UP, now - timedelta(minutes=7), "", now, True), now)
+    early = FullCheck(now - timedelta(minutes=9), True, "")
+    ready = judge(
+        SiteState(SiteStatus.UP, now - timedelta(minutes=7), "", now, True, early), now, opened
+    )
     assert ready.since == now - timedelta(minutes=2)  # ready since five minutes after it came up
     paused = SiteState(SiteStatus.PAUSED, now, "disabled (maintenance)", None, False)
-    assert judge(paused, now).reason == "disabled (maintenance)"
+    assert judge(paused, now, opened).reason == "disabled (maintenance)"
     planned = SiteState(SiteStatus.MAINTENANCE, now, "maintenance: thay camera", now, True)
-    assert judge(planned, now).reason == "maintenance: thay camera"
+    assert judge(planned, now, opened).reason == "maintenance: thay camera"
+
+    # The full check: none yet, one from before this pre-flight, one failed.
+    assert verdict(SiteStatus.UP, 6, check=None) == "False no full check yet"
+    yesterday = FullCheck(now - timedelta(days=1), True, "")
+    assert verdict(SiteStatus.UP, 60 * 25, check=yesterday) == "False no full check yet"
+    failed = FullCheck(now - timedelta(minutes=3), False, "media check failed (setup_timeout)")
+    assert verdict(SiteStatus.UP, 20, check=failed) == (
+        "False full check failed: media check failed (setup_timeout)"
+    )
+    assert verdict(SiteStatus.UP, 2, check=failed).startswith("False full check failed")
+    assert verdict(SiteStatus.DOWN, 2, "3 heartbeats missed") == "False down: 3 heartbeats missed"
+    waiting = judge(
+        SiteState(SiteStatus.UP, now - timedelta(minutes=60), "", now, True), now, opened
+    )
+    assert waiting.since == opened  # wanting a check since pre-flight opened
+    late = FullCheck(now - timedelta(seconds=10), True, "")
+    got = judge(
+        SiteState(SiteStatus.UP, now - timedelta(minutes=60), "", now, True, late), now, opened
+    )
+    assert (got.ready, got.since) == (True, late.at)  # ready since the check passed
+
+
+def test_a_full_check_is_due_when_asked_and_in_pre_flight() -> None:
+    now = utcnow()
+    opened = now - timedelta(minutes=10)
+    asked = now - timedelta(seconds=5)
+    idle = CheckPlan(None, None)
+    preflight = CheckPlan(opened, None)
+    assert not due(idle, None, None, True, now)
+    assert due(preflight, None, None, True, now)
+    assert not due(preflight, None, None, False, now)  # nobody there: wait until it connects
+    assert not due(preflight, LastCheck(now - timedelta(minutes=2), True), None, True, now)
+    assert due(preflight, LastCheck(opened - timedelta(minutes=1), True), None, True, now)
+    failed = LastCheck(now - RETRY_FAILED - timedelta(seconds=1), False)
+    assert due(preflight, failed, None, True, now)  # a site fixed meanwhile becomes ready
+    assert not due(preflight, LastCheck(now - timedelta(seconds=5), False), None, True, now)
+    # An operator's request: once, whether the site is connected or not.
+    assert due(CheckPlan(None, asked), LastCheck(now, True), None, False, now)
+    assert due(CheckPlan(None, asked), None, asked - timedelta(seconds=1), False, now)
+    assert not due(CheckPlan(None, asked), None, asked, True, now)
+    assert media_faults({"error": "media_setup_timeout"}) == [
+        "media check failed (media_setup_timeout)"
+    ]
+    assert media_faults({"frames_per_second": 0.0, "freezes": 9}) == ["media check: no video"]
+    assert media_faults({"frames_per_second": 9.8, "freezes": 0}) == []
+    assert media_faults(None) == []  # no media check possible: nothing failed
 
 
 async def test_the_readiness_board_of_a_conference(
     client: httpx.AsyncClient, auth: Headers, seeded: SessionMaker
 ) -> None:
     now = utcnow()
+    passed = now - timedelta(minutes=1)  # since pre-flight opened (50 min before the start)
     states = {
         "01267": (SiteStatus.UP, now - timedelta(minutes=20), "link good", now),
         "01273": (SiteStatus.UP, now - timedelta(minutes=2), "link good", now),
@@ -56,6 +117,7 @@ async def test_the_readiness_board_of_a_conference(
                 update(Site)
                 .where(Site.code == code)
                 .values(status=status, status_since=since, status_reason=reason, last_seen_at=seen)
+                .values(full_check_at=passed, full_check_passed=True)
             )
         await session.execute(
             update(Site)
@@ -91,6 +153,11 @@ async def test_the_readiness_board_of_a_conference(
     districts = {d["code"]: (d["ready"], d["total"]) for d in board["districts"]}
     assert districts == {"040": (1, 2), "051": (0, 2)}
     assert board["districts"][0]["code"] == "051"  # the district with most not ready first
+    assert sites[3]["full_check"] == {
+        "at": passed.isoformat().replace("+00:00", "Z"),
+        "passed": True,
+        "failed": "",
+    }
 
     assert (
         await client.get("/api/v1/conferences/999/readiness", headers=auth[Role.VIEWER])

@@ -1,7 +1,7 @@
 """notifications: channels, rules, the outbox of incident changes, messages, reminders
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 10:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,15 +1,17 @@
 """/api/v1/sites/{code}/attendance: the delegates present at a site. Its agent reports them (the
 agent page, the agent program); an operator may enter or correct them here. The latest value
-wins, whoever gave it, and says who did."""
+wins, whoever gave it, and says who did; the dashboard's live view counts an entry at once
+(another API process of a scale-out set-up at its next reseed, within a minute)."""
 
 from fastapi import APIRouter, HTTPException
 from sqlalchemy import select
 
-from app.deps import Operator, SessionDep, Viewer
+from app.deps import BusDep, Operator, SessionDep, Viewer
 from app.queries import site_or_404
 from app.schemas.attendance import AttendanceEntry, AttendancePublic
 from app.schemas.common import EVERY_ROUTE, problems
 from models.attendance import Attendance, AttendanceSource
+from monitor.probe.events import AttendanceChanged
 
 router = APIRouter(prefix="/sites", tags=["attendance"], responses=problems(*EVERY_ROUTE, 422))
 
@@ -26,7 +28,7 @@ def _public(code: str, row: Attendance) -> AttendancePublic:
     responses=problems(403, 404),
 )
 async def enter_attendance(
-    code: str, body: AttendanceEntry, session: SessionDep, operator: Operator
+    code: str, body: AttendanceEntry, session: SessionDep, operator: Operator, bus: BusDep
 ) -> AttendancePublic:
     row = Attendance(
         site_id=(await site_or_404(session, code)).id,
@@ -36,6 +38,11 @@ async def enter_attendance(
     )
     session.add(row)
     await session.commit()
+    # Written already: to this process's live view, not to its recorder or fan-out.
+    bus.publish(
+        AttendanceChanged(row.site_id, code, row.present, row.source.value, row.by, row.at),
+        written=True,
+    )
     return _public(code, row)
 
 

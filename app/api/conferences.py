@@ -215,7 +215,7 @@ async def conference_readiness(
     conference = await _load(session, conference_id)
     now = utcnow()
     ready_after = timedelta(minutes=conference.ready_minutes)
-    return board(conference, await readiness(session, conference_id, now, ready_after), now)
+    return board(conference, await readiness(session, conference, now, ready_after), now)
 
 
 async def _switch(

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
+from app.schemas.checks import FullCheckPublic
 from app.schemas.common import TIME_RANGE, Strict, Timestamp
 from models.conference import DEFAULT_TIME_ZONE, ConferencePhase, PhaseAction
 from models.thresholds import Thresholds
@@ -237,6 +238,9 @@ class ReadinessSite(BaseModel):
     ready: bool
     reason: str = Field(description='Why not ready ("down: 3 heartbeats missed"), or "up".')
     since: datetime = Field(description="Since when the site has been ready, or not ready.")
+    full_check: FullCheckPublic | None = Field(
+        description="Its last full check (one counts from the opening of pre-flight)."
+    )
 
 
 class ReadinessCount(BaseModel):

@@ -5,6 +5,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.schemas.checks import FullCheckPublic
 from app.schemas.common import Strict
 from app.schemas.devices import RoomDevices
 from models.site import ProbeMode, SiteLevel, SiteStatus
@@ -74,6 +75,9 @@ class SitePublic(BaseModel):
         None,
         description="The room's camera and microphone as the site's agent last reported them "
         "(from `latest.report`); null when it says nothing of them or is not connected.",
+    )
+    full_check: FullCheckPublic | None = Field(
+        None, description="Its last full check (POST /api/v1/sites/{code}/recheck asks for one)."
     )
     created_at: datetime
     updated_at: datetime

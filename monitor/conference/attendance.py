@@ -23,10 +23,13 @@ class Present:
 
 
 async def latest_present(
-    session: AsyncSession, site_ids: list[int], since: datetime, until: datetime
+    session: AsyncSession, site_ids: list[int] | None, since: datetime, until: datetime
 ) -> dict[int, Present]:
-    """Each site's last value in [since, until]; a site that reported none is left out."""
-    within = and_(Attendance.site_id.in_(site_ids), Attendance.at >= since, Attendance.at <= until)
+    """Each site's last value in [since, until] (of every site: `site_ids` None); a site that
+    reported none is left out."""
+    within = and_(Attendance.at >= since, Attendance.at <= until)
+    if site_ids is not None:
+        within = and_(within, Attendance.site_id.in_(site_ids))
     last = (
         select(Attendance.site_id, func.max(Attendance.id).label("id"))
         .where(within)

@@ -1,6 +1,7 @@
 """The probe engine: one `SiteMonitor` per probed site, kept in step with the database.
 
-It restores each site's last known status at start, caps concurrent set-ups globally, and hands
+It restores each site's last known status at start, caps concurrent set-ups globally, runs the
+full checks that are due (an operator's request, a conference's pre-flight), and hands
 everything it observes to the event bus (recorder, live stream, metrics).
 """
 
@@ -21,8 +22,10 @@ from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds, stricter
 from monitor.conference.limits import live_limits
+from monitor.conference.preflight import preflight_sites
 from monitor.maintenance.query import in_maintenance
-from monitor.probe.events import EventBus, StatusChanged
+from monitor.probe.events import EventBus, FullChecked, StatusChanged
+from monitor.probe.full_check import CheckPlan, LastCheck, due
 from monitor.probe.group_store import GroupStore
 from monitor.probe.grouping import Rule
 from monitor.probe.holdings import Holdings
@@ -46,6 +49,7 @@ HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
 # A status the monitor has held this long is in the database, unless someone else overwrote it.
 SETTLED_SECONDS = 15.0
+CHECK_TICK_SECONDS = 2.0  # how often to look which full checks are due
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class _Loaded:
     status: SiteStatus
     since: datetime
     reason: str
+    plan: CheckPlan
+    last_check: LastCheck | None
 
 
 class NotProbedError(Exception):
@@ -87,6 +93,12 @@ class ProbeEngine:
         self.monitors: dict[str, SiteMonitor] = {}
         self.info: dict[str, SiteInfo] = {}
         self._reload_requested = asyncio.Event()
+        # Full checks: what each site's row asks, the last outcome, the request last answered.
+        self._plans: dict[str, CheckPlan] = {}
+        self._last_checks: dict[str, LastCheck] = {}
+        self._answered: dict[str, datetime | None] = {}
+        self._checking: dict[str, asyncio.Task[None]] = {}
+        self._checks_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._retiring: set[asyncio.Task[None]] = set()  # monitors a reload is stopping
         self._http = httpx.AsyncClient(
@@ -136,13 +148,14 @@ class ProbeEngine:
             )
         )
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
+        self._tasks.append(asyncio.create_task(self._check_loop(), name="full checks"))
 
     async def stop(self) -> None:
         """Save first, then hand over, then hang up: the recorder's last batch is written while
         the loop is still quiet, the leases are released (other workers take the sites at
         once), and only then do the connections close, for a bounded time (an agent whose
         session was not ended notices the silence on its own)."""
-        for task in self._tasks[1:]:
+        for task in [*self._tasks[1:], *self._checking.values()]:
             task.cancel()
         recorder = self._tasks[0] if self._tasks else None  # None: never started
         if recorder is not None:
@@ -226,6 +239,7 @@ class ProbeEngine:
         ]
         if leaving:
             self._retire(leaving)
+        self._plan_checks(wanted)
         for code, loaded in wanted.items():
             if code in self.monitors:
                 self._converge(self.monitors[code].probe, loaded.status)
@@ -237,6 +251,69 @@ class ProbeEngine:
                 monitor = SiteMonitor(probe, self._reaching)
                 self.monitors[code] = monitor
                 monitor.start()
+
+    def _plan_checks(self, wanted: dict[str, _Loaded]) -> None:
+        """What each site's row says of its full checks; a check stored by another worker (or
+        before a restart) counts as much as one run here."""
+        self._plans = {code: loaded.plan for code, loaded in wanted.items()}
+        for code in list(self._last_checks):
+            if code not in wanted:
+                del self._last_checks[code]
+                self._answered.pop(code, None)
+        for code, loaded in wanted.items():
+            stored = loaded.last_check
+            mine = self._last_checks.get(code)
+            if stored is not None and (mine is None or stored.at > mine.at):
+                self._last_checks[code] = stored
+            if code not in self._answered:  # a request older than the stored check is answered
+                self._answered[code] = stored.at if stored else None
+        self._checks_wanted.set()  # a request that just came in runs now, not at the next tick
+
+    async def _check_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._checks_wanted.wait(), CHECK_TICK_SECONDS)
+            self._checks_wanted.clear()
+            now = utcnow()
+            for code, monitor in list(self.monitors.items()):
+                plan = self._plans.get(code)
+                if plan is None or code in self._checking:
+                    continue
+                answered = self._answered.get(code)
+                if due(plan, self._last_checks.get(code), answered, monitor.probe.connected, now):
+                    asking = plan.requested_at if plan.requested_at is not None else answered
+                    self._start_check(monitor, asking)
+
+    def _start_check(self, monitor: SiteMonitor, asking: datetime | None) -> None:
+        code = monitor.config.code
+        task = asyncio.create_task(self._full_check(monitor, asking), name=f"full check {code}")
+        self._checking[code] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            if self._checking.get(code) is finished:  # not a newer monitor's check
+                del self._checking[code]
+
+        task.add_done_callback(done)
+
+    async def _full_check(self, monitor: SiteMonitor, asking: datetime | None) -> None:
+        """Check the site; the outcome goes out on the bus (the recorder keeps it on the site's
+        row, where readiness reads it)."""
+        config = monitor.config
+        wait = 2 * (
+            self._timings.heartbeat_interval_seconds + self._timings.heartbeat_timeout_seconds
+        )
+        try:
+            failed = await monitor.full_check(wait)
+        except Exception:
+            log.exception("full check failed to run", extra={"site": config.code})
+            failed = ["check could not run"]
+        at = utcnow()
+        self._last_checks[config.code] = LastCheck(at, not failed)
+        self._answered[config.code] = asking
+        outcome = "; ".join(failed)
+        log.info("full check", extra={"site": config.code, "passed": not failed, "failed": outcome})
+        self.metrics.full_checks.labels("failed" if failed else "passed").inc()
+        self.bus.publish(FullChecked(config.id, config.code, at, not failed, outcome))
 
     def _converge(self, probe: SiteProbe, stored: SiteStatus) -> None:
         """A site's stored status follows what its monitor sees, whoever wrote it last.
@@ -279,6 +356,10 @@ class ProbeEngine:
         """Stop `monitors` together and in the background: a worker handing 1,000 sites over
         must neither stop them one by one nor hold up its next reload while they close."""
 
+        for monitor in monitors:  # its check would judge a connection being closed
+            if (check := self._checking.pop(monitor.config.code, None)) is not None:
+                check.cancel()
+
         async def retire() -> None:
             if not await clean_up_within(RETIRE_SECONDS, *(m.stop() for m in monitors)):
                 log.warning("site monitors slow to stop", extra={"sites": len(monitors)})
@@ -308,6 +389,7 @@ class ProbeEngine:
         async with self._sessionmaker() as session:
             rows = (await session.execute(query)).all()
             live = await live_limits(session, utcnow())
+            preflight = await preflight_sites(session, utcnow())
             maintenance = await in_maintenance(session, utcnow())
         defaults = self.settings.thresholds
         loaded = {}
@@ -330,8 +412,14 @@ class ProbeEngine:
                 maintenance[site.id].note if site.id in maintenance else None,
             )
             info = SiteInfo(site.name, site.level.value, parent_code or "")
+            plan = CheckPlan(preflight.get(site.id), site.full_check_requested_at)
+            last = (
+                LastCheck(site.full_check_at, bool(site.full_check_passed))
+                if site.full_check_at is not None
+                else None
+            )
             loaded[site.code] = _Loaded(
-                config, info, site.status, site.status_since, site.status_reason
+                config, info, site.status, site.status_since, site.status_reason, plan, last
             )
         return loaded
 

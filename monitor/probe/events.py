@@ -47,6 +47,31 @@ class StatusChanged:
 
 
 @dataclass(frozen=True)
+class FullChecked:
+    """A full check of one site ended: its data channel, a short media check where its agent
+    can do one, its camera and microphone where its agent reports them."""
+
+    site_id: int
+    site_code: str
+    at: datetime
+    passed: bool
+    failed: str  # what failed, in words ("" when it passed)
+
+
+@dataclass(frozen=True)
+class AttendanceChanged:
+    """A new number of delegates present at a site was saved (its agent reported a value it
+    had not reported before, or an operator entered one): the latest wins, whoever gave it."""
+
+    site_id: int
+    site_code: str
+    present: int
+    source: str  # models.attendance.AttendanceSource
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class IncidentChanged:
     """An incident was opened, escalated, closed or acknowledged (published by the recorder)."""
 
@@ -62,7 +87,7 @@ class Resync:
     dropped: int
 
 
-Event = SampleTaken | StatusChanged | IncidentChanged | Resync
+Event = SampleTaken | StatusChanged | FullChecked | AttendanceChanged | IncidentChanged | Resync
 
 
 @dataclass

@@ -67,6 +67,12 @@ class ProbeMetrics:
             buckets=LAG_BUCKETS,
             registry=registry,
         )
+        self.full_checks = Counter(
+            "bridgewatch_full_checks",
+            "Full checks of sites (data channel, media check, camera and microphone) by result.",
+            ["result"],
+            registry=registry,
+        )
         self.dropped_events = Counter(
             "bridgewatch_dropped_events",
             "Events a slow subscriber lost (it resynchronises).",

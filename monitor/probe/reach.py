@@ -136,26 +136,29 @@ class PullReach:
     async def _media_checks(self) -> None:
         """Now and then, while the site answers, a few seconds of test video both ways; more
         often while its conference is live, if so configured."""
-        config = self._config
         await asyncio.sleep(random.uniform(0.2, 1.0) * (self._media_interval() or IDLE_CHECK))
         while True:
-            if (
-                self._media_interval()
-                and self._probe.connected
-                and config.target
-                and config.monitor_key
-            ):
-                async with self._reaching.setup_slots:
-                    result = await media_check(
-                        self._reaching.http,
-                        self._reaching.rtc,
-                        config.target,
-                        monitor_token(config.monitor_key, config.code),
-                        self._timings.media_check_seconds,
-                        self._timings.setup_timeout_seconds,
-                    )
-                self._probe.media_checked(result)
+            if self._media_interval() and self._probe.connected:
+                await self.check_media()
             await asyncio.sleep((self._media_interval() or IDLE_CHECK) * random.uniform(0.9, 1.1))
+
+    async def check_media(self) -> dict[str, Any] | None:
+        """One media check now, its figures also carried by the next window; None when the
+        agent cannot be dialled for one."""
+        config = self._config
+        if not config.target or not config.monitor_key:
+            return None
+        async with self._reaching.setup_slots:
+            result = await media_check(
+                self._reaching.http,
+                self._reaching.rtc,
+                config.target,
+                monitor_token(config.monitor_key, config.code),
+                self._timings.media_check_seconds,
+                self._timings.setup_timeout_seconds,
+            )
+        self._probe.media_checked(result)
+        return result
 
     def _media_interval(self) -> float:
         """Seconds between media checks now; 0 for none (read each time: a conference may go
@@ -181,6 +184,10 @@ class PushReach:
     def jobs(self) -> list[Coroutine[Any, Any, None]]:
         self._start_grace()
         return []
+
+    async def check_media(self) -> dict[str, Any] | None:
+        """No media check: the monitor cannot dial an agent that dials in."""
+        return None
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """What runs now on the site's behalf (for stopping)."""

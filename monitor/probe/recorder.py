@@ -1,8 +1,8 @@
 """The recorder: writes what the engine observes to the database, in batches.
 
 One transaction per batch, at least once per `recorder_flush_seconds`: samples, status changes,
-each site's current status and latest figures, the delegates present when an agent reports a
-new number, and incidents (one per down/degraded episode,
+each site's current status and latest figures, the outcome of its last full check, the delegates
+present when an agent reports a new number, and incidents (one per down/degraded episode,
 opened, escalated, given its worst figures, closed). Then, in a transaction of its own, the
 grouping of the incidents it changed (monitor/probe/group_store.py). It publishes
 `IncidentChanged` after both, so a subscriber reading a child incident finds it grouped.
@@ -29,8 +29,10 @@ from monitor.notify import outbox
 from monitor.probe import incidents
 from monitor.probe.attendance import AttendanceLog
 from monitor.probe.events import (
+    AttendanceChanged,
     Event,
     EventBus,
+    FullChecked,
     IncidentChanged,
     Resync,
     SampleTaken,
@@ -75,7 +77,7 @@ def latest_figures(event: SampleTaken) -> dict[str, Any]:
     return row
 
 
-SiteEvent = TypeVar("SiteEvent", SampleTaken, StatusChanged)
+SiteEvent = TypeVar("SiteEvent", SampleTaken, StatusChanged, FullChecked)
 
 
 def _by_site(events: list[SiteEvent]) -> list[SiteEvent]:
@@ -83,6 +85,20 @@ def _by_site(events: list[SiteEvent]) -> list[SiteEvent]:
     (one handing them over, one taking them) then lock rows in the same order and cannot
     deadlock (a 3,321-site run lost a batch to one, which was then written again)."""
     return sorted(events, key=lambda event: event.site_id)
+
+
+def _check_rows(checks: list[FullChecked]) -> list[dict[str, Any]]:
+    """Each site's last full check of the batch, as its row keeps it."""
+    newest = {check.site_id: check for check in checks}
+    return [
+        {
+            "id": c.site_id,
+            "full_check_at": c.at,
+            "full_check_passed": c.passed,
+            "full_check_failed": c.failed[:200],
+        }
+        for c in _by_site(list(newest.values()))
+    ]
 
 
 class Recorder:
@@ -190,6 +206,8 @@ class Recorder:
                         for c in _by_site(changes)
                     ],
                 )
+            if checks := [e for e in events if isinstance(e, FullChecked)]:
+                await session.execute(update(Site), _check_rows(checks))
             notices = await self._incidents(
                 session, [e for e in events if isinstance(e, SampleTaken | StatusChanged)]
             )
@@ -199,6 +217,18 @@ class Recorder:
         notices += await self._regroup({change.site_id for change in changes})
         for notice in notices:
             self._bus.publish(notice)
+        codes = {sample.site_id: sample.site_code for sample in samples}
+        for row in present:  # after the commit, as notices: live views count them at once
+            self._bus.publish(
+                AttendanceChanged(
+                    row["site_id"],
+                    codes[row["site_id"]],
+                    row["present"],
+                    row["source"].value,
+                    row["by"],
+                    row["at"],
+                )
+            )
 
     async def _regroup(self, site_ids: set[int]) -> list[IncidentChanged]:
         """Group what the batch changed; a failure is logged, not a reason to write it again."""

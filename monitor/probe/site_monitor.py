@@ -5,6 +5,7 @@ import asyncio
 import logging
 
 from models.site import ProbeMode
+from monitor.probe.full_check import check
 from monitor.probe.metrics import SiteSnapshot
 from monitor.probe.reach import PullReach, PushReach, Reaching
 from monitor.probe.site_probe import SiteConfig, SiteProbe
@@ -57,6 +58,13 @@ class SiteMonitor:
 
     async def end_push(self, session: str) -> bool:
         return isinstance(self._reach, PushReach) and await self._reach.end(session)
+
+    async def full_check(self, heartbeat_wait: float) -> list[str]:
+        """A full check now (`monitor.probe.full_check`); what failed, in words."""
+        probe = self.probe
+        return await check(
+            lambda: probe.answers(heartbeat_wait), self._reach.check_media, lambda: probe.report
+        )
 
     def snapshot(self, name: str, level: str, parent: str) -> SiteSnapshot:
         return self.probe.snapshot(name, level, parent)

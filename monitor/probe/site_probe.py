@@ -86,6 +86,7 @@ class SiteProbe:
         self._report: Report | None = None
         self._media: dict[str, Any] | None = None
         self._dead = asyncio.Event()
+        self._answered = asyncio.Event()  # set (and replaced) at each heartbeat answered
         self._pc: RTCPeerConnection | None = None  # the live connection, for its path
         self.connected = False
         self.last_seen_at: datetime | None = None
@@ -106,7 +107,26 @@ class SiteProbe:
 
     def _alive(self) -> None:
         self.last_seen_at = utcnow()
+        self._answered.set()
+        self._answered = asyncio.Event()
         self._publish(self.machine.heartbeat(True, self.last_seen_at))
+
+    async def answers(self, within: float) -> bool:
+        """Whether the site's data channel answers a heartbeat sent from now on, within
+        `within` seconds (a full check's first part)."""
+        if not self.connected:
+            return False
+        answered = self._answered
+        try:
+            await asyncio.wait_for(answered.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def report(self) -> Report | None:
+        """What the site's agent last said on the live connection."""
+        return self._report
 
     def missed(self) -> None:
         self._metrics.heartbeats.labels("missed").inc()

@@ -23,8 +23,10 @@ import asyncpg
 from pydantic import TypeAdapter
 
 from monitor.probe.events import (
+    AttendanceChanged,
     Event,
     EventBus,
+    FullChecked,
     IncidentChanged,
     Resync,
     SampleTaken,
@@ -45,8 +47,16 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "sample": TypeAdapter(SampleTaken),
     "status": TypeAdapter(StatusChanged),
     "incident": TypeAdapter(IncidentChanged),
+    "check": TypeAdapter(FullChecked),
+    "attendance": TypeAdapter(AttendanceChanged),
 }
-_KIND = {SampleTaken: "sample", StatusChanged: "status", IncidentChanged: "incident"}
+_KIND = {
+    SampleTaken: "sample",
+    StatusChanged: "status",
+    IncidentChanged: "incident",
+    FullChecked: "check",
+    AttendanceChanged: "attendance",
+}
 
 
 def encode(origin: str, events: list[Event], lost: int = 0) -> list[str]:

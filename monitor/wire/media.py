@@ -87,7 +87,9 @@ async def _rtp_figures(pc: RTCPeerConnection) -> dict[str, Any]:
             figures["rtp_loss_ratio"] = lost / (received + lost) if received + lost else None
             figures["rtp_jitter_seconds"] = round(stats.jitter / CLOCK_RATE, 6)
         elif stats.type == "remote-inbound-rtp" and stats.kind == "video":
-            figures["rtcp_rtt_seconds"] = round(stats.roundTripTime, 6)
+            # None until a receiver report has come back with one (a short check may end first).
+            rtt = stats.roundTripTime
+            figures["rtcp_rtt_seconds"] = round(rtt, 6) if rtt is not None else None
     return figures
 
 

@@ -5,6 +5,7 @@ import { el, setText } from '../js/dom.js';
 import { duration } from '../js/text.js';
 import { t } from './i18n.js';
 import { readinessReason } from './reason.js';
+import { clockIn } from './zone.js';
 
 /** "tel:0912345678" from "0912 345 678": digits and a leading + only. */
 export function telHref(phone) {
@@ -33,7 +34,24 @@ export function districtName(name) {
   return name ?? t('district.none');
 }
 
-export function renderReadiness(root, board, now) {
+/** The state cell: why (not) ready, and when the last full check ran. */
+function stateCell(site, timeZone) {
+  const check = site.full_check;
+  return el('td', { class: 'state' }, [
+    el('span', { class: 'reason' }, readinessReason(site.reason)),
+    check ? el('span', { class: 'checked dim' }, t(
+      check.passed ? 'ready.checkedOk' : 'ready.checkedBad',
+      { time: clockIn(check.at, timeZone) },
+    )) : null,
+  ]);
+}
+
+/**
+ * `recheck(code, name)`, for operators only: each site gets a button asking for a full check
+ * now (null: no buttons, as on a viewer's wall screen).
+ */
+export function renderReadiness(root, board, now, { timeZone, recheck = null }) {
+  root.querySelector('.recheck-col').hidden = !recheck;
   setText(root.querySelector('.ready-count'), t('ready.title', board));
   setText(root.querySelector('.ready-rule'), t('ready.rule', { n: board.ready_after_minutes }));
   root.querySelector('.ready-districts').replaceChildren(
@@ -53,11 +71,17 @@ export function renderReadiness(root, board, now) {
         el('span', { class: 'site-name' }, site.name),
         el('span', { class: 'site-district' }, districtName(site.district_name)),
       ]),
-      el('td', { class: 'state' }, readinessReason(site.reason)),
+      stateCell(site, timeZone),
       el('td', { class: 'for' }, t('ready.for', {
         duration: duration((now - new Date(site.since).getTime()) / 1000),
       })),
       contactCell(site),
+      recheck ? el('td', { class: 'recheck' }, el('button', {
+        type: 'button',
+        class: 'control',
+        'aria-label': t('recheck.one', { site: site.name }),
+        onclick: () => recheck(site.code, site.name),
+      }, t('recheck.button'))) : null,
     ])),
   );
 }

@@ -2,7 +2,7 @@
 // it reads the REST API every few seconds (each read bounded, the next one scheduled after the
 // last ended), shows the phase the service computes and switches its board with it: readiness
 // before the start, the live board with attendance, the totals once ended. Operators also get
-// start / extend / end and the attendance form.
+// start / extend / end, the attendance form, and re-checks on the readiness board.
 import { createAuth } from '../js/auth.js';
 import { setText } from '../js/dom.js';
 import { countdownText, nextSwitch, renderHead } from './head.js';
@@ -12,6 +12,7 @@ import { conferenceId, conferencePath, read } from './http.js';
 import { onLangChange, t, toggleLang, translate } from './i18n.js';
 import { renderLive } from './live.js';
 import { createOperator, mayOperate } from './operator.js';
+import { createRechecks } from './recheck.js';
 import { clockIn } from './zone.js';
 
 const REFRESH_MS = 5000;
@@ -46,6 +47,8 @@ const operator = createOperator(byId('operator'), {
   changed: () => refresh(), // the new phase and its board at once, not at the next tick
   saved: () => refresh(),
 });
+
+const rechecks = createRechecks(views.readiness, { id, refresh: () => refresh() });
 
 function say(text) {
   setText(message, text);
@@ -118,7 +121,11 @@ function draw() {
   views.readiness.hidden = !(phase === 'planned' || phase === 'preflight');
   views.live.hidden = phase !== 'live';
   views.ended.hidden = phase !== 'ended';
-  if (!views.readiness.hidden) renderReadiness(views.readiness, board, now());
+  if (!views.readiness.hidden) {
+    const recheck = allowed ? rechecks.one : null;
+    renderReadiness(views.readiness, board, now(), { timeZone: conference.time_zone, recheck });
+  }
+  rechecks.show(allowed);
   if (!views.live.hidden) renderLive(views.live, attendance, board);
   if (!views.ended.hidden) renderEnded(views.ended, report, attendance);
   const sites = conference.sites.map((s) => ({ code: s.site_code, name: s.site_name }));

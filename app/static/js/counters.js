@@ -1,5 +1,6 @@
 // The header's counters: sites per status (each a button that filters the tiles by that status),
-// delegates present (sum of the latest attendance reports) and the total number of sites. Until
+// delegates present (the sum of each site's latest number, its agent's or an operator's, of the
+// day) and the total number of sites. Until
 // the service has been heard from they show a dash: a zero would claim that nothing is down.
 import { el, setText, svg } from './dom.js';
 import { onNextFrame } from './frame.js';
@@ -51,7 +52,7 @@ export function createCounters(container, sites, filters, heard) {
     for (const site of sites().values()) {
       const status = shownStatus(site);
       counts[status] = (counts[status] ?? 0) + 1;
-      attendance += site.latest?.attendance ?? 0;
+      attendance += site.attendance?.present ?? 0; // the latest, agent's or operator's
     }
     counts.attendance = attendance;
     counts.total = sites().size;

@@ -112,7 +112,7 @@ function factRows(site, sites) {
     ['panel.agent', report.version],
     ['panel.camera', device(site.devices?.camera, 'Picture', CAMERA_CAUSES)],
     ['panel.microphone', device(site.devices?.microphone, 'Sound', MICROPHONE_CAUSES)],
-    ['panel.attendance', latest.attendance],
+    ['panel.attendance', site.attendance?.present],
     ['panel.rtt', millis(latest.rtt_median_seconds)],
     ['panel.jitter', millis(latest.jitter_seconds)],
     ['panel.loss', percent(latest.loss_ratio)],
