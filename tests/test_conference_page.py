@@ -14,7 +14,7 @@ What is asserted is what a user sees, never how fast it came.
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,8 +102,8 @@ async def set_sites(seeded: SessionMaker, states: dict[str, dict[str, object]]) 
         await session.commit()
 
 
-def hall_clock(at_minutes: float) -> str:
-    return (utcnow() + timedelta(minutes=at_minutes)).astimezone(HALL).strftime("%H:%M")
+def hall_clock(at: datetime) -> str:
+    return at.astimezone(HALL).strftime("%H:%M")
 
 
 async def test_the_readiness_board_before_the_start(
@@ -208,7 +208,8 @@ async def test_the_readiness_board_before_the_start(
     assert sorted(districts) == [["040", "1/2"], ["051", "0/2"]]
     assert "Huyện Hòa An" in district_names
     # The hall's times, though the screen's clock is in Paris.
-    assert f"{hall_clock(50)}\N{EN DASH}{hall_clock(180)}" in when
+    starts, ends = now + timedelta(minutes=50), now + timedelta(hours=3)
+    assert f"{hall_clock(starts)}\N{EN DASH}{hall_clock(ends)}" in when
     assert not operator_shown  # a viewer's screen offers nothing it would be refused
     assert overflow <= 0  # nothing wider than the phone
 
