@@ -62,26 +62,34 @@ async def test_a_district_killed_and_restarted_is_one_digest_and_one_resolved_me
             "1:token",
             DISTRICT,
         )
-        async with serving(create_app(config)):
+        # The agents answer before the engine first dials: no site starts down.
+        first_agents = contextlib.AsyncExitStack()
+        await first_agents.enter_async_context(agents_up(secrets, port))
+        try:
+            async with serving(create_app(config)):
 
-            async def statuses() -> set[str]:
-                async with seeded() as session:
-                    rows = await session.scalars(select(Site.status).where(Site.code.in_(communes)))
-                    return {str(status) for status in rows}
+                async def statuses() -> set[str]:
+                    async with seeded() as session:
+                        rows = await session.scalars(
+                            select(Site.status).where(Site.code.in_(communes))
+                        )
+                        return {str(status) for status in rows}
 
-            async def all_are(status: str) -> bool:
-                return await statuses() == {status}
+                async def all_are(status: str) -> bool:
+                    return await statuses() == {status}
 
-            async def told(count: int) -> bool:
-                return len(receiver.unique) >= count and len(bot.messages) >= count
+                async def told(count: int) -> bool:
+                    return len(receiver.unique) >= count and len(bot.messages) >= count
 
-            async with agents_up(secrets, port):
                 await eventually(lambda: all_are("up"), "every commune is up")
-            await eventually(lambda: all_are("down"), "every commune is down")
-            await eventually(lambda: told(1), "the outage was told", 60)
-            async with agents_up(secrets, port):
-                await eventually(lambda: all_are("up"), "every commune is up again", 60)
-                await eventually(lambda: told(2), "the recovery was told", 60)
+                await first_agents.aclose()  # every agent of the district killed
+                await eventually(lambda: all_are("down"), "every commune is down")
+                await eventually(lambda: told(1), "the outage was told", 60)
+                async with agents_up(secrets, port):
+                    await eventually(lambda: all_are("up"), "every commune is up again", 60)
+                    await eventually(lambda: told(2), "the recovery was told", 60)
+        finally:
+            await first_agents.aclose()
     assert len(receiver.unique) == 2 and len(bot.messages) == 2
     outage, recovery = receiver.unique.values()
     assert sorted(c["site"]["code"] for c in outage["data"]["changes"]) == sorted(communes)
