@@ -29,6 +29,7 @@ def change(
     severity: str = "down",
     parent: int | None = None,
     rule_id: int | None = None,
+    incident_kind: str = "site",
 ) -> Change:
     place = Place(site_id, f"0{site_id}", f"Xã Số {site_id}", "Huyện Hòa An", "Chị Lan", "0912")
     return Change(
@@ -40,6 +41,7 @@ def change(
         site=place,
         rule_id=rule_id,
         parent_incident_id=parent,
+        incident_kind=incident_kind,
     )
 
 
@@ -97,6 +99,22 @@ def test_children_are_folded_under_their_parent_in_the_same_window() -> None:
     assert digest.subject == "[BridgeWatch] 4 điểm cầu: 4 mất kết nối"
     assert "kéo theo 2 điểm cầu" in digest.text
     assert len(digest.payload["changes"]) == 4
+
+
+def test_a_district_link_is_one_line_naming_the_link_and_the_communes_it_took_down() -> None:
+    district = change(10, incident_kind="group")
+    communes = [change(site, parent=district.incident_id) for site in range(11, 26)]
+    digest = compose([*communes, district], "vi", link, HANOI)
+    assert digest.subject == (
+        "[BridgeWatch] SỰ CỐ ĐƯỜNG TRUYỀN: Xã Số 10, Huyện Hòa An (kéo theo 15 điểm cầu)"
+    )
+    assert sum(line.startswith("•") for line in digest.text.splitlines()) == 1
+    english = compose([*communes, district], "en", link, HANOI)
+    assert english.subject.startswith("[BridgeWatch] LINK DOWN: Xã Số 10")
+    back = compose(
+        [change(10, ChangeKind.RESOLVED, incident_kind="group"), change(21)], "vi", link, HANOI
+    )
+    assert back.subject == "[BridgeWatch] 2 điểm cầu: 1 đường truyền đã khôi phục, 1 mất kết nối"
 
 
 def test_a_database_outage_is_logged_once_and_a_bug_every_time(

@@ -1,6 +1,7 @@
 """A district's outage as the people on call meet it: the real probe engine watches a district's
 communes through real WebRTC agents; every agent is killed, then started again. Each channel
-gets one digest listing every commune, then one resolved message: never one per commune."""
+gets one message naming the district's link with its communes folded under it, then one
+resolved message: never one per commune."""
 
 import contextlib
 from collections.abc import AsyncIterator
@@ -92,10 +93,26 @@ async def test_a_district_killed_and_restarted_is_one_digest_and_one_resolved_me
             await first_agents.aclose()
     assert len(receiver.unique) == 2 and len(bot.messages) == 2
     outage, recovery = receiver.unique.values()
-    assert sorted(c["site"]["code"] for c in outage["data"]["changes"]) == sorted(communes)
-    assert {c["kind"] for c in outage["data"]["changes"]} == {"opened"}
-    assert sorted(c["site"]["code"] for c in recovery["data"]["changes"]) == sorted(communes)
-    assert {c["kind"] for c in recovery["data"]["changes"]} == {"resolved"}
+    district = await name_of(seeded, DISTRICT)
+    for message, kind in ((outage, "opened"), (recovery, "resolved")):
+        changes = message["data"]["changes"]
+        assert {c["kind"] for c in changes} == {kind}
+        assert sorted(c["site"]["code"] for c in changes) == sorted([DISTRICT, *communes])
+        # The district's link is the cause; every commune's change is folded under it.
+        (link,) = [c for c in changes if c["incident_kind"] == "group"]
+        assert link["site"]["code"] == DISTRICT
+        assert {c["parent_incident_id"] for c in changes if c is not link} == {link["incident_id"]}
     n = len(communes)
-    assert bot.messages[0][1]["text"].startswith(f"[BridgeWatch] {n} điểm cầu: {n} mất kết nối")
-    assert bot.messages[1][1]["text"].startswith(f"[BridgeWatch] {n} điểm cầu: {n} đã khôi phục")
+    headlines = ("SỰ CỐ ĐƯỜNG TRUYỀN", "ĐƯỜNG TRUYỀN ĐÃ KHÔI PHỤC")
+    for (_, sent), what in zip(bot.messages, headlines, strict=True):
+        subject, *lines = sent["text"].splitlines()
+        assert subject.startswith(f"[BridgeWatch] {what}: {district}")
+        assert subject.endswith(f"(kéo theo {n} điểm cầu)")
+        assert sum(line.startswith("•") for line in lines) == 1
+
+
+async def name_of(seeded: SessionMaker, code: str) -> str:
+    async with seeded() as session:
+        name = await session.scalar(select(Site.name).where(Site.code == code))
+    assert name is not None
+    return name

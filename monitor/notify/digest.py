@@ -41,6 +41,8 @@ class Change:
     # The incident this one is a consequence of (a commune's under its district's link), once
     # incidents are grouped by cause; None: it stands on its own.
     parent_incident_id: int | None = None
+    incident_kind: str = "site"  # "group": a district's link; "monitor_link": the monitor's own
+    cause: str | None = None  # a group's words: "district link: 14 of 15 communes down"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,11 @@ class Digest:
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
+        "group:opened:down": "SỰ CỐ ĐƯỜNG TRUYỀN",
+        "group:resolved:down": "ĐƯỜNG TRUYỀN ĐÃ KHÔI PHỤC",
+        "group:reminder:down": "VẪN SỰ CỐ ĐƯỜNG TRUYỀN, CHƯA CÓ NGƯỜI NHẬN XỬ LÝ",
+        "monitor_link:opened:down": "MÁY GIÁM SÁT MẤT ĐƯỜNG TRUYỀN, KHÔNG QUAN SÁT ĐƯỢC ĐIỂM CẦU",
+        "monitor_link:resolved:down": "MÁY GIÁM SÁT ĐÃ CÓ LẠI ĐƯỜNG TRUYỀN",
         "opened:down": "MẤT KẾT NỐI",
         "opened:degraded": "CHẤT LƯỢNG KÉM",
         "escalated:down": "CHUYỂN SANG MẤT KẾT NỐI",
@@ -77,6 +84,11 @@ WORDS: dict[str, dict[str, str]] = {
         "subject": "[BridgeWatch] {n} điểm cầu: {summary}",
     },
     "en": {
+        "group:opened:down": "LINK DOWN",
+        "group:resolved:down": "LINK RESTORED",
+        "group:reminder:down": "LINK STILL DOWN, NOT ACKNOWLEDGED",
+        "monitor_link:opened:down": "THE MONITOR'S OWN LINK IS DOWN, SITES NOT OBSERVABLE",
+        "monitor_link:resolved:down": "THE MONITOR'S LINK IS BACK",
         "opened:down": "DOWN",
         "opened:degraded": "DEGRADED",
         "escalated:down": "NOW DOWN",
@@ -133,17 +145,21 @@ def compose(
 
 
 def _what(change: Change, words: dict[str, str]) -> str:
-    return words.get(f"{change.kind}:{change.severity}", f"{change.kind} {change.severity}")
+    plain = words.get(f"{change.kind}:{change.severity}", f"{change.kind} {change.severity}")
+    return words.get(f"{change.incident_kind}:{change.kind}:{change.severity}", plain)
 
 
 def _subject(entries: list[Entry], words: dict[str, str], count: int) -> str:
-    if count == 1:
-        change = entries[0].change
-        return f"[BridgeWatch] {_what(change, words)}: {_where(change.site)}"
+    if len(entries) == 1:  # one site, or one link with the sites it took down
+        entry = entries[0]
+        subject = f"[BridgeWatch] {_what(entry.change, words)}: {_where(entry.change.site)}"
+        if entry.children:
+            subject += f" ({words['under']} {len(entry.children)} {words['sites']})"
+        return subject
     tally: dict[str, int] = {}
-    for entry in entries:
-        what = _what(entry.change, words)
-        tally[what] = tally.get(what, 0) + 1 + len(entry.children)
+    for change in (c for entry in entries for c in (entry.change, *entry.children)):
+        what = _what(change, words)
+        tally[what] = tally.get(what, 0) + 1
     summary = ", ".join(f"{n} {what.lower()}" for what, n in tally.items())
     return words["subject"].format(n=count, summary=summary)
 
@@ -179,6 +195,8 @@ def _json(change: Change, link: Callable[[str], str]) -> dict[str, Any]:
     return {
         "incident_id": change.incident_id,
         "parent_incident_id": change.parent_incident_id,
+        "incident_kind": change.incident_kind,
+        "cause": change.cause,
         "kind": str(change.kind),
         "severity": change.severity,
         "at": change.at.isoformat(),

@@ -193,8 +193,9 @@ async def _changes(session: AsyncSession, events: list[NotificationEvent]) -> li
             opened_at=incidents[event.incident_id].opened_at,
             site=places[event.site_id],
             rule_id=event.rule_id,
-            # Root-cause grouping sets this from the incident's parent; digest.fold uses it.
-            parent_incident_id=None,
+            parent_incident_id=incidents[event.incident_id].parent_incident_id,
+            incident_kind=str(incidents[event.incident_id].kind),
+            cause=incidents[event.incident_id].cause,
         )
         for event in events
         if event.incident_id in incidents and event.site_id in places
@@ -243,6 +244,7 @@ async def _remind(session: AsyncSession, now: datetime) -> None:
             .where(
                 Incident.closed_at.is_(None),
                 Incident.acknowledged_at.is_(None),
+                Incident.parent_incident_id.is_(None),  # its group's reminder speaks for it
                 Incident.severity.in_(rule.statuses),
                 Incident.opened_at <= due,
                 or_(NotificationReminder.at.is_(None), NotificationReminder.at <= due),

@@ -24,7 +24,9 @@ from sqlalchemy.orm import aliased
 
 from models.db import SessionMaker
 from models.incident import Incident, IncidentKind
+from models.notification import ChangeKind
 from models.site import Site, SiteStatus, probed
+from monitor.notify import outbox
 from monitor.probe import grouping, monitor_link
 from monitor.probe.events import IncidentChanged
 from monitor.probe.incidents import Notice
@@ -55,6 +57,7 @@ class GroupStore:
             else:
                 notices = await self._regroup_families(session, set(site_ids), blind, now)
             notices += await _let_stragglers_go(session, grouping.stragglers_after(self._rule, now))
+            await _queue_notifications(session, notices, now)
         return notices
 
     async def _regroup_families(
@@ -352,3 +355,25 @@ def _group_notice(decision: grouping.Decision) -> Notice | None:
     if decision.close_at is not None:
         return Notice.CLOSED
     return Notice.UPDATED if decision.cause is not None else None
+
+
+async def _queue_notifications(
+    session: AsyncSession, notices: list[IncidentChanged], now: datetime
+) -> None:
+    """The outbox rows of what grouping changed, in its own transaction: a group or link incident
+    opened or closed, and a straggler let go (its opening was folded under the group's line, so
+    it is told now that it stands on its own). Attaching a child writes nothing: the digest folds
+    the child's own change under its parent's."""
+    ids = {n.incident_id for n in notices if n.state != Notice.UPDATED}
+    rows = await session.scalars(select(Incident).where(Incident.id.in_(ids)))
+    incidents = {incident.id: incident for incident in rows}
+    for notice in notices:
+        incident = incidents.get(notice.incident_id)
+        if incident is None:
+            continue
+        if notice.state == Notice.OPENED:
+            outbox.record(session, incident, ChangeKind.OPENED, incident.opened_at)
+        elif notice.state == Notice.CLOSED:
+            outbox.record(session, incident, ChangeKind.RESOLVED, incident.closed_at or now)
+        elif incident.parent_incident_id is None and incident.closed_at is None:  # let go
+            outbox.record(session, incident, ChangeKind.OPENED, now)
