@@ -23,6 +23,7 @@ from models.site import ProbeMode, Site, SiteStatus, probed
 from models.thresholds import Thresholds, stricter
 from monitor.conference.limits import live_limits
 from monitor.maintenance.query import in_maintenance
+from monitor.probe import rollups
 from monitor.probe.events import EventBus, StatusChanged
 from monitor.probe.holdings import Holdings
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
@@ -186,11 +187,16 @@ class ProbeEngine:
 
     async def _retention(self) -> None:
         keep = timedelta(days=self.settings.sample_retention_days)
+        keep_rollups = timedelta(days=self.settings.rollup_retention_days)
         while True:
             try:
                 pruned = await prune_samples(self._sessionmaker, utcnow() - keep)
-                if pruned:
-                    log.info("old samples deleted", extra={"samples": pruned})
+                pruned_rollups = await rollups.prune(self._sessionmaker, utcnow() - keep_rollups)
+                if pruned or pruned_rollups:
+                    log.info(
+                        "old samples deleted",
+                        extra={"samples": pruned, "minute_rollups": pruned_rollups},
+                    )
             except Exception:
                 log.exception("deleting old samples failed; will try again")
             await asyncio.sleep(RETENTION_SECONDS)

@@ -21,7 +21,7 @@ from models.db import SessionMaker
 from models.history import Sample, StatusChange
 from models.incident import Incident
 from models.site import Site
-from monitor.probe import incidents
+from monitor.probe import incidents, rollups
 from monitor.probe.attendance import AttendanceLog
 from monitor.probe.events import (
     Event,
@@ -146,6 +146,7 @@ class Recorder:
             present = await self._attendance.new_rows(session, samples)
             if samples:
                 await session.execute(insert(Sample), [_sample_row(e) for e in samples])
+                await rollups.refresh(session, [(e.site_id, e.at) for e in samples])
                 await session.execute(update(Site), self._latest(samples))
             if present:
                 await session.execute(insert(Attendance), present)
