@@ -92,6 +92,12 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                 settings, sessionmaker, bus, probe_engine, None if worker else live
             )
             background.append(asyncio.create_task(database.run(), name="database watch"))
+            if probe_engine is not None:
+                background.append(
+                    asyncio.create_task(
+                        _stop_at_signal(probe_engine, stopping), name="engine stop at signal"
+                    )
+                )
             build_registry(probe_engine, lambda: live.client_count, registry)
             notifier = Notifications(sessionmaker, settings, registry) if settings.notify else None
             if notifier is not None:
@@ -184,6 +190,13 @@ async def _prepare_database(
                 "loaded built-in topology",
                 extra={"topology": settings.seed_topology, "sites": seeded.created},
             )
+
+
+async def _stop_at_signal(probe_engine: ProbeEngine, stopping: Stopping) -> None:
+    """The engine stops from the signal on, alongside the server's own shutdown (which waits
+    for open requests first): Docker's 10 s count from the signal, not from the lifespan's end."""
+    await stopping.event.wait()
+    await probe_engine.stop()
 
 
 def _probe_engine(

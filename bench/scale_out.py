@@ -61,22 +61,25 @@ async def database() -> AsyncIterator[str]:
         await admin.close()
 
 
-def worker_env(url: str, heartbeat: float) -> dict[str, str]:
+def worker_env(url: str, heartbeat: float, log_level: str = "warning") -> dict[str, str]:
     return {
         "BRIDGEWATCH_DATABASE_URL": url,
         "BRIDGEWATCH_HEARTBEAT_INTERVAL_SECONDS": str(heartbeat),
         "BRIDGEWATCH_ICE_HOST_ADDRESSES": '["127.0.0.1"]',
-        "BRIDGEWATCH_LOG_LEVEL": "warning",
+        "BRIDGEWATCH_LOG_LEVEL": log_level,
     }
 
 
 class WorkerProcesses:
     """The worker processes, started and ended from threads (the loop keeps measuring)."""
 
-    def __init__(self, url: str, folder: Path, heartbeat: float) -> None:
+    def __init__(
+        self, url: str, folder: Path, heartbeat: float, log_level: str = "warning"
+    ) -> None:
         self.url = url
         self.folder = folder
         self.heartbeat = heartbeat
+        self.log_level = log_level
         self.stack = contextlib.ExitStack()
         self.workers: list[tuple[str, subprocess.Popen[bytes]]] = []
 
@@ -84,7 +87,8 @@ class WorkerProcesses:
         folder = self.folder / f"worker-{len(self.workers)}"
         folder.mkdir()
         started = await asyncio.to_thread(
-            self.stack.enter_context, spawned(WORKER, worker_env(self.url, self.heartbeat), folder)
+            self.stack.enter_context,
+            spawned(WORKER, worker_env(self.url, self.heartbeat, self.log_level), folder),
         )
         self.workers.append(started)
         return started

@@ -48,3 +48,25 @@ class StatusChange(Base):
     old_status: Mapped[SiteStatus] = mapped_column(str_enum(SiteStatus, "old_status"))
     new_status: Mapped[SiteStatus] = mapped_column(str_enum(SiteStatus, "new_status"))
     reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SampleRollup(Base):
+    """One minute of one site's samples, summed up: the long history, kept for a year while the
+    raw samples go after `sample_retention_days`. Always recomputed from the raw samples of its
+    minute (monitor.probe.rollups), so writing one again gives the same row."""
+
+    __tablename__ = "sample_rollup"
+    # Rows are read and written by their key only: SQLite keeps them in the key's b-tree alone.
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy's own form)
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("site.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(primary_key=True)  # its start, UTC
+    windows: Mapped[int]  # samples in the minute
+    reachable_windows: Mapped[int]  # of which the site answered: up ratio = this / windows
+    rtt_median_seconds: Mapped[float | None]  # mean of the windows' medians
+    rtt_p95_seconds: Mapped[float | None]  # the worst window's
+    loss_ratio: Mapped[float | None]  # mean
+    mos: Mapped[float | None]  # mean
+    mos_min: Mapped[float | None]  # the worst window's

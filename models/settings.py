@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     sample_retention_days: float = Field(
         90.0, gt=0, description="Raw samples older than this are deleted (hourly)."
     )
+    rollup_retention_days: float = Field(
+        365.0,
+        gt=0,
+        description="Per-minute rollups of the samples (RTT, loss, MOS, up ratio) older than "
+        "this are deleted (hourly).",
+    )
     ice_servers: list[IceServer] = Field(default_factory=list, description="STUN/TURN (JSON).")
     turn: TurnServer | None = Field(
         None,

@@ -5,7 +5,7 @@ from models.auth import AgentCredential, ApiToken, Role
 from models.base import Base
 from models.conference import Conference, ConferenceAction, ConferencePhase, ConferenceSite
 from models.enrolment import AgentEnrolment
-from models.history import Sample, StatusChange
+from models.history import Sample, SampleRollup, StatusChange
 from models.incident import Incident
 from models.lease import MonitorWorker, SiteLease
 from models.maintenance import MaintenanceWindow
@@ -40,6 +40,7 @@ __all__ = [
     "ProbeMode",
     "Role",
     "Sample",
+    "SampleRollup",
     "Site",
     "SiteLease",
     "SiteLevel",

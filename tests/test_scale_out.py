@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -48,6 +48,7 @@ from tests.test_probe import in_process_agents
 WORKER = [str(Path(sys.executable).with_name("bridgewatch")), "worker"]
 
 SITES = 30
+STOPPED_SITES = 60  # pull sites of the worker stopped with SIGTERM, each with a real agent
 TTL = timedelta(seconds=3)
 
 
@@ -404,3 +405,76 @@ async def test_two_workers_and_an_api_process(postgres: PostgresDatabases, tmp_p
 
 async def _monitored_is(worker: str, count: int) -> bool:
     return await _monitored(worker) == count
+
+
+async def test_a_worker_stopped_with_sigterm_hands_over_and_exits_cleanly(
+    postgres: PostgresDatabases, tmp_path: Path
+) -> None:
+    """SIGTERM (Docker's stop) to a `bridgewatch worker` probing many real sites: it exits by
+    itself, having written what it measured, released every lease (another worker takes the
+    sites at once) and closed its connections, without counting its own silence as anyone's
+    fault: no site goes down for the stop."""
+    async with postgres.fresh() as url, open_database(url) as sessionmaker:
+        await seed_if_empty(sessionmaker, "cao-bang")
+        port = free_port()
+        async with sessionmaker() as session:
+            query = select(Site.code).where(Site.level == "commune").order_by(Site.code)
+            codes = list((await session.scalars(query.limit(STOPPED_SITES))).all())
+        secrets = {
+            code: await give_agent(sessionmaker, code, f"http://127.0.0.1:{port}/{code}")
+            for code in codes
+        }
+        agents = in_process_agents(secrets)
+        env = {**_worker_env(url), "BRIDGEWATCH_LOG_JSON": "true"}
+        async with serving(agent_app(agents), port):
+            with contextlib.ExitStack() as stack:
+                base, worker = await asyncio.to_thread(
+                    stack.enter_context, spawned(WORKER, env, tmp_path)
+                )
+
+                async def all_up() -> bool:
+                    async with sessionmaker() as session:
+                        statuses = await session.scalars(
+                            select(Site.status).where(Site.code.in_(codes))
+                        )
+                        return list(statuses) == [SiteStatus.UP] * len(codes)
+
+                await eventually(all_up, "every site is up")
+                assert await _monitored(base) == len(codes)
+                signalled = await _db_now(sessionmaker)
+                worker.send_signal(signal.SIGTERM)
+                # A bound on the wait, not a claim about speed (that is bench/stop.py's).
+                code = await asyncio.to_thread(worker.wait, DEADLINE_SECONDS)
+            try:
+                records = [json.loads(line) for line in (tmp_path / "service.log").open()]
+            finally:
+                await asyncio.gather(*(agent.close() for agent in agents.values()))
+        # Uvicorn ends by re-raising the SIGTERM it handled.
+        assert code in (0, -signal.SIGTERM)
+        # Ours (aiortc may report a chunk it could not send on a connection being closed).
+        ours = [r for r in records if r["logger"].startswith(("app.", "monitor.", "models."))]
+        assert [r for r in ours if r["level"] in ("error", "critical")] == []
+        stopped = [r for r in records if r["message"] == "probe engine stopped"]
+        assert [r["sites"] for r in stopped] == [len(codes)]
+        async with sessionmaker() as session:
+            held = await session.scalar(
+                select(func.count())
+                .select_from(lease.SiteLease)
+                .where(lease.SiteLease.expires_at > func.now())
+            )
+            downs = await session.scalar(
+                select(func.count())
+                .select_from(StatusChange)
+                .where(StatusChange.at >= signalled, StatusChange.new_status != SiteStatus.UP)
+            )
+            statuses = list(await session.scalars(select(Site.status).where(Site.code.in_(codes))))
+        assert held == 0, "the worker left leases for others to wait out"
+        assert downs == 0, "the stop was counted against the sites"
+        assert statuses == [SiteStatus.UP] * len(codes)
+
+
+async def _db_now(sessionmaker: SessionMaker) -> datetime:
+    async with sessionmaker() as session:
+        now: datetime | None = await session.scalar(select(func.now()))
+    assert now is not None
+    return now

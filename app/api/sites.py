@@ -1,5 +1,6 @@
 """/api/v1/sites: the bridge points, their hierarchy and current status."""
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -10,14 +11,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.deps import LiveViewDep, Operator, ProbeEngineDep, SessionDep, Viewer
 from app.queries import Parent, site_public, sites_with_parent_code
 from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
-from app.schemas.sites import SampleList, SamplePublic, SiteCreate, SitePublic, SiteUpdate, Summary
-from models.history import Sample
+from app.schemas.sites import (
+    MinutePublic,
+    Resolution,
+    SampleList,
+    SamplePublic,
+    SiteCreate,
+    SitePublic,
+    SiteUpdate,
+    Summary,
+)
+from models.base import utcnow
+from models.history import Sample, SampleRollup
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 from models.text import search_key
 from models.topology.hierarchy import find_cycle, load_parent_map
 
 router = APIRouter(prefix="/sites", tags=["sites"], responses=problems(*EVERY_ROUTE, 422))
 summary_router = APIRouter(tags=["sites"], responses=problems(*EVERY_ROUTE))
+# Past this, `auto` reads minutes: a day of 10 s windows (8,640) is near the largest page.
+LONG_RANGE = timedelta(days=1)
 WHEN = f"With its offset, e.g. 2026-12-01T08:00:00+07:00; {TIME_RANGE} in UTC."
 
 
@@ -170,15 +183,60 @@ async def list_samples(
     ] = None,
     until: Annotated[Timestamp | None, Query(description=f"Before this time. {WHEN}")] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 360,
+    resolution: Annotated[
+        Resolution,
+        Query(
+            description="`window`: raw windows (kept `sample_retention_days`); `minute`: "
+            "per-minute rollups (kept a year); `auto`: minutes when `since` is more than "
+            f"{LONG_RANGE.days} day before `until` (or now), else windows."
+        ),
+    ] = Resolution.AUTO,
 ) -> SampleList:
     site, _parent = await _get(session, code)
+    if resolution is Resolution.AUTO:
+        end = until or utcnow()
+        long = since is not None and end - since > LONG_RANGE
+        resolution = Resolution.MINUTE if long else Resolution.WINDOW
+    if resolution is Resolution.MINUTE:
+        minutes = await _minutes(session, site.id, since, until, limit)
+        return SampleList(site_code=code, resolution=resolution, items=[], minutes=minutes)
     query = select(Sample).where(Sample.site_id == site.id)
     if since is not None:
         query = query.where(Sample.at >= since)
     if until is not None:
         query = query.where(Sample.at < until)
     rows = await session.scalars(query.order_by(Sample.at.desc()).limit(limit))
-    return SampleList(site_code=code, items=[SamplePublic.model_validate(r) for r in rows])
+    items = [SamplePublic.model_validate(r) for r in rows]
+    return SampleList(site_code=code, resolution=resolution, items=items, minutes=[])
+
+
+async def _minutes(
+    session: AsyncSession,
+    site_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[MinutePublic]:
+    """The site's rollups whose minute starts within [since, until), newest first."""
+    query = select(SampleRollup).where(SampleRollup.site_id == site_id)
+    if since is not None:
+        query = query.where(SampleRollup.minute >= since)
+    if until is not None:
+        query = query.where(SampleRollup.minute < until)
+    rows = await session.scalars(query.order_by(SampleRollup.minute.desc()).limit(limit))
+    return [
+        MinutePublic(
+            minute=r.minute,
+            windows=r.windows,
+            up_ratio=r.reachable_windows / r.windows,
+            rtt_median_seconds=r.rtt_median_seconds,
+            rtt_p95_seconds=r.rtt_p95_seconds,
+            loss_ratio=r.loss_ratio,
+            mos=r.mos,
+            mos_min=r.mos_min,
+        )
+        for r in rows
+    ]
 
 
 @summary_router.get("/summary", summary="Counts of sites by status and by level")

@@ -1,7 +1,8 @@
 """Site bodies: Create (POST), Update (PATCH), Public (responses)."""
 
 from datetime import datetime
-from typing import Any, Self
+from enum import StrEnum
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -112,9 +113,35 @@ class SamplePublic(BaseModel):
     )
 
 
+class Resolution(StrEnum):
+    AUTO = "auto"
+    WINDOW = "window"
+    MINUTE = "minute"
+
+
+class MinutePublic(BaseModel):
+    """One minute of a site's windows, summed up (kept for `rollup_retention_days`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    minute: datetime = Field(description="Its start (UTC).")
+    windows: int = Field(description="Measurement windows in the minute.")
+    up_ratio: float = Field(description="Share of those windows in which the site answered.")
+    rtt_median_seconds: float | None = Field(description="Mean of the windows' median RTTs.")
+    rtt_p95_seconds: float | None = Field(description="The worst window's 95th percentile RTT.")
+    loss_ratio: float | None = Field(description="Mean heartbeat loss.")
+    mos: float | None = Field(description="Mean estimated MOS.")
+    mos_min: float | None = Field(description="The worst window's estimated MOS.")
+
+
 class SampleList(BaseModel):
     site_code: str
-    items: list[SamplePublic]
+    resolution: Literal[Resolution.WINDOW, Resolution.MINUTE] = Field(
+        description="`window`: each measurement window in `items`; `minute`: one summed-up "
+        "row per minute in `minutes` (long ranges, past the raw samples' retention)."
+    )
+    items: list[SamplePublic] = Field(description="The windows (resolution `window`).")
+    minutes: list[MinutePublic] = Field(description="The minutes (resolution `minute`).")
 
 
 class Summary(BaseModel):

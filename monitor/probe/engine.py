@@ -8,6 +8,7 @@ everything it observes to the event bus (recorder, live stream, metrics).
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from models.thresholds import Thresholds, stricter
 from monitor.conference.limits import live_limits
 from monitor.conference.preflight import preflight_sites
 from monitor.maintenance.query import in_maintenance
+from monitor.probe import rollups
 from monitor.probe.events import EventBus, FullChecked, StatusChanged
 from monitor.probe.full_check import CheckPlan, LastCheck, due
 from monitor.probe.group_store import GroupStore
@@ -42,8 +44,11 @@ from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
 RETENTION_SECONDS = 3600.0
-RECORDER_STOP_SECONDS = 5.0
-CLOSE_ALL_SECONDS = 4.0
+# Docker kills 10 s after SIGTERM: the whole stop fits in 8 s, leaving the server its own end.
+STOP_SECONDS = 8.0
+RECORDER_STOP_SECONDS = 4.0
+HAND_OVER_MIN_SECONDS = 2.0  # releasing the leases is worth more than closing politely
+CLOSE_MIN_SECONDS = 1.0
 RETIRE_SECONDS = 30.0
 HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
@@ -101,6 +106,7 @@ class ProbeEngine:
         self._checks_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._retiring: set[asyncio.Task[None]] = set()  # monitors a reload is stopping
+        self._stopping: asyncio.Future[None] | None = None
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.setup_timeout_seconds, connect=5.0),
             limits=httpx.Limits(max_connections=settings.max_concurrent_setups * 2),
@@ -151,33 +157,66 @@ class ProbeEngine:
         self._tasks.append(asyncio.create_task(self._check_loop(), name="full checks"))
 
     async def stop(self) -> None:
-        """Save first, then hand over, then hang up: the recorder's last batch is written while
-        the loop is still quiet, the leases are released (other workers take the sites at
-        once), and only then do the connections close, for a bounded time (an agent whose
+        """Stop once, however often asked (at the server's first signal, and again when its
+        lifespan ends); a caller that is cancelled leaves the stop going."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        """Hush, save, hand over, hang up. Every site stops pinging and measuring first, which
+        frees a saturated loop at once; the recorder's last batch is then written while the
+        loop is quiet, the leases are released (other workers take the sites at once), and
+        only then do the connections close, together, for a bounded time (an agent whose
         session was not ended notices the silence on its own)."""
+        began = time.monotonic()
         for task in [*self._tasks[1:], *self._checking.values()]:
             task.cancel()
+        for monitor in self.monitors.values():
+            monitor.hush()
         recorder = self._tasks[0] if self._tasks else None  # None: never started
         if recorder is not None:
             self.recorder.stop()
             if not await clean_up_within(RECORDER_STOP_SECONDS, recorder):
                 log.error("the database did not take the last writes in time; they are lost")
+        saved = time.monotonic()
+        deadline = began + STOP_SECONDS - HTTP_CLOSE_SECONDS
         if self.leases is not None:
-            await self.leases.stop()
+            left = max(HAND_OVER_MIN_SECONDS, deadline - saved)
+            if not await clean_up_within(left, self.leases.stop()):
+                log.error("the leases were not released in time; they expire on their own")
+        handed_over = time.monotonic()
         monitors = list(self.monitors.values())
         self.monitors.clear()
+        # Every connection closes at once, within what is left of the budget; the rest are
+        # abandoned to the process's exit (their agents notice the silence).
         stopping = [*(m.stop() for m in monitors), *self._retiring]
-        if not await clean_up_within(CLOSE_ALL_SECONDS, *stopping):
+        left = max(CLOSE_MIN_SECONDS, deadline - handed_over)
+        if not await clean_up_within(left, *stopping):
             log.warning("site connections left open at stop", extra={"sites": len(monitors)})
         await clean_up_within(HTTP_CLOSE_SECONDS, self._http.aclose())
+        log.info(
+            "probe engine stopped",
+            extra={
+                "sites": len(monitors),
+                "save_seconds": round(saved - began, 2),
+                "hand_over_seconds": round(handed_over - saved, 2),
+                "close_seconds": round(time.monotonic() - handed_over, 2),
+            },
+        )
 
     async def _retention(self) -> None:
         keep = timedelta(days=self.settings.sample_retention_days)
+        keep_rollups = timedelta(days=self.settings.rollup_retention_days)
         while True:
             try:
                 pruned = await prune_samples(self._sessionmaker, utcnow() - keep)
-                if pruned:
-                    log.info("old samples deleted", extra={"samples": pruned})
+                pruned_rollups = await rollups.prune(self._sessionmaker, utcnow() - keep_rollups)
+                if pruned or pruned_rollups:
+                    log.info(
+                        "old samples deleted",
+                        extra={"samples": pruned, "minute_rollups": pruned_rollups},
+                    )
             except Exception:
                 log.exception("deleting old samples failed; will try again")
             await asyncio.sleep(RETENTION_SECONDS)

@@ -40,7 +40,15 @@ class Heartbeat:
         self._loop = asyncio.get_running_loop()
         self._pending: dict[int, float] = {}
         self._seq = 0
+        self._paused = False
         channel.on("message", self._on_message)
+
+    def pause(self) -> None:
+        """No more pings, and nothing counted of those in flight; the connection stays open.
+        A stopping monitor pauses every heartbeat first: a loop saturated by pings would
+        starve the last writes and the hand-over that must come before the connections close."""
+        self._paused = True
+        self._pending.clear()
 
     async def run(self) -> None:
         """Ping until the channel closes (or the task is cancelled)."""
@@ -57,6 +65,8 @@ class Heartbeat:
             self._pending.clear()
 
     def _ping(self) -> None:
+        if self._paused:
+            return
         self._seq += 1
         seq = self._seq
         # Not loop.time(): under uvloop it is cached per loop iteration at 1 ms resolution,
@@ -86,6 +96,8 @@ class Heartbeat:
             self._sink.missed()
 
     def _on_message(self, raw: str | bytes) -> None:
+        if self._paused:
+            return
         message = decode(raw)
         if isinstance(message, Pong):
             sent = self._pending.pop(message.seq, None)

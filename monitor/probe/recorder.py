@@ -26,7 +26,7 @@ from models.incident import Incident, IncidentKind
 from models.notification import ChangeKind
 from models.site import Site
 from monitor.notify import outbox
-from monitor.probe import incidents
+from monitor.probe import incidents, rollups
 from monitor.probe.attendance import AttendanceLog
 from monitor.probe.events import (
     AttendanceChanged,
@@ -177,6 +177,7 @@ class Recorder:
             present = await self._attendance.new_rows(session, samples)
             if samples:
                 await session.execute(insert(Sample), [_sample_row(e) for e in samples])
+                await rollups.refresh(session, [(e.site_id, e.at) for e in samples])
                 await session.execute(update(Site), self._latest(samples))
             if present:
                 await session.execute(insert(Attendance), present)

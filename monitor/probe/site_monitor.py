@@ -22,6 +22,7 @@ class SiteMonitor:
             else PushReach(probe, reaching)
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._windows: asyncio.Task[None] | None = None
 
     @property
     def config(self) -> SiteConfig:
@@ -29,8 +30,16 @@ class SiteMonitor:
 
     def start(self) -> None:
         code = self.config.code
-        jobs = [self.probe.windows(), *self._reach.jobs()]
-        self._tasks = [asyncio.create_task(job, name=f"site {code}") for job in jobs]
+        self._windows = asyncio.create_task(self.probe.windows(), name=f"site {code}")
+        reaching = [asyncio.create_task(job, name=f"site {code}") for job in self._reach.jobs()]
+        self._tasks = [self._windows, *reaching]
+
+    def hush(self) -> None:
+        """Stop measuring and pinging at once, cheaply: no window closes any more (a window
+        without pings would read as lost), and the connection is left for `stop` to close."""
+        if self._windows is not None:
+            self._windows.cancel()
+        self.probe.hush()
 
     async def stop(self) -> None:
         tasks = [*self._tasks]

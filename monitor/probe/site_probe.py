@@ -88,6 +88,8 @@ class SiteProbe:
         self._dead = asyncio.Event()
         self._answered = asyncio.Event()  # set (and replaced) at each heartbeat answered
         self._pc: RTCPeerConnection | None = None  # the live connection, for its path
+        self._heartbeat: Heartbeat | None = None
+        self._hushed = False
         self.connected = False
         self.last_seen_at: datetime | None = None
         self.last_figures: WindowFigures | None = None  # of the last window that had pings
@@ -160,20 +162,30 @@ class SiteProbe:
             self._timings.heartbeat_timeout_seconds,
             self,
         )
+        if self._hushed:
+            heartbeat.pause()
         beating = asyncio.create_task(heartbeat.run())
         dead = asyncio.create_task(self._dead.wait())
         self.connected = True
         self._pc = connection.pc
+        self._heartbeat = heartbeat
         try:
             await asyncio.wait({beating, dead}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.connected = False
             self._pc = None
+            self._heartbeat = None
             self._report = None  # what the agent said no longer holds once it is gone
             beating.cancel()
             dead.cancel()
             self._error_class = "heartbeat_lost"
             await close_quietly(connection.pc)
+
+    def hush(self) -> None:
+        """Ping no more (the monitor is stopping); the connection stays up until closed."""
+        self._hushed = True
+        if self._heartbeat is not None:
+            self._heartbeat.pause()
 
     def setup_failed(self, error_class: str, detail: str) -> None:
         self._metrics.setups.labels(error_class).inc()
