@@ -33,6 +33,7 @@ from monitor.probe.stalls import OWN_STALLS
 from monitor.probe.status import Policy, StatusMachine
 from monitor.wire.cleanup import clean_up_within
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
+from monitor.wire.stun_prober import StunProber
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
@@ -111,6 +112,7 @@ class ProbeEngine:
             window_seconds=settings.window_seconds,
         )
         self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds)
+        self._prober = StunProber() if settings.liveness == "stun" else None
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
@@ -149,6 +151,8 @@ class ProbeEngine:
         stopping = [*(m.stop() for m in monitors), *self._retiring]
         if not await clean_up_within(CLOSE_ALL_SECONDS, *stopping):
             log.warning("site connections left open at stop", extra={"sites": len(monitors)})
+        if self._prober is not None:
+            self._prober.close()
         await clean_up_within(HTTP_CLOSE_SECONDS, self._http.aclose())
 
     async def _retention(self) -> None:
@@ -225,7 +229,9 @@ class ProbeEngine:
             else:
                 policy = self._policy(loaded.config.limits)
                 machine = StatusMachine(policy, loaded.status, loaded.since, loaded.reason)
-                probe = SiteProbe(loaded.config, machine, self._timings, self.bus, self.metrics)
+                probe = SiteProbe(
+                    loaded.config, machine, self._timings, self.bus, self.metrics, self._prober
+                )
                 probe.retune(loaded.config)  # in a maintenance window, or out of one, from now
                 monitor = SiteMonitor(probe, self._reaching)
                 self.monitors[code] = monitor

@@ -1,0 +1,172 @@
+"""Liveness from STUN binding requests on the selected candidate pair (`liveness = stun`).
+
+Each interval the site's pair gets one binding request, which the agent's ICE layer answers
+without any application code (RFC 7675 consent freshness; browsers do the same). A request
+unanswered within the site's own retransmission timeout (RFC 6298's SRTT + 4·RTTVAR over its
+answered requests, within [`FLOOR_SECONDS`, the heartbeat timeout]) is a missed heartbeat that
+makes the site suspect; from then on, instead of waiting for the next interval, each missed
+heartbeat is followed at once by a confirmation of `CONFIRM_COPIES` requests (as SWIM confirms
+a suspect), until an answer comes or the status machine counts the site lost. With the default
+3 missed heartbeats that is one request and two confirmations, all unanswered: on a link that
+loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat, and a dead agent is flagged
+within an interval plus three timeouts.
+
+The data channel stays for the agent's reports, and carries a ping every `KEEPALIVE_SECONDS`:
+agents drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6), and their pongs are
+not needed.
+"""
+
+import asyncio
+import random
+import time
+
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from monitor.probe.heartbeat import STALL_SECONDS, HeartbeatSink
+from monitor.probe.stalls import OWN_STALLS
+from monitor.wire.protocol import Ping, Report, decode, encode
+from monitor.wire.stun_prober import ProbedPair, StunProber, probe_pair
+
+FLOOR_SECONDS = 0.25  # never suspect sooner: the agent's own loop may pause this long
+CONFIRM_COPIES = 3
+KEEPALIVE_SECONDS = 2.0  # 5 pings in a row must be lost before an agent's 10 s idle limit
+
+
+class RetransmissionTimeout:
+    """RFC 6298's estimator: how long to wait for an answer on this link."""
+
+    def __init__(self, floor: float, ceiling: float) -> None:
+        self._floor = min(floor, ceiling)
+        self._ceiling = ceiling
+        self._srtt: float | None = None
+        self._rttvar = 0.0
+
+    def sample(self, rtt: float) -> None:
+        if self._srtt is None:
+            self._srtt, self._rttvar = rtt, rtt / 2
+        else:
+            self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - rtt)
+            self._srtt = 0.875 * self._srtt + 0.125 * rtt
+
+    @property
+    def seconds(self) -> float:
+        if self._srtt is None:
+            return self._ceiling
+        return min(self._ceiling, max(self._floor, self._srtt + 4 * self._rttvar))
+
+
+class StunHeartbeat:
+    def __init__(
+        self,
+        pc: RTCPeerConnection,
+        channel: RTCDataChannel,
+        prober: StunProber,
+        interval: float,
+        timeout: float,
+        sink: HeartbeatSink,
+    ) -> None:
+        self._pc = pc
+        self._channel = channel
+        self._prober = prober
+        self._interval = interval
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        self._rto = RetransmissionTimeout(FLOOR_SECONDS, timeout)
+        self._pair: ProbedPair | None = None
+        self._pending = 0  # the probe awaited now (0: none)
+        self._settled = 0  # probes up to this one need no answer any more (the site answered)
+        self._sent = 0.0
+        self._confirming = False  # suspect: each miss is followed by a confirmation at once
+        self._next_keepalive = 0.0
+        self._seq = 0
+        self._running = False
+        channel.on("message", self._on_message)
+
+    async def run(self) -> None:
+        """Probe until the channel closes (or the task is cancelled)."""
+        closed = asyncio.Event()
+        self._channel.on("close", closed.set)
+        self._pair = probe_pair(self._pc, self)
+        if self._pair is None or self._channel.readyState != "open":
+            return
+        self._running = True
+        self._keepalive()
+        # Sites start at random phases: their requests spread over the interval.
+        self._prober.call_at(self._loop.time() + random.uniform(0, self._interval), self._tick)
+        try:
+            await closed.wait()
+        finally:
+            self._running = False
+            self._pending = 0
+            self._pair.close()
+
+    # -- scheduled by the prober ---------------------------------------------------------
+
+    def _tick(self, _: int = 0) -> None:
+        if not self._running:
+            return
+        self._prober.call_at(self._loop.time() + self._interval, self._tick)
+        if self._loop.time() >= self._next_keepalive:
+            self._keepalive()
+        if not self._confirming and not self._pending:
+            self._probe(1)
+
+    def _probe(self, copies: int) -> None:
+        assert self._pair is not None
+        self._sent = time.perf_counter()
+        self._pending = self._pair.send(copies)
+        self._prober.call_at(self._loop.time() + self._rto.seconds, self._expire, self._pending)
+
+    def _expire(self, probe: int) -> None:
+        if probe != self._pending or not self._running:
+            return
+        late = time.perf_counter() - self._sent - self._rto.seconds
+        if late > STALL_SECONDS or OWN_STALLS.stalled_since(self._sent):
+            # The monitor stood still: judge once its loop has read what queued meanwhile.
+            wait = min(self._rto.seconds, max(late, STALL_SECONDS))
+            self._prober.call_at(self._loop.time() + wait, self._miss, probe)
+        else:
+            self._miss(probe)
+
+    def _miss(self, probe: int) -> None:
+        if probe != self._pending or not self._running:
+            return
+        self._pending = 0
+        self._confirming = True
+        self._sink.missed()
+        if self._running:  # the miss may have ended the connection
+            self._probe(CONFIRM_COPIES)
+
+    # -- answers --------------------------------------------------------------------------
+
+    def answered(self, probe: int, sent: float) -> None:
+        """The prober matched an answer to probe `probe`."""
+        if not self._running:
+            return
+        if probe <= self._settled:
+            return  # another copy of an answered probe, or one the site has outlived
+        rtt = None if OWN_STALLS.stalled_since(sent) else time.perf_counter() - sent
+        if rtt is not None:
+            self._rto.sample(rtt)  # late ones too: they say the timeout was too short
+        if probe == self._pending:
+            confirmation, self._confirming = self._confirming, False
+            self._pending, self._settled = 0, probe
+            # A confirmation's answer says the site lives; it is no heartbeat of the window.
+            self._sink.answered(None if confirmation else rtt)
+            return
+        # The answer to a request already counted missed: the site lives, the link is slow.
+        self._confirming = False
+        self._settled, self._pending = max(probe, self._pending), 0
+        self._sink.late()
+
+    def _keepalive(self) -> None:
+        self._next_keepalive = self._loop.time() + KEEPALIVE_SECONDS
+        self._seq += 1
+        try:
+            self._channel.send(encode(Ping(seq=self._seq, t=time.time())))
+        except Exception:  # the transport went away: the probes say what that means
+            return
+
+    def _on_message(self, raw: str | bytes) -> None:
+        if isinstance(message := decode(raw), Report):
+            self._sink.reported(message)
