@@ -29,6 +29,7 @@ from monitor.wire.stun_prober import ProbedPair, StunProber, probe_pair
 
 FLOOR_SECONDS = 0.25  # never suspect sooner: the agent's own loop may pause this long
 CONFIRM_COPIES = 3
+MISSES_REMEMBERED = 16  # an answer to an older missed probe is no longer counted late
 KEEPALIVE_SECONDS = 2.0  # 5 pings in a row must be lost before an agent's 10 s idle limit
 
 
@@ -73,10 +74,9 @@ class StunHeartbeat:
         self._loop = asyncio.get_running_loop()
         self._rto = RetransmissionTimeout(FLOOR_SECONDS, timeout)
         self._pair: ProbedPair | None = None
-        self._pending = 0  # the probe awaited now (0: none)
-        self._settled = 0  # probes up to this one need no answer any more (the site answered)
-        self._sent = 0.0
-        self._confirming = False  # suspect: each miss is followed by a confirmation at once
+        self._pending: dict[int, tuple[float, float]] = {}  # probe → sent, its timeout
+        self._missed: dict[int, None] = {}  # the latest probes counted missed, oldest first
+        self._confirmation = 0  # suspect: the confirmation awaited now (0: not suspect)
         self._next_keepalive = 0.0
         self._seq = 0
         self._running = False
@@ -97,7 +97,7 @@ class StunHeartbeat:
             await closed.wait()
         finally:
             self._running = False
-            self._pending = 0
+            self._pending.clear()
             self._pair.close()
 
     # -- scheduled by the prober ---------------------------------------------------------
@@ -108,56 +108,62 @@ class StunHeartbeat:
         self._prober.call_at(self._loop.time() + self._interval, self._tick)
         if self._loop.time() >= self._next_keepalive:
             self._keepalive()
-        if not self._confirming and not self._pending:
+        if not self._confirmation:  # a suspect site is probed by its confirmations
             self._probe(1)
 
-    def _probe(self, copies: int) -> None:
+    def _probe(self, copies: int) -> int:
         assert self._pair is not None
-        self._sent = time.perf_counter()
-        self._pending = self._pair.send(copies)
-        self._prober.call_at(self._loop.time() + self._rto.seconds, self._expire, self._pending)
+        timeout = self._rto.seconds
+        probe = self._pair.send(copies)
+        self._pending[probe] = (time.perf_counter(), timeout)
+        self._prober.call_at(self._loop.time() + timeout, self._expire, probe)
+        return probe
 
     def _expire(self, probe: int) -> None:
-        if probe != self._pending or not self._running:
+        if probe not in self._pending:
             return
-        late = time.perf_counter() - self._sent - self._rto.seconds
-        if late > STALL_SECONDS or OWN_STALLS.stalled_since(self._sent):
+        sent, timeout = self._pending[probe]
+        late = time.perf_counter() - sent - timeout
+        if late > STALL_SECONDS or OWN_STALLS.stalled_since(sent):
             # The monitor stood still: judge once its loop has read what queued meanwhile.
-            wait = min(self._rto.seconds, max(late, STALL_SECONDS))
+            wait = min(timeout, max(late, STALL_SECONDS))
             self._prober.call_at(self._loop.time() + wait, self._miss, probe)
         else:
             self._miss(probe)
 
     def _miss(self, probe: int) -> None:
-        if probe != self._pending or not self._running:
+        if self._pending.pop(probe, None) is None or not self._running:
             return
-        self._pending = 0
-        self._confirming = True
-        self._sink.missed()
-        if self._running:  # the miss may have ended the connection
-            self._probe(CONFIRM_COPIES)
+        self._missed[probe] = None
+        if len(self._missed) > MISSES_REMEMBERED:
+            del self._missed[next(iter(self._missed))]
+        confirm = not self._confirmation or probe == self._confirmation
+        self._sink.missed()  # which may end the connection
+        if confirm and self._running:
+            self._confirmation = self._probe(CONFIRM_COPIES)
 
     # -- answers --------------------------------------------------------------------------
 
     def answered(self, probe: int, sent: float) -> None:
-        """The prober matched an answer to probe `probe`."""
+        """The prober matched an answer to probe `probe` (each copy of it, in fact)."""
         if not self._running:
             return
-        if probe <= self._settled:
-            return  # another copy of an answered probe, or one the site has outlived
+        awaited = self._pending.pop(probe, None) is not None
+        late = not awaited and probe in self._missed
+        self._missed.pop(probe, None)
+        if not awaited and not late:
+            return  # another copy of an answered probe, or a confirmation no longer needed
         rtt = None if OWN_STALLS.stalled_since(sent) else time.perf_counter() - sent
         if rtt is not None:
             self._rto.sample(rtt)  # late ones too: they say the timeout was too short
-        if probe == self._pending:
-            confirmation, self._confirming = self._confirming, False
-            self._pending, self._settled = 0, probe
-            # A confirmation's answer says the site lives; it is no heartbeat of the window.
+        confirmation = probe == self._confirmation
+        if self._confirmation:  # not suspect any more: drop the confirmation awaited
+            self._pending.pop(self._confirmation, None)
+            self._confirmation = 0
+        if late:  # the answer to a request counted missed: the site lives, the link is slow
+            self._sink.late()
+        else:  # a confirmation's answer says the site lives; it is no heartbeat of the window
             self._sink.answered(None if confirmation else rtt)
-            return
-        # The answer to a request already counted missed: the site lives, the link is slow.
-        self._confirming = False
-        self._settled, self._pending = max(probe, self._pending), 0
-        self._sink.late()
 
     def _keepalive(self) -> None:
         self._next_keepalive = self._loop.time() + KEEPALIVE_SECONDS
