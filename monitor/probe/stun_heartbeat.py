@@ -1,15 +1,17 @@
 """Liveness from STUN binding requests on the selected candidate pair (`liveness = stun`).
 
 Each interval the site's pair gets one binding request, which the agent's ICE layer answers
-without any application code (RFC 7675 consent freshness; browsers do the same). A request
-unanswered within the site's own retransmission timeout (RFC 6298's SRTT + 4·RTTVAR over its
-answered requests, within [`FLOOR_SECONDS`, the heartbeat timeout]) is a missed heartbeat that
-makes the site suspect; from then on, instead of waiting for the next interval, each missed
-heartbeat is followed at once by a confirmation of `CONFIRM_COPIES` requests (as SWIM confirms
-a suspect), until an answer comes or the status machine counts the site lost. With the default
-3 missed heartbeats that is one request and two confirmations, all unanswered: on a link that
-loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat, and a dead agent is flagged
-within an interval plus three timeouts.
+without any application code (RFC 7675 consent freshness; browsers do the same). As with the
+echo, a request unanswered within the heartbeat timeout is a missed heartbeat, and the window
+counts it lost. But the site is suspect sooner: once a request is unanswered past the site's own
+retransmission timeout (RFC 6298's SRTT + 4·RTTVAR over its answers, within [`FLOOR_SECONDS`,
+the heartbeat timeout]), a confirmation of `CONFIRM_COPIES` requests goes out at once (as SWIM
+confirms a suspect). Any answer clears the suspicion. A confirmation unanswered within that
+timeout confirms it: the suspect request and the confirmation count missed there and then, and
+the next confirmation follows, until an answer or the status machine counts the site lost. With
+the default 3 missed heartbeats a dead agent is flagged within an interval plus three of its
+timeouts; a false one needs a request and two confirmations, seven requests, all lost: on a link
+that loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat.
 
 The data channel stays for the agent's reports, and carries a ping every `KEEPALIVE_SECONDS`:
 agents drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6), and their pongs are
@@ -72,11 +74,13 @@ class StunHeartbeat:
         self._interval = interval
         self._sink = sink
         self._loop = asyncio.get_running_loop()
+        self._timeout = timeout
         self._rto = RetransmissionTimeout(FLOOR_SECONDS, timeout)
         self._pair: ProbedPair | None = None
         self._pending: dict[int, tuple[float, float]] = {}  # probe → sent, its timeout
         self._missed: dict[int, None] = {}  # the latest probes counted missed, oldest first
         self._confirmation = 0  # suspect: the confirmation awaited now (0: not suspect)
+        self._suspected = 0  # the probe whose lateness made the site suspect
         self._next_keepalive = 0.0
         self._seq = 0
         self._running = False
@@ -109,15 +113,26 @@ class StunHeartbeat:
         if self._loop.time() >= self._next_keepalive:
             self._keepalive()
         if not self._confirmation:  # a suspect site is probed by its confirmations
-            self._probe(1)
+            probe = self._probe(1, self._timeout)
+            self._prober.call_at(self._loop.time() + self._rto.seconds, self._suspect, probe)
 
-    def _probe(self, copies: int) -> int:
+    def _probe(self, copies: int, timeout: float) -> int:
+        """Send a probe that counts missed if unanswered within `timeout`."""
         assert self._pair is not None
-        timeout = self._rto.seconds
         probe = self._pair.send(copies)
         self._pending[probe] = (time.perf_counter(), timeout)
         self._prober.call_at(self._loop.time() + timeout, self._expire, probe)
         return probe
+
+    def _suspect(self, probe: int) -> None:
+        """Past the site's own timeout: unless a confirmation runs already, confirm at once.
+        Not when the monitor stood still meanwhile: the answer may be waiting unread, and the
+        heartbeat timeout still judges the probe."""
+        if probe not in self._pending or self._confirmation or not self._running:
+            return
+        if not OWN_STALLS.stalled_since(self._pending[probe][0]):
+            self._suspected = probe
+            self._confirmation = self._probe(CONFIRM_COPIES, self._rto.seconds)
 
     def _expire(self, probe: int) -> None:
         if probe not in self._pending:
@@ -125,22 +140,30 @@ class StunHeartbeat:
         sent, timeout = self._pending[probe]
         late = time.perf_counter() - sent - timeout
         if late > STALL_SECONDS or OWN_STALLS.stalled_since(sent):
-            # The monitor stood still: judge once its loop has read what queued meanwhile.
             wait = min(timeout, max(late, STALL_SECONDS))
             self._prober.call_at(self._loop.time() + wait, self._miss, probe)
         else:
             self._miss(probe)
 
     def _miss(self, probe: int) -> None:
+        if probe not in self._pending or not self._running:
+            return
+        if probe == self._confirmation:
+            # Confirmed: the suspect probe counts missed now, not at the heartbeat timeout.
+            self._count_missed(self._suspected)
+            self._count_missed(probe)
+            if self._running:  # the misses may have ended the connection
+                self._confirmation = self._probe(CONFIRM_COPIES, self._rto.seconds)
+        else:
+            self._count_missed(probe)
+
+    def _count_missed(self, probe: int) -> None:
         if self._pending.pop(probe, None) is None or not self._running:
             return
         self._missed[probe] = None
         if len(self._missed) > MISSES_REMEMBERED:
             del self._missed[next(iter(self._missed))]
-        confirm = not self._confirmation or probe == self._confirmation
-        self._sink.missed()  # which may end the connection
-        if confirm and self._running:
-            self._confirmation = self._probe(CONFIRM_COPIES)
+        self._sink.missed()
 
     # -- answers --------------------------------------------------------------------------
 
@@ -159,7 +182,7 @@ class StunHeartbeat:
         confirmation = probe == self._confirmation
         if self._confirmation:  # not suspect any more: drop the confirmation awaited
             self._pending.pop(self._confirmation, None)
-            self._confirmation = 0
+            self._confirmation = self._suspected = 0
         if late:  # the answer to a request counted missed: the site lives, the link is slow
             self._sink.late()
         else:  # a confirmation's answer says the site lives; it is no heartbeat of the window
