@@ -12,6 +12,7 @@ from aioice.candidate import candidate_priority
 from aiortc import RTCDataChannel, RTCPeerConnection
 
 from monitor.agent.site_agent import SiteAgent
+from monitor.probe import stun_heartbeat
 from monitor.probe.stun_heartbeat import StunHeartbeat
 from monitor.simulation.link import BLACKHOLE, ImpairedPath, Impairment
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
@@ -191,3 +192,20 @@ async def test_a_lossy_slow_link_never_looks_silent() -> None:
     assert tally.misses >= 1  # ~10% of round trips lose a packet: the link is lossy
     assert tally.longest_streak < 3
     assert len(tally.rtts) >= 50 and min(tally.rtts) >= 0.1  # 50 ms each way
+
+
+async def test_a_session_whose_agent_answers_stun_but_no_ping_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stun_heartbeat, "PONG_SILENCE_SECONDS", 1.0)
+    tally = Tally()
+    async with connected(ImpairedPath()) as (pc, channel, _):
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.1, 0.5, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        await asyncio.sleep(0.5)
+        # From now on no pong is heard, as from a page whose scripts stopped: its browser's
+        # ICE goes on answering.
+        channel.remove_all_listeners("message")
+        await asyncio.wait_for(beating, 5)  # the heartbeat ends by itself
+        assert channel.readyState == "open"
+    assert tally.misses == 0 and len(tally.rtts) >= 5

@@ -14,11 +14,13 @@ timeouts; a false one needs a request and two confirmations, seven requests, all
 that loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat.
 
 The data channel stays for the agent's reports, and carries a ping every `KEEPALIVE_SECONDS`:
-agents drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6), and their pongs are
-not needed.
+agents drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs say the
+agent's application still runs: a browser's WebRTC stack answers STUN even while the page's
+scripts stand still (a sleeping tab), so a session without pongs for `PONG_SILENCE_SECONDS` ends.
 """
 
 import asyncio
+import logging
 import random
 import time
 
@@ -26,13 +28,18 @@ from aiortc import RTCDataChannel, RTCPeerConnection
 
 from monitor.probe.heartbeat import STALL_SECONDS, HeartbeatSink
 from monitor.probe.stalls import OWN_STALLS
-from monitor.wire.protocol import Ping, Report, decode, encode
+from monitor.wire.protocol import Ping, Pong, Report, decode, encode
 from monitor.wire.stun_prober import ProbedPair, StunProber, probe_pair
 
+log = logging.getLogger(__name__)
 FLOOR_SECONDS = 0.25  # never suspect sooner: the agent's own loop may pause this long
 CONFIRM_COPIES = 3
 MISSES_REMEMBERED = 16  # an answer to an older missed probe is no longer counted late
 KEEPALIVE_SECONDS = 2.0  # 5 pings in a row must be lost before an agent's 10 s idle limit
+# No pong for this long while the agent's ICE still answers: its application stands still (a
+# page whose scripts stopped), and the session ends as if the agent had closed it. 7 pings in a
+# row must go unanswered: on a 5%-lossy link ~10⁻⁷ per ping.
+PONG_SILENCE_SECONDS = 15.0
 
 
 class RetransmissionTimeout:
@@ -82,23 +89,25 @@ class StunHeartbeat:
         self._confirmation = 0  # suspect: the confirmation awaited now (0: not suspect)
         self._suspected = 0  # the probe whose lateness made the site suspect
         self._next_keepalive = 0.0
+        self._last_pong = 0.0
+        self._ended = asyncio.Event()  # the channel closed, or the agent's application is silent
         self._seq = 0
         self._running = False
         channel.on("message", self._on_message)
 
     async def run(self) -> None:
         """Probe until the channel closes (or the task is cancelled)."""
-        closed = asyncio.Event()
-        self._channel.on("close", closed.set)
+        self._channel.on("close", self._ended.set)
         self._pair = probe_pair(self._pc, self)
         if self._pair is None or self._channel.readyState != "open":
             return
         self._running = True
+        self._last_pong = self._loop.time()
         self._keepalive()
         # Sites start at random phases: their requests spread over the interval.
         self._prober.call_at(self._loop.time() + random.uniform(0, self._interval), self._tick)
         try:
-            await closed.wait()
+            await self._ended.wait()
         finally:
             self._running = False
             self._pending.clear()
@@ -112,6 +121,10 @@ class StunHeartbeat:
         self._prober.call_at(self._loop.time() + self._interval, self._tick)
         if self._loop.time() >= self._next_keepalive:
             self._keepalive()
+        if self._loop.time() - self._last_pong > PONG_SILENCE_SECONDS:
+            log.info("the agent answers STUN but not pings: its application stands still")
+            self._ended.set()
+            return
         if not self._confirmation:  # a suspect site is probed by its confirmations
             probe = self._probe(1, self._timeout)
             self._prober.call_at(self._loop.time() + self._rto.seconds, self._suspect, probe)
@@ -197,5 +210,8 @@ class StunHeartbeat:
             return
 
     def _on_message(self, raw: str | bytes) -> None:
-        if isinstance(message := decode(raw), Report):
+        message = decode(raw)
+        if isinstance(message, Pong):
+            self._last_pong = self._loop.time()
+        elif isinstance(message, Report):
             self._sink.reported(message)
