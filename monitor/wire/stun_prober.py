@@ -8,7 +8,9 @@ is bytes sent on the pair's own socket, and its answer is matched by transaction
 aioice's socket reads it: aioice hands a response whose id it finds in its protocol's
 `transactions` to that entry's `response_received`, and the `ProbedPair` enters itself there
 for each request outstanding. The pair's own consent checks (every ~5 s) stop: the probes are
-consent checks (RFC 7675), only more frequent.
+consent checks (RFC 7675), only more frequent. Besides the pair (`monitor.wire.ice_path`), this
+reads two private attributes of aioice's `Connection`, its tie-breaker and its consent task
+(checked against aioice 0.13).
 """
 
 import asyncio
