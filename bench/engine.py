@@ -473,8 +473,11 @@ class Run:
         return [p.pid for p in self.processes if p.poll() is None]
 
 
-def settings_for(url: str) -> Settings:
+def settings_for(url: str, liveness: str | None) -> Settings:
+    """The service's defaults at a 1 s heartbeat; `liveness` None: as BRIDGEWATCH_LIVENESS says."""
+    chosen = {} if liveness is None else {"liveness": liveness}
     return Settings(
+        **chosen,
         database_url=url,
         engine=True,
         ice_host_addresses=[LOOPBACK],
@@ -654,7 +657,9 @@ async def measure(
     gc_probe, lag = GcProbe(), LagProbe()
     results.rss_before_kb = rss_kb()
     metrics = ProbeMetrics(CollectorRegistry())
-    engine = ProbeEngine(settings_for(plan.url), create_sessionmaker(database), bus, metrics)
+    engine = ProbeEngine(
+        settings_for(plan.url, args.liveness), create_sessionmaker(database), bus, metrics
+    )
     watcher = Watcher(bus, plan, time.monotonic())
     run = Run(plan, args, deadline, processes, engine, watcher, lag, gc_probe, results)
     helpers = [asyncio.create_task(watcher.run()), asyncio.create_task(lag.run())]
@@ -782,6 +787,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="steady-state window")
     parser.add_argument("--kill", type=int, default=10, help="victim agents to SIGKILL")
     parser.add_argument("--deadline", type=float, default=900.0, help="overall limit, seconds")
+    parser.add_argument(
+        "--liveness", choices=["stun", "echo"], help="what a heartbeat is (default: the setting's)"
+    )
     return parser.parse_args(argv)
 
 
@@ -807,6 +815,7 @@ def run_info(args: argparse.Namespace, argv: list[str], loop: str) -> dict[str, 
         "command": f"`{command}`",
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sites (N)": str(args.sites),
+        "liveness": args.liveness or "the setting's",
         "event loop": loop,
         "CPUs": str(os.cpu_count()),
     }

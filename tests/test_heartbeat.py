@@ -1,4 +1,4 @@
-"""The heartbeat does not blame a site for the monitor's own pauses."""
+"""The heartbeat, echoed or STUN, does not blame a site for the monitor's own pauses."""
 
 import asyncio
 import gc
@@ -11,10 +11,12 @@ from aiortc import RTCPeerConnection
 from monitor.agent.site_agent import SiteAgent
 from monitor.probe.heartbeat import Heartbeat
 from monitor.probe.stalls import OWN_STALLS
+from monitor.probe.stun_heartbeat import StunHeartbeat
 from monitor.simulation.link import ImpairedPath, Impairment
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 from monitor.wire.peer import apply_answer, close_quietly, make_offer, offering_channel, wait_open
 from monitor.wire.protocol import Report
+from monitor.wire.stun_prober import StunProber
 
 
 class Tally:
@@ -50,7 +52,7 @@ def _full_collections() -> float:
     return time.perf_counter() - started
 
 
-async def _heartbeat_across(stall: Callable[[], float]) -> tuple[Tally, float]:
+async def _heartbeat_across(stall: Callable[[], float], liveness: str) -> tuple[Tally, float]:
     """Ping every 100 ms through a 50 ms relay (a ping is always in flight), `stall` the
     process meanwhile; returns what the heartbeat counted and how long the stall lasted."""
     restrict_host_addresses(["127.0.0.1"])
@@ -64,7 +66,12 @@ async def _heartbeat_across(stall: Callable[[], float]) -> tuple[Tally, float]:
         await apply_answer(pc, answer)
         await asyncio.wait_for(wait_open(channel), 30)
         tally = Tally()
-        beating = asyncio.create_task(Heartbeat(channel, 0.1, 0.5, tally).run())
+        heartbeat = (
+            Heartbeat(channel, 0.1, 0.5, tally)
+            if liveness == "echo"
+            else StunHeartbeat(pc, channel, StunProber(), 0.1, 0.5, tally)
+        )
+        beating = asyncio.create_task(heartbeat.run())
         await asyncio.sleep(1.0)
         stalled = stall()
         await asyncio.sleep(1.5)
@@ -84,11 +91,12 @@ def _starved_loop() -> float:
     return time.perf_counter() - started
 
 
+@pytest.mark.parametrize("liveness", ["echo", "stun"])
 @pytest.mark.parametrize("stall", [_full_collections, _starved_loop])
 async def test_the_monitors_own_stall_is_neither_a_slow_nor_a_missed_heartbeat(
-    stall: Callable[[], float],
+    stall: Callable[[], float], liveness: str
 ) -> None:
-    tally, stalled = await _heartbeat_across(stall)
+    tally, stalled = await _heartbeat_across(stall, liveness)
 
     assert stalled >= 0.8  # longer than the heartbeat timeout
     assert tally.misses == 0

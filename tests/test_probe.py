@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
@@ -46,8 +47,9 @@ async def service(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @contextmanager
 def agent_process(
-    code: str, secret: str, port: int, folder: Path
+    code: str, secret: str, port: int, folder: Path, monitor: str | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """`bridgewatch agent` in its own process: listening on `port`, or dialling `monitor`."""
     env = {
         **os.environ,
         "BRIDGEWATCH_AGENT_SECRET": secret,
@@ -60,8 +62,7 @@ def agent_process(
         "agent",
         "--site",
         code,
-        "--listen",
-        f"127.0.0.1:{port}",
+        *(["--monitor", monitor] if monitor else ["--listen", f"127.0.0.1:{port}"]),
     ]
     with (folder / f"agent-{code}.log").open("ab") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -96,15 +97,16 @@ def in_process_agents(
     }
 
 
+@pytest.mark.parametrize("liveness", ["echo", "stun"])
 async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
-    settings: Settings, seeded: SessionMaker, auth: Headers, tmp_path: Path
+    settings: Settings, seeded: SessionMaker, auth: Headers, tmp_path: Path, liveness: str
 ) -> None:
     port = free_port()
     secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
     viewer = auth[Role.VIEWER]
     with agent_process("01267", secret, port, tmp_path) as agent:
         await eventually(lambda: agent_ready(port), "the agent listens")
-        async with service(fast(settings)) as client:
+        async with service(fast(settings, liveness=liveness)) as client:
 
             async def status_is(wanted: SiteStatus) -> bool:
                 return await site_status(client, "01267", viewer) == wanted
@@ -124,6 +126,28 @@ async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
             with agent_process("01267", secret, port, tmp_path):
                 await eventually(lambda: status_is(SiteStatus.UP), "the site is up again")
             await check_history(client, viewer)
+
+
+@pytest.mark.parametrize("liveness", ["echo", "stun"])
+async def test_a_killed_push_agent_goes_down_within_seconds_and_comes_back(
+    settings: Settings, seeded: SessionMaker, auth: Headers, tmp_path: Path, liveness: str
+) -> None:
+    secret = await give_agent(seeded, "043", None, ProbeMode.PUSH)
+    viewer = auth[Role.VIEWER]
+    async with (
+        serving(create_app(fast(settings, liveness=liveness))) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as client,
+    ):
+        with agent_process("043", secret, 0, tmp_path, base) as agent:
+            await eventually(lambda: _is(client, "043", viewer, SiteStatus.UP), "the site is up")
+            agent.send_signal(signal.SIGKILL)
+            took = await eventually(lambda: _is(client, "043", viewer, SiteStatus.DOWN), "down")
+            assert took < 10, took
+            site = (await client.get("/api/v1/sites/043", headers=viewer)).json()
+            # The heartbeat noticed, not the grace time for an agent that has not dialled in.
+            assert site["status_reason"] == "3 heartbeats missed"
+        with agent_process("043", secret, 0, tmp_path, base):
+            await eventually(lambda: _is(client, "043", viewer, SiteStatus.UP), "up again")
 
 
 async def check_history(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:

@@ -40,6 +40,7 @@ from monitor.probe.stalls import OWN_STALLS
 from monitor.probe.status import Policy, StatusMachine
 from monitor.wire.cleanup import clean_up_within
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
+from monitor.wire.stun_prober import StunProber
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
@@ -136,6 +137,7 @@ class ProbeEngine:
             settings.monitor_link_references,
         )
         self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds, grouping)
+        self._prober = StunProber() if settings.liveness == "stun" else None
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.recorder.run(), name="recorder"))
@@ -194,6 +196,8 @@ class ProbeEngine:
         left = max(CLOSE_MIN_SECONDS, deadline - handed_over)
         if not await clean_up_within(left, *stopping):
             log.warning("site connections left open at stop", extra={"sites": len(monitors)})
+        if self._prober is not None:
+            self._prober.close()
         await clean_up_within(HTTP_CLOSE_SECONDS, self._http.aclose())
         log.info(
             "probe engine stopped",
@@ -285,7 +289,9 @@ class ProbeEngine:
             else:
                 policy = self._policy(loaded.config.limits)
                 machine = StatusMachine(policy, loaded.status, loaded.since, loaded.reason)
-                probe = SiteProbe(loaded.config, machine, self._timings, self.bus, self.metrics)
+                probe = SiteProbe(
+                    loaded.config, machine, self._timings, self.bus, self.metrics, self._prober
+                )
                 probe.retune(loaded.config)  # in a maintenance window, or out of one, from now
                 monitor = SiteMonitor(probe, self._reaching)
                 self.monitors[code] = monitor

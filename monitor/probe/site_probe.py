@@ -20,9 +20,11 @@ from monitor.probe.heartbeat import Heartbeat
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
 from monitor.probe.quality import WindowFigures, figures
 from monitor.probe.status import StatusMachine, Transition
+from monitor.probe.stun_heartbeat import StunHeartbeat
 from monitor.wire.ice_path import selected_candidate_types
 from monitor.wire.peer import close_quietly
 from monitor.wire.protocol import Report, decode
+from monitor.wire.stun_prober import StunProber
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,10 @@ class SiteProbe:
         timings: ProbeTimings,
         bus: EventBus,
         metrics: ProbeMetrics,
+        prober: StunProber | None = None,
     ) -> None:
         self.config = config
+        self._prober = prober  # liveness from STUN binding requests; None: the ping's echo
         self.machine = machine
         self._timings = timings
         self._bus = bus
@@ -156,11 +160,14 @@ class SiteProbe:
         self.machine.connected()
         self._dead = asyncio.Event()
         connection.channel.on("close", self._dead.set)
-        heartbeat = Heartbeat(
-            connection.channel,
-            self._timings.heartbeat_interval_seconds,
-            self._timings.heartbeat_timeout_seconds,
-            self,
+        interval = self._timings.heartbeat_interval_seconds
+        timeout = self._timings.heartbeat_timeout_seconds
+        heartbeat = (
+            Heartbeat(connection.channel, interval, timeout, self)
+            if self._prober is None
+            else StunHeartbeat(
+                connection.pc, connection.channel, self._prober, interval, timeout, self
+            )
         )
         if self._hushed:
             heartbeat.pause()

@@ -1,0 +1,217 @@
+"""Liveness from STUN binding requests on the selected candidate pair (`liveness = stun`).
+
+Each interval the site's pair gets one binding request, which the agent's ICE layer answers
+without any application code (RFC 7675 consent freshness; browsers do the same). As with the
+echo, a request unanswered within the heartbeat timeout is a missed heartbeat, and the window
+counts it lost. But the site is suspect sooner: once a request is unanswered past the site's own
+retransmission timeout (RFC 6298's SRTT + 4·RTTVAR over its answers, within [`FLOOR_SECONDS`,
+the heartbeat timeout]), a confirmation of `CONFIRM_COPIES` requests goes out at once (as SWIM
+confirms a suspect). Any answer clears the suspicion. A confirmation unanswered within that
+timeout confirms it: the suspect request and the confirmation count missed there and then, and
+the next confirmation follows, until an answer or the status machine counts the site lost. With
+the default 3 missed heartbeats a dead agent is flagged within an interval plus three of its
+timeouts; a false one needs a request and two confirmations, seven requests, all lost: on a link
+that loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat.
+
+The data channel stays for the agent's reports, and carries a ping every `KEEPALIVE_SECONDS`:
+agents drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs say the
+agent's application still runs: a browser's WebRTC stack answers STUN even while the page's
+scripts stand still (a sleeping tab), so a session without pongs for `PONG_SILENCE_SECONDS` ends.
+"""
+
+import asyncio
+import logging
+import random
+import time
+
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from monitor.probe.heartbeat import STALL_SECONDS, HeartbeatSink
+from monitor.probe.stalls import OWN_STALLS
+from monitor.wire.protocol import Ping, Pong, Report, decode, encode
+from monitor.wire.stun_prober import ProbedPair, StunProber, probe_pair
+
+log = logging.getLogger(__name__)
+FLOOR_SECONDS = 0.25  # never suspect sooner: the agent's own loop may pause this long
+CONFIRM_COPIES = 3
+MISSES_REMEMBERED = 16  # an answer to an older missed probe is no longer counted late
+KEEPALIVE_SECONDS = 2.0  # 5 pings in a row must be lost before an agent's 10 s idle limit
+# No pong for this long while the agent's ICE still answers: its application stands still (a
+# page whose scripts stopped), and the session ends as if the agent had closed it. 7 pings in a
+# row must go unanswered: on a 5%-lossy link ~10⁻⁷ per ping.
+PONG_SILENCE_SECONDS = 15.0
+
+
+class RetransmissionTimeout:
+    """RFC 6298's estimator: how long to wait for an answer on this link."""
+
+    def __init__(self, floor: float, ceiling: float) -> None:
+        self._floor = min(floor, ceiling)
+        self._ceiling = ceiling
+        self._srtt: float | None = None
+        self._rttvar = 0.0
+
+    def sample(self, rtt: float) -> None:
+        if self._srtt is None:
+            self._srtt, self._rttvar = rtt, rtt / 2
+        else:
+            self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - rtt)
+            self._srtt = 0.875 * self._srtt + 0.125 * rtt
+
+    @property
+    def seconds(self) -> float:
+        if self._srtt is None:
+            return self._ceiling
+        return min(self._ceiling, max(self._floor, self._srtt + 4 * self._rttvar))
+
+
+class StunHeartbeat:
+    def __init__(
+        self,
+        pc: RTCPeerConnection,
+        channel: RTCDataChannel,
+        prober: StunProber,
+        interval: float,
+        timeout: float,
+        sink: HeartbeatSink,
+    ) -> None:
+        self._pc = pc
+        self._channel = channel
+        self._prober = prober
+        self._interval = interval
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        self._timeout = timeout
+        self._rto = RetransmissionTimeout(FLOOR_SECONDS, timeout)
+        self._pair: ProbedPair | None = None
+        self._pending: dict[int, tuple[float, float]] = {}  # probe → sent, its timeout
+        self._missed: dict[int, None] = {}  # the latest probes counted missed, oldest first
+        self._confirmation = 0  # suspect: the confirmation awaited now (0: not suspect)
+        self._suspected = 0  # the probe whose lateness made the site suspect
+        self._next_keepalive = 0.0
+        self._last_pong = 0.0
+        self._ended = asyncio.Event()  # the channel closed, or the agent's application is silent
+        self._seq = 0
+        self._running = False
+        channel.on("message", self._on_message)
+
+    async def run(self) -> None:
+        """Probe until the channel closes (or the task is cancelled)."""
+        self._channel.on("close", self._ended.set)
+        self._pair = probe_pair(self._pc, self)
+        if self._pair is None or self._channel.readyState != "open":
+            return
+        self._running = True
+        self._last_pong = self._loop.time()
+        self._keepalive()
+        # Sites start at random phases: their requests spread over the interval.
+        self._prober.call_at(self._loop.time() + random.uniform(0, self._interval), self._tick)
+        try:
+            await self._ended.wait()
+        finally:
+            self._running = False
+            self._pending.clear()
+            self._pair.close()
+
+    # -- scheduled by the prober ---------------------------------------------------------
+
+    def _tick(self, _: int = 0) -> None:
+        if not self._running:
+            return
+        self._prober.call_at(self._loop.time() + self._interval, self._tick)
+        if self._loop.time() >= self._next_keepalive:
+            self._keepalive()
+        if self._loop.time() - self._last_pong > PONG_SILENCE_SECONDS:
+            log.info("the agent answers STUN but not pings: its application stands still")
+            self._ended.set()
+            return
+        if not self._confirmation:  # a suspect site is probed by its confirmations
+            probe = self._probe(1, self._timeout)
+            self._prober.call_at(self._loop.time() + self._rto.seconds, self._suspect, probe)
+
+    def _probe(self, copies: int, timeout: float) -> int:
+        """Send a probe that counts missed if unanswered within `timeout`."""
+        assert self._pair is not None
+        probe = self._pair.send(copies)
+        self._pending[probe] = (time.perf_counter(), timeout)
+        self._prober.call_at(self._loop.time() + timeout, self._expire, probe)
+        return probe
+
+    def _suspect(self, probe: int) -> None:
+        """Past the site's own timeout: unless a confirmation runs already, confirm at once.
+        Not when the monitor stood still meanwhile: the answer may be waiting unread, and the
+        heartbeat timeout still judges the probe."""
+        if probe not in self._pending or self._confirmation or not self._running:
+            return
+        if not OWN_STALLS.stalled_since(self._pending[probe][0]):
+            self._suspected = probe
+            self._confirmation = self._probe(CONFIRM_COPIES, self._rto.seconds)
+
+    def _expire(self, probe: int) -> None:
+        if probe not in self._pending:
+            return
+        sent, timeout = self._pending[probe]
+        late = time.perf_counter() - sent - timeout
+        if late > STALL_SECONDS or OWN_STALLS.stalled_since(sent):
+            wait = min(timeout, max(late, STALL_SECONDS))
+            self._prober.call_at(self._loop.time() + wait, self._miss, probe)
+        else:
+            self._miss(probe)
+
+    def _miss(self, probe: int) -> None:
+        if probe not in self._pending or not self._running:
+            return
+        if probe == self._confirmation:
+            # Confirmed: the suspect probe counts missed now, not at the heartbeat timeout.
+            self._count_missed(self._suspected)
+            self._count_missed(probe)
+            if self._running:  # the misses may have ended the connection
+                self._confirmation = self._probe(CONFIRM_COPIES, self._rto.seconds)
+        else:
+            self._count_missed(probe)
+
+    def _count_missed(self, probe: int) -> None:
+        if self._pending.pop(probe, None) is None or not self._running:
+            return
+        self._missed[probe] = None
+        if len(self._missed) > MISSES_REMEMBERED:
+            del self._missed[next(iter(self._missed))]
+        self._sink.missed()
+
+    # -- answers --------------------------------------------------------------------------
+
+    def answered(self, probe: int, sent: float) -> None:
+        """The prober matched an answer to probe `probe` (each copy of it, in fact)."""
+        if not self._running:
+            return
+        awaited = self._pending.pop(probe, None) is not None
+        late = not awaited and probe in self._missed
+        self._missed.pop(probe, None)
+        if not awaited and not late:
+            return  # another copy of an answered probe, or a confirmation no longer needed
+        rtt = None if OWN_STALLS.stalled_since(sent) else time.perf_counter() - sent
+        if rtt is not None:
+            self._rto.sample(rtt)  # late ones too: they say the timeout was too short
+        confirmation = probe == self._confirmation
+        if self._confirmation:  # not suspect any more: drop the confirmation awaited
+            self._pending.pop(self._confirmation, None)
+            self._confirmation = self._suspected = 0
+        if late:  # the answer to a request counted missed: the site lives, the link is slow
+            self._sink.late()
+        else:  # a confirmation's answer says the site lives; it is no heartbeat of the window
+            self._sink.answered(None if confirmation else rtt)
+
+    def _keepalive(self) -> None:
+        self._next_keepalive = self._loop.time() + KEEPALIVE_SECONDS
+        self._seq += 1
+        try:
+            self._channel.send(encode(Ping(seq=self._seq, t=time.time())))
+        except Exception:  # the transport went away: the probes say what that means
+            return
+
+    def _on_message(self, raw: str | bytes) -> None:
+        message = decode(raw)
+        if isinstance(message, Pong):
+            self._last_pong = self._loop.time()
+        elif isinstance(message, Report):
+            self._sink.reported(message)

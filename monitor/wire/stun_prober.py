@@ -1,0 +1,161 @@
+"""A lean STUN prober: binding requests on many selected pairs, with one timer for them all.
+
+aioice runs each STUN transaction as a coroutine with its own future and retransmission timer
+(and a caller adds a task and a timeout); at a thousand sites probed every second that
+bookkeeping costs more than the packets. Here one `StunProber` keeps a heap of what is due
+(a site's next probe, a probe's deadline) and wakes once per `TICK_SECONDS` at most; a request
+is bytes sent on the pair's own socket, and its answer is matched by transaction id where
+aioice's socket reads it: aioice hands a response whose id it finds in its protocol's
+`transactions` to that entry's `response_received`, and the `ProbedPair` enters itself there
+for each request outstanding. The pair's own consent checks (every ~5 s) stop: the probes are
+consent checks (RFC 7675), only more frequent. Besides the pair (`monitor.wire.ice_path`), this
+reads two private attributes of aioice's `Connection`, its tie-breaker and its consent task
+(checked against aioice 0.13).
+"""
+
+import asyncio
+import heapq
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from aioice import stun
+from aioice.candidate import candidate_priority
+from aioice.ice import CandidatePair, Connection
+from aiortc import RTCPeerConnection
+
+from monitor.wire.ice_path import selected_pair
+from monitor.wire.stun_binding import BindingRequests
+
+log = logging.getLogger(__name__)
+# Probes and deadlines due within one tick go out together: at a thousand sites a wake-up per
+# tick instead of one per event; a deadline is judged at most this late.
+TICK_SECONDS = 0.01
+# An answer later than this is no longer matched (the transaction id is forgotten).
+FORGET_SECONDS = 10.0
+
+
+class ProbeListener(Protocol):
+    def answered(self, probe: int, sent: float) -> None:
+        """An answer to probe `probe`, sent at `sent` (`time.perf_counter()`)."""
+
+
+class ProbedPair:
+    """Binding requests on one selected pair; each probe is one or more requests, answered
+    when any of them is."""
+
+    def __init__(
+        self, connection: Connection, pair: CandidatePair, listener: ProbeListener
+    ) -> None:
+        assert connection.remote_username is not None and connection.remote_password is not None
+        self.requests = BindingRequests(
+            local_ufrag=connection.local_username,
+            remote_ufrag=connection.remote_username,
+            remote_password=connection.remote_password,
+            priority=candidate_priority(pair.component, "prflx"),
+            controlling=connection.ice_controlling,
+            tie_breaker=connection._tie_breaker,
+        )
+        self._protocol = pair.protocol
+        self._address = pair.remote_addr
+        self._listener = listener
+        self._outstanding: dict[bytes, tuple[int, float]] = {}  # transaction id → probe, sent
+        self._probes = itertools.count(1)
+
+    def send(self, copies: int = 1) -> int:
+        """Send a probe of `copies` requests now; returns its number (answers name it)."""
+        probe = next(self._probes)
+        sent = time.perf_counter()
+        self._forget(sent - FORGET_SECONDS)
+        transactions = self._protocol.transactions
+        for _ in range(copies):
+            transaction_id = secrets.token_bytes(12)
+            self._outstanding[transaction_id] = (probe, sent)
+            transactions[transaction_id] = self  # type: ignore[assignment]  # matched like one
+            try:
+                self._protocol.transport.sendto(self.requests.build(transaction_id), self._address)
+            except Exception:  # the socket is closing: the probe goes unanswered
+                log.debug("probe not sent", exc_info=True)
+        return probe
+
+    def response_received(self, message: stun.Message, addr: tuple[str, int]) -> None:
+        """aioice's socket read a response with one of our transaction ids."""
+        entry = self._outstanding.get(message.transaction_id)
+        if entry is None or not self.requests.answers(message):
+            return
+        self._drop(message.transaction_id)
+        probe, sent = entry
+        # The other copies of this probe may still be answered; the listener ignores them.
+        self._listener.answered(probe, sent)
+
+    def close(self) -> None:
+        for transaction_id in list(self._outstanding):
+            self._drop(transaction_id)
+
+    def _forget(self, before: float) -> None:
+        stale = [tid for tid, (_, sent) in self._outstanding.items() if sent < before]
+        for transaction_id in stale:
+            self._drop(transaction_id)
+
+    def _drop(self, transaction_id: bytes) -> None:
+        del self._outstanding[transaction_id]
+        self._protocol.transactions.pop(transaction_id, None)
+
+
+def probe_pair(pc: RTCPeerConnection, listener: ProbeListener) -> ProbedPair | None:
+    """Probe the pair ICE selected for `pc`'s data channel instead of aioice's own consent
+    checks; None when nothing is selected (the connection is gone)."""
+    selected = selected_pair(pc)
+    if selected is None:
+        return None
+    connection, pair = selected
+    consent = connection._query_consent_task
+    if consent is not None:
+        consent.cancel()
+    return ProbedPair(connection, pair, listener)
+
+
+class StunProber:
+    """One timer for the probes of every site: `call_at` runs an action at (or within a tick
+    after) a moment of the event loop's clock."""
+
+    def __init__(self, tick_seconds: float = TICK_SECONDS) -> None:
+        self._tick = tick_seconds
+        self._due: list[tuple[float, int, Callable[[int], None], int]] = []
+        self._order = itertools.count()  # ties in time keep their order, never compare actions
+        self._wake: asyncio.TimerHandle | None = None
+        self._wake_at = 0.0
+
+    def call_at(self, when: float, action: Callable[[int], None], argument: int = 0) -> None:
+        heapq.heappush(self._due, (when, next(self._order), action, argument))
+        if self._wake is None or when < self._wake_at - self._tick:
+            self._arm(max(when, asyncio.get_running_loop().time() + self._tick))
+
+    def _arm(self, when: float) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake_at = when
+        self._wake = asyncio.get_running_loop().call_at(when, self._run_due)
+
+    def _run_due(self) -> None:
+        self._wake = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = self._due
+        while due and due[0][0] <= now:
+            _, _, action, argument = heapq.heappop(due)
+            try:
+                action(argument)
+            except Exception:
+                log.exception("probe action failed")
+        if due:
+            self._arm(max(due[0][0], now + self._tick))
+
+    def close(self) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+            self._wake = None
+        self._due.clear()

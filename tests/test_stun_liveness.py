@@ -1,0 +1,211 @@
+"""Liveness from STUN binding requests: the requests are what ICE sends, a real agent's ICE
+answers them on the selected pair, silence is noticed and confirmed, and loss is not silence."""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from aioice import stun
+from aioice.candidate import candidate_priority
+from aiortc import RTCDataChannel, RTCPeerConnection
+
+from monitor.agent.site_agent import SiteAgent
+from monitor.probe import stun_heartbeat
+from monitor.probe.stun_heartbeat import StunHeartbeat
+from monitor.simulation.link import BLACKHOLE, ImpairedPath, Impairment
+from monitor.wire.ice import restrict_host_addresses, rtc_configuration
+from monitor.wire.ice_path import selected_pair
+from monitor.wire.peer import apply_answer, close_quietly, make_offer, offering_channel, wait_open
+from monitor.wire.protocol import Report
+from monitor.wire.stun_binding import BindingRequests
+from monitor.wire.stun_prober import StunProber, probe_pair
+
+PASSWORD = "remote-password-22char"
+
+
+def _requests(controlling: bool) -> BindingRequests:
+    return BindingRequests(
+        local_ufrag="loca",
+        remote_ufrag="remo",
+        remote_password=PASSWORD,
+        priority=candidate_priority(1, "prflx"),
+        controlling=controlling,
+        tie_breaker=0x0123456789ABCDEF,
+    )
+
+
+@pytest.mark.parametrize("controlling", [True, False])
+def test_a_request_is_byte_for_byte_what_aioice_sends(controlling: bool) -> None:
+    transaction_id = os.urandom(12)
+    expected = stun.Message(stun.Method.BINDING, stun.Class.REQUEST, transaction_id)
+    expected.attributes["USERNAME"] = "remo:loca"
+    expected.attributes["PRIORITY"] = candidate_priority(1, "prflx")
+    role = "ICE-CONTROLLING" if controlling else "ICE-CONTROLLED"
+    expected.attributes[role] = 0x0123456789ABCDEF
+    expected.add_message_integrity(PASSWORD.encode())
+
+    built = _requests(controlling).build(transaction_id)
+
+    assert built == bytes(expected)
+    parsed = stun.parse_message(built)  # checks FINGERPRINT
+    assert parsed.check_message_integrity(PASSWORD.encode())
+
+
+def _response(key: str | None, kind: stun.Class = stun.Class.RESPONSE) -> stun.Message:
+    message = stun.Message(stun.Method.BINDING, kind, os.urandom(12))
+    message.attributes["XOR-MAPPED-ADDRESS"] = ("127.0.0.1", 4000)
+    if key is None:
+        message.add_fingerprint()
+    else:
+        message.add_message_integrity(key.encode())
+    return stun.parse_message(bytes(message))
+
+
+def test_only_a_success_signed_with_the_remote_password_answers() -> None:
+    requests = _requests(True)
+    assert requests.answers(_response(PASSWORD))
+    assert not requests.answers(_response(None))
+    assert not requests.answers(_response("another-password-22chr"))
+    assert not requests.answers(_response(PASSWORD, stun.Class.ERROR))
+
+
+async def test_the_prober_runs_what_is_due_in_time_order() -> None:
+    prober = StunProber(tick_seconds=0.01)
+    loop = asyncio.get_running_loop()
+    ran: list[tuple[int, float]] = []
+    start = loop.time()
+    for number, delay in [(3, 0.15), (1, 0.05), (2, 0.1), (4, 0.15)]:
+        prober.call_at(start + delay, lambda n: ran.append((n, loop.time() - start)), number)
+    await asyncio.sleep(0.3)
+    assert [n for n, _ in ran] == [1, 2, 3, 4]
+    assert all(at >= delay for (_, at), delay in zip(ran, [0.05, 0.1, 0.15, 0.15], strict=True))
+    prober.close()
+
+
+class Tally:
+    """What a heartbeat told its site, with the longest run of misses."""
+
+    def __init__(self) -> None:
+        self.rtts: list[float] = []
+        self.unmeasured = 0
+        self.misses = 0
+        self.lates = 0
+        self.streak = 0
+        self.longest_streak = 0
+        self.three_missed = asyncio.Event()  # three in a row: a site would be down
+
+    def answered(self, rtt_seconds: float | None) -> None:
+        self.streak = 0
+        if rtt_seconds is None:
+            self.unmeasured += 1
+        else:
+            self.rtts.append(rtt_seconds)
+
+    def missed(self) -> None:
+        self.misses += 1
+        self.streak += 1
+        self.longest_streak = max(self.longest_streak, self.streak)
+        if self.streak == 3:
+            self.three_missed.set()
+
+    def late(self) -> None:
+        self.lates += 1
+        self.streak = 0
+
+    def reported(self, report: Report) -> None:
+        pass
+
+
+@asynccontextmanager
+async def connected(
+    path: ImpairedPath,
+) -> AsyncIterator[tuple[RTCPeerConnection, RTCDataChannel, SiteAgent]]:
+    """A monitor's connection to a real agent whose packets go through `path`."""
+    restrict_host_addresses(["127.0.0.1"])
+    rtc = rtc_configuration([])
+    agent = SiteAgent("040", "secret", rtc, detour=path)
+    pc = RTCPeerConnection(rtc)
+    channel = offering_channel(pc)
+    try:
+        answer, _ = await agent.answer(await make_offer(pc))
+        await apply_answer(pc, answer)
+        await asyncio.wait_for(wait_open(channel), 30)
+        yield pc, channel, agent
+    finally:
+        await close_quietly(pc)
+        await agent.close()
+
+
+async def test_an_agents_ice_answers_probes_on_the_selected_pair() -> None:
+    answers: list[int] = []
+
+    class Listener:
+        def answered(self, probe: int, sent: float) -> None:
+            answers.append(probe)
+
+    async with connected(ImpairedPath()) as (pc, _, _):
+        selected = selected_pair(pc)
+        assert selected is not None
+        connection, _ = selected
+        pair = probe_pair(pc, Listener())
+        assert pair is not None
+        await asyncio.sleep(0)  # the cancelled consent checks finish
+        assert connection._query_consent_task is None or connection._query_consent_task.done()
+        first, second = pair.send(), pair.send(copies=3)
+        await asyncio.sleep(0.5)
+        pair.close()
+    # The three copies of the second probe are answered each; the site hears of each.
+    assert sorted(answers) == [first, second, second, second]
+
+
+async def test_silence_is_three_misses_within_a_second_and_an_answer_ends_it() -> None:
+    path = ImpairedPath()
+    tally = Tally()
+    async with connected(path) as (pc, channel, _):
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.1, 0.5, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        await asyncio.sleep(1.0)
+        answered = len(tally.rtts)
+        path.impairment = BLACKHOLE  # the agent's machine is gone, nothing answers
+        silent = asyncio.get_running_loop().time()
+        await asyncio.wait_for(tally.three_missed.wait(), 5)
+        noticed = asyncio.get_running_loop().time() - silent
+        path.impairment = Impairment.NONE
+        await asyncio.sleep(1.0)
+        beating.cancel()
+    assert answered >= 5 and all(0 < rtt < 0.05 for rtt in tally.rtts[:answered])
+    # One interval, then the request's and two confirmations' timeouts at the 0.25 s floor.
+    assert noticed < 0.1 + 3 * 0.25 + 0.2, noticed
+    assert tally.streak == 0 and len(tally.rtts) > answered  # heard again, timed again
+
+
+async def test_a_lossy_slow_link_never_looks_silent() -> None:
+    path = ImpairedPath(Impairment(loss=0.05, delay_seconds=0.05))
+    tally = Tally()
+    async with connected(path) as (pc, channel, _):
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.15, 1.0, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        await asyncio.sleep(12.0)
+        beating.cancel()
+    assert tally.misses >= 1  # ~10% of round trips lose a packet: the link is lossy
+    assert tally.longest_streak < 3
+    assert len(tally.rtts) >= 50 and min(tally.rtts) >= 0.1  # 50 ms each way
+
+
+async def test_a_session_whose_agent_answers_stun_but_no_ping_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stun_heartbeat, "PONG_SILENCE_SECONDS", 1.0)
+    tally = Tally()
+    async with connected(ImpairedPath()) as (pc, channel, _):
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.1, 0.5, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        await asyncio.sleep(0.5)
+        # From now on no pong is heard, as from a page whose scripts stopped: its browser's
+        # ICE goes on answering.
+        channel.remove_all_listeners("message")
+        await asyncio.wait_for(beating, 5)  # the heartbeat ends by itself
+        assert channel.readyState == "open"
+    assert tally.misses == 0 and len(tally.rtts) >= 5
