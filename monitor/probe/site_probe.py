@@ -92,7 +92,7 @@ class SiteProbe:
         self._dead = asyncio.Event()
         self._answered = asyncio.Event()  # set (and replaced) at each heartbeat answered
         self._pc: RTCPeerConnection | None = None  # the live connection, for its path
-        self._heartbeat: Heartbeat | None = None
+        self._heartbeat: Heartbeat | StunHeartbeat | None = None
         self._hushed = False
         self.connected = False
         self.last_seen_at: datetime | None = None

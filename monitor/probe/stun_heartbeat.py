@@ -93,7 +93,15 @@ class StunHeartbeat:
         self._ended = asyncio.Event()  # the channel closed, or the agent's application is silent
         self._seq = 0
         self._running = False
+        self._paused = False
         channel.on("message", self._on_message)
+
+    def pause(self) -> None:
+        """No more probes, and nothing counted of those in flight; the connection stays open
+        (the monitor is stopping: see Heartbeat.pause)."""
+        self._paused = True
+        self._running = False
+        self._pending.clear()
 
     async def run(self) -> None:
         """Probe until the channel closes (or the task is cancelled)."""
@@ -101,11 +109,13 @@ class StunHeartbeat:
         self._pair = probe_pair(self._pc, self)
         if self._pair is None or self._channel.readyState != "open":
             return
-        self._running = True
-        self._last_pong = self._loop.time()
-        self._keepalive()
-        # Sites start at random phases: their requests spread over the interval.
-        self._prober.call_at(self._loop.time() + random.uniform(0, self._interval), self._tick)
+        if not self._paused:  # (a monitor stopping before the first probe never sends one)
+            self._running = True
+            self._last_pong = self._loop.time()
+            self._keepalive()
+            # Sites start at random phases: their requests spread over the interval.
+            start = self._loop.time() + random.uniform(0, self._interval)
+            self._prober.call_at(start, self._tick)
         try:
             await self._ended.wait()
         finally:
