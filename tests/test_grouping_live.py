@@ -1,18 +1,23 @@
 """Grouping with real agents over real WebRTC: a district's uplink falls (every agent of its
-communes gone at once) and staff see one incident on the district, its communes' attached."""
+communes gone at once) and staff see one incident on the district, its communes' attached; the
+monitor's own cable is cut and staff see one monitor-link incident, and are sent one message."""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from pydantic import SecretStr
 
 from models.auth import Role
 from models.db import SessionMaker
+from models.notification import ChannelType
 from models.settings import Settings
 from monitor.agent.http import agent_app
 from tests.probing import eventually, fast, give_agent, serving
+from tests.receivers import SECRET, WebhookReceiver, webhook_server
 from tests.service import free_port
+from tests.test_notifications import KEY, channel_and_rule
 from tests.test_probe import in_process_agents, service
 
 # District 051 (Huyện Quảng Hòa)'s communes, and two communes of another district (042).
@@ -127,8 +132,21 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
     }
     agents = in_process_agents(secrets)
     reference = f"127.0.0.1:{gateway_port}"
-    watching = fast(settings, monitor_link_references=[reference])
-    async with service(watching) as client:
+    watching = fast(
+        settings,
+        monitor_link_references=[reference],
+        notify_secret_key=SecretStr(KEY),
+        notify_digest_seconds=10.0,  # generous: on a busy box the sites fall over seconds
+    )
+    receiver = WebhookReceiver()
+    # The agents and the gateway answer before the engine first dials: no site starts down.
+    # The gateway goes first (the inner context): the cut is the monitor's, its sites seen to
+    # fall after it.
+    before_the_cut = contextlib.AsyncExitStack()
+    await before_the_cut.enter_async_context(serving(agent_app(agents), port))
+    await before_the_cut.enter_async_context(gateway(gateway_port))
+    async with before_the_cut, webhook_server(receiver) as hook, service(watching) as client:
+        await channel_and_rule(seeded, ChannelType.WEBHOOK, {"url": hook}, SECRET)
 
         async def statuses() -> set[str]:
             listed = await client.get("/api/v1/sites", params={"limit": 1000}, headers=viewer)
@@ -144,8 +162,8 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
             items: list[dict[str, object]] = listed.json()["items"]
             return items
 
-        async with gateway(gateway_port), serving(agent_app(agents), port):
-            await eventually(all_up, "every site is up")
+        await eventually(all_up, "every site is up")
+        await before_the_cut.aclose()
         # The server room's cable is cut: the gateway does not answer, nor does any agent.
         for agent in agents.values():
             await agent.close()
@@ -172,6 +190,10 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
         link = next(i for i in seen[0] if i["kind"] == "monitor_link")
         assert link["site_code"] == "04" and link["severity"] == "down"
 
+        async def told(count: int) -> bool:
+            return len(receiver.unique) >= count
+
+        await eventually(lambda: told(1), "the cut was told", 60)
         # The cable is mended: the gateway answers, the sites come back, the incident closes.
         async with gateway(gateway_port), serving(agent_app(in_process_agents(secrets)), port):
             await eventually(all_up, "every site is up again")
@@ -180,3 +202,18 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
                 return await open_incidents() == []
 
             await eventually(none_open, "the monitor-link incident closed")
+
+            await eventually(lambda: told(2), "the mend was told", 60)
+    # No commune contact paged: one line for the monitor's link, every site folded under it.
+    assert len(receiver.unique) == 2
+    cut, mend = (m["data"] for m in receiver.unique.values())
+    (link,) = [c for c in cut["changes"] if c["incident_kind"] == "monitor_link"]
+    sites = [c for c in cut["changes"] if c is not link]
+    assert {c["parent_incident_id"] for c in sites} == {link["incident_id"]}
+    assert sorted(c["site"]["code"] for c in sites) == sorted(TWO_DISTRICTS)
+    assert cut["subject"].startswith("[BridgeWatch] MÁY GIÁM SÁT MẤT ĐƯỜNG TRUYỀN")
+    assert cut["subject"].endswith(f"(kéo theo {len(TWO_DISTRICTS)} điểm cầu)")
+    # The mend: the link's line (a site slow to come back may be let go, and told on its own).
+    assert [c["kind"] for c in mend["changes"] if c["incident_kind"] == "monitor_link"] == [
+        "resolved"
+    ]

@@ -1,7 +1,7 @@
 """A maintenance window over a real agent's site, its agent program then killed with SIGKILL: the
-site reads `maintenance`, probing goes on, no incident opens; once the window is over the site is
-judged as usual (down, the agent still being dead), and the live conference's report counts the
-window's time as maintenance, not downtime."""
+site reads `maintenance`, probing goes on, no incident opens and nobody is sent a message; once the
+window is over the site is judged as usual (down, the agent still being dead, and the webhook
+told), and the live conference's report counts the window's time as maintenance, not downtime."""
 
 import re
 import signal
@@ -11,14 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from models.auth import Role
 from models.base import utcnow
 from models.db import SessionMaker
+from models.notification import ChannelType
 from models.settings import Settings
 from models.site import SiteStatus
 from tests.probing import eventually, fast, give_agent
+from tests.receivers import SECRET, WebhookReceiver, webhook_server
 from tests.service import free_port
+from tests.test_notifications import KEY, channel_and_rule
 from tests.test_probe import agent_process, agent_ready, service
 
 Headers = dict[Role, dict[str, str]]
@@ -66,9 +70,12 @@ async def test_a_killed_agent_in_maintenance_pages_nobody_and_is_down_after_it(
     port = free_port()
     secret = await give_agent(seeded, CODE, f"http://127.0.0.1:{port}/{CODE}")
     viewer, operator = auth[Role.VIEWER], auth[Role.OPERATOR]
+    receiver = WebhookReceiver()
+    paging = fast(settings, notify_secret_key=SecretStr(KEY), notify_digest_seconds=1.0)
     with agent_process(CODE, secret, port, tmp_path) as agent:
         await eventually(lambda: agent_ready(port), "the agent listens")
-        async with service(fast(settings)) as client:
+        async with webhook_server(receiver) as hook, service(paging) as client:
+            await channel_and_rule(seeded, ChannelType.WEBHOOK, {"url": hook}, SECRET, CODE)
 
             async def status_is(wanted: SiteStatus) -> bool:
                 status: str = (await _site(client, viewer))["status"]
@@ -101,6 +108,16 @@ async def test_a_killed_agent_in_maintenance_pages_nobody_and_is_down_after_it(
             [incident] = await _incidents(client, viewer)
             assert incident["severity"] == "down" and incident["closed_at"] is None
             assert datetime.fromisoformat(incident["opened_at"]) >= over
+
+            async def told() -> bool:
+                return bool(receiver.unique)
+
+            await eventually(told, "the webhook is told once the window is over")
+            # One message, of the change after the window: none went out during it.
+            [(_, message)] = receiver.unique.items()
+            assert [(c["site"]["code"], c["kind"]) for c in message["data"]["changes"]] == [
+                (CODE, "opened")
+            ]
 
             body = (await client.get(report, headers=viewer)).json()
             [site] = [s for d in body["districts"] for s in d["sites"]]
