@@ -49,7 +49,7 @@ async def test_media_checks_measure_video_and_the_path_it_crosses(
                         for s in samples
                         if s["media"]
                         and "error" not in s["media"]
-                        and (code == "040" or "rtcp_rtt_seconds" in s["media"])
+                        and (code == "040" or s["media"].get("rtcp_rtt_seconds") is not None)
                     ]
                     if found:
                         media[code] = found[0]

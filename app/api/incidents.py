@@ -25,7 +25,8 @@ async def list_incidents(
     site: Annotated[str | None, Query(description="Only this site's (by code).")] = None,
     open: Annotated[bool | None, Query(description="true: still open; false: closed.")] = None,
     parent: Annotated[
-        int | None, Query(ge=1, description="Only those folded under this group incident (id).")
+        int | None,
+        Query(ge=1, le=2**31 - 1, description="Only those folded under this group incident (id)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
