@@ -26,11 +26,13 @@ SQLITE_OUTAGES = ("unable to open database file", "database is locked", "disk I/
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the API read while the recorder writes; foreign keys are off by default in SQLite;
-    # busy_timeout turns a momentary writer lock into a short wait instead of an error.
+    # busy_timeout turns a writer lock into a wait instead of an error: 30 s, because a command
+    # beside the running service (`bridgewatch --demo tokens create`) queues behind its writers
+    # (samples, rollups, grouping, the notification outbox) and waited past 5 s on the demo.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
