@@ -13,10 +13,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import pytest
 from sqlalchemy.engine import make_url
 
 from models import migrations
 from models.db import asyncpg_dsn, create_engine
+
+# For a test whose subject is the wire, the browser or the page (agents, heartbeats, media, the
+# dashboard): the database code it passes through is tested on both backends by the API and
+# store tests, so one run on SQLite is enough and keeps CI within its time.
+SQLITE_ONLY = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BRIDGEWATCH_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -26,10 +26,11 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode
 from tests.browser import artifacts_folder, launch, serve, tile
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, give_agent
 from tests.test_agent_page import CREDENTIAL_KEY, LIVE_MS, connected, monitor, profile
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 WIDTH, HEIGHT = 320, 240
 RATE = 48_000

@@ -31,10 +31,11 @@ from models.enrolment import AgentEnrolment
 from models.settings import Settings
 from models.site import ProbeMode
 from tests.browser import HALL_TIME_ZONE, PHONE, Service, artifacts_folder, serve
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent
 from tests.service import free_port
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 Headers = dict[Role, dict[str, str]]
 SITE = "01273"

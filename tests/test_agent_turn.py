@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.async_api import Browser, Page, Request, expect
 
 from models.auth import Role
@@ -18,6 +17,7 @@ from models.db import SessionMaker
 from models.settings import Settings, TurnServer
 from monitor.wire.links import parse_ice_links
 from tests.browser import tile
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually
 from tests.test_agent_page import (
     LIVE_MS,
@@ -33,7 +33,7 @@ from tests.test_agent_page import (
 )
 from tests.turn import coturn
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 REFUSED_VI = re.compile(r"^Máy chủ chuyển tiếp \(TURN\) từ chối thông tin đăng nhập của máy này\.")
 REFUSED_EN = re.compile(r"^The relay server \(TURN\) refused this PC's credentials\.")

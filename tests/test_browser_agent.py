@@ -17,10 +17,11 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode
 from tests.browser import serve
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent
 from tests.service import free_port
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 PROTOCOL = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
 SITE = "043"
 

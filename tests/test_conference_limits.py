@@ -4,7 +4,6 @@ sites' own; they end with it. The connection to the site is kept throughout."""
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
@@ -13,6 +12,7 @@ from models.db import SessionMaker
 from models.settings import Settings
 from models.thresholds import Thresholds, stricter
 from monitor.agent.http import agent_app
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
 from tests.test_metrics import agents_for
@@ -30,7 +30,7 @@ def test_the_stricter_of_each_limit() -> None:
 
 # The engine's part is the same on both databases; the query is run on PostgreSQL by the
 # conference metrics' test (the same running-conference filter).
-@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+@SQLITE_ONLY
 async def test_a_live_conference_judges_its_sites_by_its_limits_until_it_ends(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:
@@ -78,7 +78,7 @@ async def test_a_live_conference_judges_its_sites_by_its_limits_until_it_ends(
         assert setups == {"ok": 1.0}, setups  # one connection all along
 
 
-@pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+@SQLITE_ONLY
 async def test_media_checks_run_while_the_conference_is_live_if_so_configured(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:

@@ -36,13 +36,14 @@ from monitor.agent.site_agent import SiteAgent
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
 from tests.browser import HALL_TIME_ZONE, PHONE, WALL, Service, artifacts_folder, serve
+from tests.databases import SQLITE_ONLY
 from tests.probing import fast, give_agent, serving
 from tests.service import free_port
 from tests.test_agent_page import Watch
 from tests.test_conference_report import END, START, _history
 from tests.test_full_checks import AWAY, FAST_CHECKS, UP, up_for_a_while
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 Headers = dict[Role, dict[str, str]]
 PAGE_MS = 20_000

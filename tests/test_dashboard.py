@@ -52,10 +52,11 @@ from tests.browser import (
     tile,
     tile_statuses,
 )
+from tests.databases import SQLITE_ONLY
 from tests.probing import fast, give_agent, serving
 from tests.service import free_port
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 Headers = dict[Role, dict[str, str]]
 STATUSES = ["up", "degraded", "down", "unknown", "maintenance", "paused", "unmonitored"]

@@ -4,7 +4,6 @@ monitor's own link: one line, the sites it cannot reach not observable rather th
 
 from datetime import timedelta
 
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import update
 
@@ -17,11 +16,12 @@ from models.site import Site, SiteStatus
 from monitor.probe.events import EventBus
 from monitor.probe.group_store import GroupStore
 from tests.browser import WALL, counter, serve, tile
+from tests.databases import SQLITE_ONLY
 from tests.service import free_port
 from tests.test_dashboard import bearer, opened
 from tests.test_group_store import RULE, communes_with_agents, down_incidents
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 Headers = dict[Role, dict[str, str]]
 
 

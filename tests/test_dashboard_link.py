@@ -1,7 +1,6 @@
 """A notification's link to a site, /?site=CODE, opens the dashboard on that site's panel (real
 Chromium)."""
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from app.main import create_app
@@ -9,9 +8,10 @@ from models.db import SessionMaker
 from models.settings import Settings
 from monitor.notify.dispatcher import site_link
 from tests.browser import WALL, serve
+from tests.databases import SQLITE_ONLY
 from tests.test_dashboard import opened
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 
 async def test_a_notification_link_opens_the_sites_panel(

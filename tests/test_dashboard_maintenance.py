@@ -5,7 +5,6 @@ window from the panel; a viewer only reads."""
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
@@ -17,9 +16,10 @@ from models.maintenance import MaintenanceWindow
 from models.settings import Settings
 from models.site import Site, SiteStatus
 from tests.browser import WALL, counter, serve, tile
+from tests.databases import SQLITE_ONLY
 from tests.test_dashboard import bearer, counters_match_tiles, opened
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 Headers = dict[Role, dict[str, str]]
 NOTE = "Thay cáp quang"
 DASH = "\u2013"  # between the start and the end of an occurrence

@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 
-import pytest
 from playwright.async_api import Browser
 
 from app.main import create_app
@@ -13,8 +12,9 @@ from monitor.probe.status import Policy, StatusMachine
 from monitor.scaleout.unwatched import UNWATCHED_REASON
 from monitor.wire.protocol import Report
 from tests.browser import serve
+from tests.databases import SQLITE_ONLY
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 T0 = datetime(2026, 11, 23, 7, 45, tzinfo=UTC)
 SETUP_ERRORS = [
     "agent_not_connected", "bad_answer", "bad_offer", "no_secret", "no_target",

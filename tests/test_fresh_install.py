@@ -130,7 +130,7 @@ def observe_demo(base: str, demo: int, log_path: Path, source: Path) -> DemoRun:
     sites = httpx.get(f"{base}/api/v1/sites", timeout=10).json()
     hoa_an = httpx.get(f"{base}/api/v1/sites", params={"q": "hoa an"}, timeout=10).json()
     refused = httpx.post(f"{base}/api/v1/sites", json={}, timeout=10).status_code
-    cli = next_to_the_demo(base, source)
+    cli = next_to_the_demo(base, source, demo, log_path)
     summary = wait_for_fleet(base)
     os.kill(demo, signal.SIGUSR1)  # an operator asks where the tasks wait
     dump = wait_for_log(log_path, "asyncio tasks, by where they wait")
@@ -149,7 +149,7 @@ class NextToTheDemo:
     token_status: int  # a token from `--demo tokens create --role operator`, used on the demo
 
 
-def next_to_the_demo(base: str, source: Path) -> NextToTheDemo:
+def next_to_the_demo(base: str, source: Path, demo: int, log_path: Path) -> NextToTheDemo:
     def bridgewatch(*args: str) -> "subprocess.CompletedProcess[str]":
         return subprocess.run(
             [str(source / ".venv" / "bin" / "bridgewatch"), *args],
@@ -162,11 +162,18 @@ def next_to_the_demo(base: str, source: Path) -> NextToTheDemo:
         )
 
     plain = bridgewatch("sites", "export")
-    token = bridgewatch("--demo", "tokens", "create", "--role", "operator").stdout.strip()
+    created = bridgewatch("--demo", "tokens", "create", "--role", "operator")
+    assert created.returncode == 0, created.stderr[-3000:]
     exported = bridgewatch("--demo", "sites", "export").stdout
-    tokens = httpx.get(
-        f"{base}/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+    try:
+        tokens = httpx.get(
+            f"{base}/api/v1/tokens",
+            headers={"Authorization": f"Bearer {created.stdout.strip()}"},
+            timeout=10,
+        )
+    except httpx.TimeoutException as e:  # say where the demo's tasks waited instead
+        os.kill(demo, signal.SIGUSR1)
+        raise AssertionError(wait_for_log(log_path, "asyncio tasks, by where they wait")) from e
     return NextToTheDemo(plain.stderr, exported, tokens.status_code)
 
 

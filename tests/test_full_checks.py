@@ -22,7 +22,7 @@ from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
-from tests.databases import PostgresDatabases
+from tests.databases import SQLITE_ONLY, PostgresDatabases
 from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
 from tests.test_conference_metrics import series
@@ -52,6 +52,7 @@ async def up_for_a_while(sessionmaker: SessionMaker, code: str) -> None:
         await session.commit()
 
 
+@SQLITE_ONLY
 async def test_sites_of_a_conference_in_pre_flight_are_checked_and_become_ready(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:
@@ -118,6 +119,7 @@ async def site(client: httpx.AsyncClient, code: str, headers: dict[str, str]) ->
     return body
 
 
+@SQLITE_ONLY
 async def test_an_operator_rechecks_a_site_or_a_whole_conference_now(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:

@@ -1,12 +1,12 @@
 """Property-based fuzzing of the whole API from its own /openapi.json (schemathesis).
 
 Every operation (but the endless live stream) gets generated requests, valid and invalid, as
-each role and anonymously, on SQLite and on PostgreSQL. The service must never answer with a
-server error, and every response must be what the OpenAPI document says: its documented media
-type and its documented schema, errors (problem+json) included.
+each role and anonymously on SQLite, and as the admin on PostgreSQL. The service must never
+answer with a server error, and every response must be what the OpenAPI document says: its
+documented media type and its documented schema, errors (problem+json) included.
 
 Bounded for CI: a fixed number of examples per operation, derandomized with a fixed seed, so a
-run is reproducible and takes about a minute for both databases and the four roles.
+run is reproducible and takes about three minutes.
 """
 
 import contextlib
@@ -41,6 +41,9 @@ from tests.service import free_port
 SEED = 20261201
 EXAMPLES_PER_OPERATION = 8
 ROLES = ["anonymous", *(role.value for role in Role)]
+# Every role on SQLite. On PostgreSQL (where a value past its integer type was found) the admin,
+# who reaches every operation: what tells the roles apart is refused before any database work.
+TARGETS = [("sqlite", role) for role in ROLES] + [("postgresql", Role.ADMIN.value)]
 DECOY_TOKENS = 10  # low ids that fuzzed `DELETE /tokens/{id}` may revoke: not the roles' own
 START_SECONDS = 30.0
 
@@ -172,7 +175,7 @@ OPENAPI = create_app(Settings(engine=False)).openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI, config=_config()).exclude(path="/api/v1/stream")
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("databases", "role"), TARGETS, indirect=["databases"])
 @schema.parametrize()
 def test_no_server_errors_and_every_response_as_documented(
     case: schemathesis.Case[Any], fuzz_target: FuzzTarget, role: str

@@ -14,11 +14,14 @@ from models.db import SessionMaker
 from models.notification import ChannelType
 from models.settings import Settings
 from monitor.agent.http import agent_app
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent, serving
 from tests.receivers import SECRET, WebhookReceiver, webhook_server
 from tests.service import free_port
 from tests.test_notifications import KEY, channel_and_rule
 from tests.test_probe import in_process_agents, service
+
+pytestmark = SQLITE_ONLY
 
 # District 051 (Huyện Quảng Hòa)'s communes, and two communes of another district (042).
 DISTRICT = "051"

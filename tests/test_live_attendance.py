@@ -8,7 +8,6 @@ import asyncio
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from app.main import create_app
@@ -23,11 +22,12 @@ from monitor.agent.site_agent import REPORT_INTERVAL_SECONDS, SiteAgent
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
 from tests.browser import serve
+from tests.databases import SQLITE_ONLY
 from tests.probing import DEADLINE_SECONDS, eventually, fast, give_agent, serving
 from tests.service import free_port
 from tests.test_live_stream import Wall, wall
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 Headers = dict[Role, dict[str, str]]
 AGENT = "01267"  # its agent reports the room's count

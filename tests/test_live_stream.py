@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,11 +28,10 @@ from models.site import Site, SiteStatus
 from models.topology.builtin import seed_if_empty
 from monitor.probe.events import EventBus, IncidentChanged, StatusChanged
 from tests.browser import Service, serve
-from tests.databases import PostgresDatabases, block, unblock
+from tests.databases import SQLITE_ONLY, PostgresDatabases, block, unblock
 from tests.probing import DEADLINE_SECONDS, eventually, fast
 
 # What is tested is the service's own state, not the database's dialect: SQLite is enough.
-SQLITE = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
 CYCLE = [SiteStatus.DOWN, SiteStatus.DEGRADED, SiteStatus.UP, SiteStatus.PAUSED]
 
@@ -111,7 +109,7 @@ def bus_of(service: Service) -> EventBus:
     return bus
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_a_change_not_yet_written_is_in_the_snapshot_of_a_dashboard_opened_after_it(
     settings: Settings, seeded: SessionMaker
 ) -> None:
@@ -145,7 +143,7 @@ async def test_a_change_not_yet_written_is_in_the_snapshot_of_a_dashboard_opened
             assert opened.sites["01267"]["status_reason"] == "3 heartbeats missed"
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_a_dashboard_connecting_in_the_middle_of_a_burst_of_changes_ends_up_right(
     settings: Settings, seeded: SessionMaker
 ) -> None:
@@ -185,7 +183,7 @@ async def test_a_dashboard_connecting_in_the_middle_of_a_burst_of_changes_ends_u
             await eventually(right, "the dashboard shows every site's last status")
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_an_incident_change_is_read_once_for_every_dashboard(
     settings: Settings, seeded: SessionMaker
 ) -> None:
@@ -237,7 +235,7 @@ async def test_an_incident_change_is_read_once_for_every_dashboard(
     assert len(reads) == 1, reads
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_a_site_edited_through_the_api_reaches_open_dashboards(
     settings: Settings, seeded: SessionMaker, auth: dict[Role, dict[str, str]]
 ) -> None:

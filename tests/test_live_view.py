@@ -18,10 +18,10 @@ from models.base import utcnow
 from models.db import SessionMaker
 from models.site import Site, SiteStatus
 from monitor.probe.events import EventBus, StatusChanged
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually
 
 # The view reads the database as the API does (tested on both elsewhere): SQLite is enough.
-SQLITE = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
 
 
 @contextlib.asynccontextmanager
@@ -67,7 +67,7 @@ async def site_id(sessionmaker: SessionMaker, code: str) -> int:
     return found
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_every_client_gets_the_same_update_at_most_every_half_second(
     seeded: SessionMaker,
 ) -> None:
@@ -97,7 +97,7 @@ async def test_every_client_gets_the_same_update_at_most_every_half_second(
     assert all(site["status"] == "up" and "name" in site for site in last)
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_a_reseed_keeps_what_the_bus_said_after_the_database(
     seeded: SessionMaker,
 ) -> None:
@@ -134,7 +134,7 @@ async def test_a_reseed_keeps_what_the_bus_said_after_the_database(
         assert [site["code"] for site in told] == ["01270"] and not client.snapshot_owed
 
 
-@SQLITE
+@SQLITE_ONLY
 async def test_the_periodic_reseed_closes_a_gap_by_itself(
     seeded: SessionMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

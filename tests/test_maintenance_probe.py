@@ -19,11 +19,14 @@ from models.db import SessionMaker
 from models.notification import ChannelType
 from models.settings import Settings
 from models.site import SiteStatus
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent
 from tests.receivers import SECRET, WebhookReceiver, webhook_server
 from tests.service import free_port
 from tests.test_notifications import KEY, channel_and_rule
 from tests.test_probe import agent_process, agent_ready, service
+
+pytestmark = SQLITE_ONLY
 
 Headers = dict[Role, dict[str, str]]
 CODE = "01267"

@@ -10,8 +10,11 @@ from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
 from monitor.simulation.link import ImpairedPath, Impairment
 from monitor.wire.ice import rtc_configuration
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent, serving
 from tests.service import free_port
+
+pytestmark = SQLITE_ONLY
 
 Headers = dict[Role, dict[str, str]]
 

@@ -22,6 +22,7 @@ from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent, serving
 from tests.prom import DEPLOY, alertmanager, prometheus, query, tool
 from tests.service import free_port
@@ -142,6 +143,7 @@ async def test_a_metrics_token_set_to_nothing_is_no_token(
     assert scraped.status_code == 200 and "bridgewatch_build_info" in scraped.text
 
 
+@SQLITE_ONLY
 async def test_real_prometheus_sees_every_probed_site_and_a_lost_one(
     settings: Settings, seeded: SessionMaker, tmp_path: Path
 ) -> None:

@@ -16,11 +16,14 @@ from models.settings import Settings
 from models.site import Site
 from monitor.agent.http import agent_app
 from monitor.agent.site_agent import SiteAgent
+from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent, serving
 from tests.receivers import SECRET, BotApi, WebhookReceiver, bot_api_server, webhook_server
 from tests.service import free_port
 from tests.test_notifications import KEY, channel_and_rule, sites
 from tests.test_probe import in_process_agents
+
+pytestmark = SQLITE_ONLY
 
 DISTRICT = "040"
 

@@ -31,6 +31,7 @@ from monitor.agent.site_agent import SiteAgent
 from monitor.simulation.link import ImpairedPath, Impairment
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
+from tests.databases import SQLITE_ONLY
 from tests.probing import data_channel_offer, eventually, fast, give_agent, serving, site_status
 from tests.service import free_port
 
@@ -97,6 +98,7 @@ def in_process_agents(
     }
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("liveness", ["echo", "stun"])
 async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
     settings: Settings, seeded: SessionMaker, auth: Headers, tmp_path: Path, liveness: str
@@ -128,6 +130,7 @@ async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
             await check_history(client, viewer)
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("liveness", ["echo", "stun"])
 async def test_a_killed_push_agent_goes_down_within_seconds_and_comes_back(
     settings: Settings, seeded: SessionMaker, auth: Headers, tmp_path: Path, liveness: str
@@ -160,6 +163,7 @@ async def check_history(client: httpx.AsyncClient, viewer: dict[str, str]) -> No
     assert answered[0]["attendance"] is None  # this agent reports no attendance
 
 
+@SQLITE_ONLY
 async def test_loss_and_delay_on_the_path_degrade_a_site_but_never_down_it(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:
@@ -218,6 +222,7 @@ async def test_loss_and_delay_on_the_path_degrade_a_site_but_never_down_it(
     )
 
 
+@SQLITE_ONLY
 async def test_hung_agents_go_down_without_delaying_healthy_sites(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:
@@ -278,6 +283,7 @@ async def test_hung_agents_go_down_without_delaying_healthy_sites(
     assert "setup_timeout" in errors
 
 
+@SQLITE_ONLY
 async def test_push_mode_and_who_may_dial_in(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:

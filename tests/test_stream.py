@@ -22,6 +22,7 @@ from monitor.probe.events import EventBus, Resync
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
 from tests.browser import serve
+from tests.databases import SQLITE_ONLY
 from tests.probing import DEADLINE_SECONDS, eventually, fast, give_agent, serving
 from tests.service import free_port
 
@@ -131,6 +132,7 @@ async def test_updates_carry_the_latest_figures(
     assert 0 < latest["rtt_median_seconds"] < 1 and latest["mos"] > 4
 
 
+@SQLITE_ONLY
 async def test_a_hundred_dashboards_opening_at_once_on_the_national_map_all_get_it(
     settings: Settings, sessionmaker: SessionMaker
 ) -> None:

@@ -27,10 +27,11 @@ from monitor.agent.site_agent import SiteAgent
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.links import parse_ice_links
 from monitor.wire.protocol import Report
+from tests.databases import SQLITE_ONLY
 from tests.probing import data_channel_offer, eventually, fast, give_agent, serving
 from tests.turn import coturn
 
-pytestmark = pytest.mark.parametrize("databases", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 SITE = "01273"
 OTHER = "01270"

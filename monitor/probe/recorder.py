@@ -173,11 +173,17 @@ class Recorder:
         lost = sum(e.dropped for e in events if isinstance(e, Resync))
         if lost:
             log.error("recorder fell behind; events lost", extra={"lost": lost})
+        probed = [e for e in events if isinstance(e, SampleTaken | StatusChanged)]
         async with self._sessionmaker() as session, session.begin():
+            # Every read before the first write: on SQLite the writer lock is held from the
+            # first write to the commit, and each statement waits for this event loop's turn.
             present = await self._attendance.new_rows(session, samples)
+            sample_rows = [_sample_row(e) for e in samples]
+            minutes = await rollups.recount(session, [], sample_rows)
+            saved = await _open_incidents(session, {e.site_id for e in probed})
             if samples:
-                await session.execute(insert(Sample), [_sample_row(e) for e in samples])
-                await rollups.refresh(session, [(e.site_id, e.at) for e in samples])
+                await session.execute(insert(Sample), sample_rows)
+                await rollups.save(session, minutes)
                 await session.execute(update(Site), self._latest(samples))
             if present:
                 await session.execute(insert(Attendance), present)
@@ -209,9 +215,7 @@ class Recorder:
                 )
             if checks := [e for e in events if isinstance(e, FullChecked)]:
                 await session.execute(update(Site), _check_rows(checks))
-            notices = await self._incidents(
-                session, [e for e in events if isinstance(e, SampleTaken | StatusChanged)]
-            )
+            notices = await self._incidents(session, saved, probed)
         self._attendance.written(present)
         self.written += len(samples) + len(changes)
         # Status changes open, escalate and close incidents: what grouping is judged on.
@@ -255,22 +259,16 @@ class Recorder:
         ]
 
     async def _incidents(
-        self, session: AsyncSession, events: list[SampleTaken | StatusChanged]
+        self,
+        session: AsyncSession,
+        saved: dict[int, Incident],
+        events: list[SampleTaken | StatusChanged],
     ) -> list[IncidentChanged]:
-        """Save what the incident rules make of the batch's events; what to announce."""
-        site_ids = {event.site_id for event in events}
-        if not site_ids:
+        """Save what the incident rules make of the batch's events, given the open incidents of
+        their sites; what to announce."""
+        if not events:
             return []
         codes = {event.site_id: event.site_code for event in events}
-        rows = await session.scalars(
-            select(Incident).where(
-                Incident.closed_at.is_(None),
-                Incident.site_id.in_(site_ids),
-                # A district's own episode, not the group incident it may hold for its communes.
-                Incident.kind == IncidentKind.SITE,
-            )
-        )
-        saved = {incident.site_id: incident for incident in rows}
         episodes = {
             site_id: _episode(incident, codes[site_id]) for site_id, incident in saved.items()
         }
@@ -285,6 +283,21 @@ class Recorder:
             for incident, episode in written
             if episode.notice is not None
         ]
+
+
+async def _open_incidents(session: AsyncSession, site_ids: set[int]) -> dict[int, Incident]:
+    """The sites' open incidents of their own, by site id."""
+    if not site_ids:
+        return {}
+    rows = await session.scalars(
+        select(Incident).where(
+            Incident.closed_at.is_(None),
+            Incident.site_id.in_(site_ids),
+            # A district's own episode, not the group incident it may hold for its communes.
+            Incident.kind == IncidentKind.SITE,
+        )
+    )
+    return {incident.site_id: incident for incident in rows}
 
 
 CHANGE_KINDS = {

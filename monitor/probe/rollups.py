@@ -8,7 +8,7 @@ handed over all end in the same row. The retention task deletes rollups after a 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from statistics import fmean
 from typing import Any
@@ -36,11 +36,13 @@ def minute_of(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-def summed_up(site_id: int, minute: datetime, samples: Sequence[Any]) -> dict[str, Any]:
+def summed_up(
+    site_id: int, minute: datetime, samples: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
     """The rollup row of one site's samples in one minute."""
 
     def present(name: str) -> list[float]:
-        return [value for s in samples if (value := getattr(s, name)) is not None]
+        return [value for s in samples if (value := s[name]) is not None]
 
     rtts, p95s, losses, scores = (
         present(name) for name in ("rtt_median_seconds", "rtt_p95_seconds", "loss_ratio", "mos")
@@ -49,7 +51,7 @@ def summed_up(site_id: int, minute: datetime, samples: Sequence[Any]) -> dict[st
         "site_id": site_id,
         "minute": minute,
         "windows": len(samples),
-        "reachable_windows": sum(1 for s in samples if s.reachable),
+        "reachable_windows": sum(1 for s in samples if s["reachable"]),
         "rtt_median_seconds": fmean(rtts) if rtts else None,
         "rtt_p95_seconds": max(p95s, default=None),
         "loss_ratio": fmean(losses) if losses else None,
@@ -58,12 +60,20 @@ def summed_up(site_id: int, minute: datetime, samples: Sequence[Any]) -> dict[st
     }
 
 
-async def refresh(session: AsyncSession, written: Iterable[tuple[int, datetime]]) -> int:
-    """Recompute the rollups of the minutes in which samples (site id, time) were written;
-    returns how many rows were written."""
+async def recount(
+    session: AsyncSession,
+    written: Iterable[tuple[int, datetime]],
+    pending: Sequence[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The rollup rows of the minutes in which samples (site id, time) were written or are
+    `pending` (sample rows this transaction is about to insert).
+
+    With `pending`, it reads before the transaction's first write: SQLite has one writer at a
+    time, and a write transaction that also reads holds everyone else up for longer."""
     touched = {(site_id, minute_of(at)) for site_id, at in written}
+    touched |= {(row["site_id"], minute_of(row["at"])) for row in pending}
     if not touched:
-        return 0
+        return []
     first = min(minute for _, minute in touched)
     last = max(minute for _, minute in touched) + MINUTE
     rows = await session.execute(
@@ -81,16 +91,26 @@ async def refresh(session: AsyncSession, written: Iterable[tuple[int, datetime]]
             Sample.at < last,
         )
     )
-    by_minute: dict[tuple[int, datetime], list[Any]] = defaultdict(list)
-    for row in rows:
-        key = (row.site_id, minute_of(row.at))
+    by_minute: dict[tuple[int, datetime], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in [*rows.mappings(), *pending]:
+        key = (row["site_id"], minute_of(row["at"]))
         if key in touched:
             by_minute[key].append(row)
     # In key order: two writers of the same rows lock them in the same order (no deadlock).
-    values = [summed_up(*key, samples) for key, samples in sorted(by_minute.items())]
+    return [summed_up(*key, samples) for key, samples in sorted(by_minute.items())]
+
+
+async def save(session: AsyncSession, values: list[dict[str, Any]]) -> int:
+    """Write rollup rows (from `recount`); returns how many."""
     if values:
         await session.execute(_upsert(session), values)
     return len(values)
+
+
+async def refresh(session: AsyncSession, written: Iterable[tuple[int, datetime]]) -> int:
+    """Recompute the rollups of the minutes in which samples were written; returns how many
+    rows were written."""
+    return await save(session, await recount(session, written))
 
 
 def _upsert(session: AsyncSession) -> Any:
