@@ -6,30 +6,23 @@ and delegates present and expected, in the shape an operator's Grafana panel exp
     bridgewatch_conference_sites{conference="12", state="ready"} 169
     bridgewatch_conference_delegates{conference="12", kind="present"} 3012
 
-Read from the database just before a scrape is rendered (a few queries per running conference),
-within a time limit; when the database does not answer, the last figures are kept.
+Read from the database just before a scrape (a few queries per running conference).
 """
 
-import asyncio
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import select
 
-from models.base import utcnow
+from app.database_figures import DatabaseFigures
 from models.conference import Conference, ConferencePhase
-from models.db import SessionMaker, is_outage
+from models.db import SessionMaker
 from monitor.conference.attendance import roll_call
 from monitor.conference.phases import phase_at, running_or_soon, schedule_of
 from monitor.conference.readiness import readiness
 
-log = logging.getLogger(__name__)
-
-REFRESH_SECONDS = 5.0
 RUNNING = (ConferencePhase.PREFLIGHT, ConferencePhase.LIVE)
 
 
@@ -45,19 +38,9 @@ class Figures:
     sites_reported: int
 
 
-class ConferenceFigures(Collector):
+class ConferenceFigures(DatabaseFigures[list[Figures]]):
     def __init__(self, sessionmaker: SessionMaker) -> None:
-        self._sessionmaker = sessionmaker
-        self._figures: list[Figures] = []
-
-    async def refresh(self) -> None:
-        try:
-            self._figures = await asyncio.wait_for(self._read(utcnow()), REFRESH_SECONDS)
-        except Exception as error:
-            # The site metrics must still be scraped while the database is away.
-            if not (isinstance(error, TimeoutError) or is_outage(error)):
-                raise
-            log.warning("conference figures kept from before", extra={"error": repr(error)})
+        super().__init__(sessionmaker, [])
 
     async def _read(self, now: datetime) -> list[Figures]:
         async with self._sessionmaker() as session:

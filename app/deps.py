@@ -3,14 +3,14 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conference_metrics import ConferenceFigures
+from app.database_figures import DatabaseFigures
 from app.health import DatabaseWatch
 from app.live_view import LiveView
 from app.stopping import Stopping
@@ -33,7 +33,7 @@ class State(TypedDict):
     live: LiveView  # what the dashboard shows, for the live stream (not run in workers)
     database: DatabaseWatch  # whether the database answers, for the live stream and /readyz
     stopping: Stopping  # set when the server begins to stop: live streams end then
-    conferences: ConferenceFigures | None  # conferences' figures for /metrics (not in workers)
+    figures: list[DatabaseFigures[Any]]  # /metrics figures from the database (not in workers)
 
 
 def settings_of(request: Request) -> Settings:

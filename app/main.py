@@ -28,8 +28,10 @@ from app.api import (
     workers,
 )
 from app.conference_metrics import ConferenceFigures
+from app.database_figures import DatabaseFigures
 from app.deps import State
 from app.edge import Edge
+from app.incident_metrics import IncidentFigures
 from app.live_view import LiveView
 from app.metrics import build_registry
 from app.metrics import router as metrics_router
@@ -103,9 +105,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
             if notifier is not None:
                 notifier.start()
             # The API's: workers would repeat the same figures.
-            conferences = None if worker else ConferenceFigures(sessionmaker)
-            if conferences is not None:
-                registry.register(conferences)
+            figures: list[DatabaseFigures[Any]] = []
+            if not worker:
+                figures = [ConferenceFigures(sessionmaker), IncidentFigures(sessionmaker)]
+            for collector in figures:
+                registry.register(collector)
             try:
                 with task_dump.on_sigusr1():
                     yield {
@@ -117,7 +121,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                         "live": live,
                         "database": database,
                         "stopping": stopping,
-                        "conferences": conferences,
+                        "figures": figures,
                     }
             finally:
                 if probe_engine is not None:

@@ -4,14 +4,14 @@ import asyncio
 import gzip
 import hmac
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 
-from app.conference_metrics import ConferenceFigures
+from app.database_figures import DatabaseFigures
 from app.deps import UNAUTHORIZED, SettingsDep
 from monitor.probe.engine import ProbeEngine
 from monitor.probe.metrics import BuildInfo, SiteCollector
@@ -58,9 +58,9 @@ def _check_token(
 )
 async def metrics(request: Request) -> Response:
     registry: CollectorRegistry = request.state.registry
-    conferences: ConferenceFigures | None = request.state.conferences
-    if conferences is not None:
-        await conferences.refresh()
+    figures: list[DatabaseFigures[Any]] = request.state.figures
+    for collector in figures:
+        await collector.refresh()
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     compress = "gzip" in request.headers.get("accept-encoding", "")
     # With thousands of sites the exposition takes a few hundred ms of CPU: render it in a

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from models.auth import Role
@@ -124,6 +125,21 @@ async def gateway(port: int) -> AsyncIterator[None]:
         await server.wait_closed()
 
 
+async def monitor_link_seen(
+    client: httpx.AsyncClient, viewer: dict[str, str]
+) -> tuple[float, object]:
+    """`bridgewatch_incidents_open{kind="monitor_link"}` and the summary's monitor link id."""
+    scraped = (await client.get("/metrics")).text
+    (open_links,) = [
+        sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name == "bridgewatch_incidents_open" and sample.labels["kind"] == "monitor_link"
+    ]
+    link = (await client.get("/api/v1/summary", headers=viewer)).json()["monitor_link"]
+    return open_links, None if link is None else link["incident_id"]
+
+
 async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:
@@ -192,6 +208,9 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
         assert [i["kind"] for i in seen[0]].count("group") == 0  # no district paged
         link = next(i for i in seen[0] if i["kind"] == "monitor_link")
         assert link["site_code"] == "04" and link["severity"] == "down"
+        # Prometheus (whose shipped rules then mute every site alert) and the organisers'
+        # summary say so too.
+        assert await monitor_link_seen(client, viewer) == (1.0, link["id"])
 
         async def told(count: int) -> bool:
             return len(receiver.unique) >= count
@@ -205,6 +224,7 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
                 return await open_incidents() == []
 
             await eventually(none_open, "the monitor-link incident closed")
+            assert await monitor_link_seen(client, viewer) == (0.0, None)
 
             await eventually(lambda: told(2), "the mend was told", 60)
     # No commune contact paged: one line for the monitor's link, every site folded under it.

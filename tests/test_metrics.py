@@ -180,7 +180,8 @@ async def test_real_prometheus_sees_every_probed_site_and_a_lost_one(
                 await eventually(victim_down, "Prometheus sees the lost site at 0")
                 rules = (await client.get(f"{prom}/api/v1/rules")).json()["data"]["groups"]
                 loaded = [rule for group in rules for rule in group["rules"]]
-                assert len(loaded) == 7
+                shipped = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+                assert len(loaded) == shipped.count("- alert: ") >= 8
                 assert all(rule["health"] != "err" and not rule.get("lastError") for rule in loaded)
                 for expr in grafana_queries():
                     await query(client, prom, expr)  # every dashboard query is valid PromQL
@@ -232,3 +233,48 @@ async def test_alertmanager_mutes_communes_while_their_district_is_down(tmp_path
                 "01267": "active",
                 "051": "active",
             }
+
+
+async def test_alertmanager_mutes_every_site_while_the_monitors_link_is_down(
+    tmp_path: Path,
+) -> None:
+    now = datetime.now(UTC)
+
+    def alert(name: str, **labels: str) -> dict[str, Any]:
+        return {
+            "labels": {"alertname": name, "severity": "critical", **labels},
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(minutes=10)).isoformat(),
+        }
+
+    job = {"job": "bridgewatch", "instance": "bw:8000"}
+    alerts = [
+        alert("BridgeWatchMonitorLinkDown", kind="monitor_link", **job),
+        alert("BridgeWatchDistrictOutage", parent="051"),
+        alert("BridgeWatchSiteDown", site="01600", level="commune", parent="051", **job),
+        alert("BridgeWatchSiteDown", site="051", level="district", parent="04", **job),
+        alert("BridgeWatchSiteDegraded", site="01267", level="commune", parent="040", **job),
+        alert("BridgeWatchEventLoopLagging", **job),  # the monitor's own health still pages
+    ]
+    with alertmanager(tmp_path) as am:
+        async with httpx.AsyncClient(base_url=am, timeout=10) as client:
+            assert (await client.post("/api/v2/alerts", json=alerts)).status_code == 200
+
+            async def states() -> dict[str, str]:
+                found = (await client.get("/api/v2/alerts")).json()
+                return {
+                    a["labels"].get("site", a["labels"]["alertname"]): a["status"]["state"]
+                    for a in found
+                }
+
+            async def settled() -> bool:
+                return len(await states()) == len(alerts) and all(
+                    state == "suppressed"
+                    for key, state in (await states()).items()
+                    if key not in ("BridgeWatchMonitorLinkDown", "BridgeWatchEventLoopLagging")
+                )
+
+            await eventually(settled, "every site alert muted under the monitor's link")
+            found = await states()
+            assert found["BridgeWatchMonitorLinkDown"] == "active"
+            assert found["BridgeWatchEventLoopLagging"] == "active"

@@ -13,6 +13,7 @@ from app.queries import Parent, site_public, sites_with_parent_code
 from app.schemas.common import EVERY_ROUTE, TIME_RANGE, Offset, Page, Timestamp, problems
 from app.schemas.sites import (
     MinutePublic,
+    MonitorLinkPublic,
     Resolution,
     SampleList,
     SamplePublic,
@@ -23,6 +24,7 @@ from app.schemas.sites import (
 )
 from models.base import utcnow
 from models.history import Sample, SampleRollup
+from models.incident import Incident, IncidentKind
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 from models.text import search_key
 from models.topology.hierarchy import find_cycle, load_parent_map
@@ -257,6 +259,11 @@ async def summary(session: SessionDep, _: Viewer) -> Summary:
         level: sum(counts.values()) + by_level_not_probed[level]
         for level, counts in by_level_status.items()
     }
+    link = await session.scalar(
+        select(Incident).where(
+            Incident.kind == IncidentKind.MONITOR_LINK, Incident.closed_at.is_(None)
+        )
+    )
     return Summary(
         total=sum(by_level.values()),
         not_probed=sum(by_level_not_probed.values()),
@@ -264,4 +271,7 @@ async def summary(session: SessionDep, _: Viewer) -> Summary:
         by_level=by_level,
         by_level_status=by_level_status,
         by_level_not_probed=by_level_not_probed,
+        monitor_link=None
+        if link is None
+        else MonitorLinkPublic(incident_id=link.id, since=link.opened_at, cause=link.cause or ""),
     )

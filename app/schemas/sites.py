@@ -144,6 +144,19 @@ class SampleList(BaseModel):
     minutes: list[MinutePublic] = Field(description="The minutes (resolution `minute`).")
 
 
+class MonitorLinkPublic(BaseModel):
+    """The monitor's own link, while it is down."""
+
+    incident_id: int = Field(
+        description="Its incident: GET /api/v1/incidents?parent=<id> lists the sites' own."
+    )
+    since: datetime
+    cause: str = Field(
+        description="e.g. \"monitor's link: 160 of 171 sites not observable (unreachable: "
+        '10.0.0.1:443)".'
+    )
+
+
 class Summary(BaseModel):
     """Sites not probed by design (probe mode `none`, e.g. the hub, where the monitor runs) have
     no status to count: they are in `not_probed`, never in the status counts. So
@@ -166,4 +179,10 @@ class Summary(BaseModel):
     )
     by_level_not_probed: dict[SiteLevel, int] = Field(
         description="Sites not probed by design, by level; every level, zero included."
+    )
+    monitor_link: MonitorLinkPublic | None = Field(
+        description="Set while the monitor cannot reach its own reference targets "
+        "(BRIDGEWATCH_MONITOR_LINK_REFERENCES) and sites across several districts fell "
+        "together: the sites counted `down` are then not observable, not known to be down. "
+        "Null otherwise."
     )
