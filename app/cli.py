@@ -8,22 +8,18 @@ import logging
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import httpx
 import typer
 import uvicorn
-from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import logs
 from app import notifications_cli as notifications
+from app.cli_context import Options, database, fail, run, settings
 from app.demo import (
     LOOPBACK,
     demo_database_path,
@@ -38,7 +34,7 @@ from app.stopping import AnnouncingServer
 from models import migrations
 from models.auth import ApiToken, Role, issue_token
 from models.base import utcnow
-from models.db import SessionMaker, create_engine, create_sessionmaker
+from models.db import create_engine
 from models.maintenance import MaintenanceWindow
 from models.settings import Settings
 from models.site import Site
@@ -68,7 +64,6 @@ from monitor.probe.credentials import (
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 from monitor.wire.protocol import Report
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 cli = typer.Typer(
@@ -103,13 +98,6 @@ Port = Annotated[
 TokenId = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The id from `tokens list`.")]
 
 
-@dataclass(frozen=True)
-class Options:
-    """Options of `bridgewatch` itself, before the command."""
-
-    demo: bool = False
-
-
 @cli.callback()
 def options(
     ctx: typer.Context,
@@ -123,57 +111,6 @@ def options(
     ] = False,
 ) -> None:
     ctx.obj = Options(demo=demo)
-
-
-def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def settings(ctx: typer.Context | None = None) -> Settings:
-    """The settings from BRIDGEWATCH_*; those of the demo's database after `bridgewatch --demo`."""
-    try:
-        config = Settings()
-    except ValidationError as exc:
-        raise fail(f"bad BRIDGEWATCH_* setting: {exc}") from exc
-    options = ctx.find_object(Options) if ctx is not None else None
-    if options is not None and options.demo:
-        return demo_settings(config)
-    return config
-
-
-def _hint_at_the_demo(config: Settings) -> None:
-    """Someone who just ran the demo expects to find its data: say where it is, once."""
-    if config.database_url is None and not config.default_database_path.exists():
-        demo = demo_database_path(config)
-        if demo.exists():
-            typer.echo(
-                f"note: no database at {config.default_database_path}; the demo's is {demo}: "
-                "add --demo (`bridgewatch --demo ...`) to work on it",
-                err=True,
-            )
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a database command; a database that cannot be reached is a clear error, not a trace."""
-    try:
-        return asyncio.run(coroutine)
-    except (OperationalError, DBAPIError, ConnectionError, TimeoutError, socket.gaierror) as exc:
-        raise fail(f"database not reachable or refused the command: {exc}") from exc
-    except OSError as exc:  # a file: the data dir, or an installation missing one of its own
-        raise fail(str(exc)) from exc
-
-
-@asynccontextmanager
-async def database(config: Settings) -> AsyncIterator[SessionMaker]:
-    _hint_at_the_demo(config)
-    engine = create_engine(config.resolved_database_url)
-    try:
-        if config.auto_migrate:
-            await migrations.upgrade(engine)
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def free_port() -> int:

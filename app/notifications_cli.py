@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.notifications import own_urls, secret_box
+from app.cli_context import database, fail, run, settings
 from models.notification import ChannelType, NotificationChannel, NotificationRule
 from models.site import Site
 from monitor.notify.store import InvalidNotificationError, NameTakenError, add_channel, add_rule
@@ -33,8 +34,6 @@ Id = Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The id from `list
 
 def _in_session(ctx: typer.Context, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in a session of the command's database; its refusals are CLI errors."""
-    # app.cli adds this group to the command line: its helpers are imported when a command runs.
-    from app.cli import database, fail, run, settings
 
     async def go() -> T:
         async with database(settings(ctx)) as sessionmaker, sessionmaker() as session:
@@ -68,8 +67,6 @@ def channels_add(
     ] = False,
 ) -> None:
     """Add a channel (the secret: SMTP password, bot token, webhook whsec_ secret)."""
-    from app.cli import fail, settings  # see _in_session
-
     try:
         parsed = json.loads(config)
     except json.JSONDecodeError as exc:
@@ -98,7 +95,8 @@ def channels_add(
 
 @channels_cli.command("list")
 def channels_list(ctx: typer.Context) -> None:
-    """One line per channel: id, name, type, settings, where its secret is (never the secret)."""
+    """One line per channel: id, name, type, settings, where its secret is (never the secret),
+    enabled or disabled."""
 
     async def work(session: AsyncSession) -> list[NotificationChannel]:
         return list(
@@ -112,13 +110,26 @@ def channels_list(ctx: typer.Context) -> None:
             else ("encrypted" if row.secret_encrypted else "none")
         )
         fields = [str(row.id), row.name, str(row.type), json.dumps(row.config, ensure_ascii=False)]
-        typer.echo("\t".join([*fields, f"secret={secret}"]))
+        typer.echo("\t".join([*fields, f"secret={secret}", _state(row.enabled)]))
 
 
 @channels_cli.command("remove")
 def channels_remove(ctx: typer.Context, channel_id: Id) -> None:
     """Remove a channel, its rules and its messages."""
     _remove(ctx, NotificationChannel, channel_id, "notification channel")
+
+
+@channels_cli.command("enable")
+def channels_enable(ctx: typer.Context, channel_id: Id) -> None:
+    """Send through the channel again."""
+    _switch(ctx, NotificationChannel, channel_id, "notification channel", enabled=True)
+
+
+@channels_cli.command("disable")
+def channels_disable(ctx: typer.Context, channel_id: Id) -> None:
+    """Keep the channel and its rules, but send nothing through it (e.g. while its receiver is
+    being changed); what would have gone out meanwhile is not sent later."""
+    _switch(ctx, NotificationChannel, channel_id, "notification channel", enabled=False)
 
 
 @channels_cli.command("test")
@@ -128,8 +139,6 @@ def channels_test(
     language: Annotated[str, typer.Option(help="vi or en.")] = "vi",
 ) -> None:
     """Send a test message through the channel now; exit 1 with the reason if it did not go."""
-    from app.cli import fail, settings  # see _in_session
-
     config = settings(ctx)
 
     async def work(session: AsyncSession) -> str | None:
@@ -169,8 +178,6 @@ def rules_add(
     resolved: Annotated[bool, typer.Option(help="Also say when the site is back.")] = True,
 ) -> None:
     """Add a rule: which incidents (severity, subtree, conference) go to which channel."""
-    from app.cli import fail  # see _in_session
-
     statuses = status or ["down"]
     if not set(statuses) <= {"down", "degraded"}:
         raise fail("--status is down or degraded")
@@ -198,7 +205,7 @@ def rules_add(
 @rules_cli.command("list")
 def rules_list(ctx: typer.Context) -> None:
     """One line per rule: id, name, channel, statuses, site subtree, conference, language,
-    reminders, resolved messages."""
+    reminders, resolved messages, enabled or disabled."""
 
     async def work(session: AsyncSession) -> list[Any]:
         rows = await session.execute(
@@ -219,6 +226,7 @@ def rules_list(ctx: typer.Context) -> None:
             row.language,
             f"remind={row.remind_minutes or '-'}",
             "resolved" if row.notify_resolved else "no-resolved",
+            _state(row.enabled),
         ]
         typer.echo("\t".join(str(field) for field in fields))
 
@@ -229,9 +237,37 @@ def rules_remove(ctx: typer.Context, rule_id: Id) -> None:
     _remove(ctx, NotificationRule, rule_id, "notification rule")
 
 
-def _remove(ctx: typer.Context, table: type[Any], row_id: int, what: str) -> None:
-    from app.cli import fail  # see _in_session
+@rules_cli.command("enable")
+def rules_enable(ctx: typer.Context, rule_id: Id) -> None:
+    """Let the rule send again."""
+    _switch(ctx, NotificationRule, rule_id, "notification rule", enabled=True)
 
+
+@rules_cli.command("disable")
+def rules_disable(ctx: typer.Context, rule_id: Id) -> None:
+    """Keep the rule, but send nothing by it."""
+    _switch(ctx, NotificationRule, rule_id, "notification rule", enabled=False)
+
+
+def _state(enabled: bool) -> str:
+    return "enabled" if enabled else "disabled"
+
+
+def _switch(ctx: typer.Context, table: type[Any], row_id: int, what: str, enabled: bool) -> None:
+    async def work(session: AsyncSession) -> bool:
+        row = await session.get(table, row_id)
+        if row is None:
+            return False
+        row.enabled = enabled
+        await session.commit()
+        return True
+
+    if not _in_session(ctx, work):
+        raise fail(f"no {what} with id {row_id}")
+    typer.echo(f"{what} {row_id} {_state(enabled)}")
+
+
+def _remove(ctx: typer.Context, table: type[Any], row_id: int, what: str) -> None:
     async def work(session: AsyncSession) -> bool:
         row = await session.get(table, row_id)
         if row is None:

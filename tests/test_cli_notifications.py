@@ -35,17 +35,28 @@ def test_channels_and_rules_are_added_listed_and_removed(env: dict[str, str]) ->
     assert (added.exit_code, added.stdout) == (0, "notification channel 1 added\n"), added.stderr
     code, out, err = bw(env, "notifications", "channels", "list")
     assert code == 0, err
-    assert out == '1\thook\twebhook\t{"url": "https://hooks.tinh.vn/bw"}\tsecret=encrypted\n'
+    assert out == (
+        '1\thook\twebhook\t{"url": "https://hooks.tinh.vn/bw"}\tsecret=encrypted\tenabled\n'
+    )
     assert SECRET not in out
     code, out, err = bw(
         env, "notifications", "rules", "add", "Thành phố", "--channel", "1", "--site", "040",
         "--status", "down", "--status", "degraded", "--remind-minutes", "15",
     )  # fmt: skip
     assert (code, out) == (0, "notification rule 1 added\n"), err
-    code, out, err = bw(env, "notifications", "rules", "list")
-    assert out == (
-        "1\tThành phố\tchannel=1\tdegraded,down\tsite=040\tconference=*\tvi\tremind=15\tresolved\n"
+    rule = "1\tThành phố\tchannel=1\tdegraded,down\tsite=040\tconference=*\tvi\tremind=15\tresolved"
+    assert bw(env, "notifications", "rules", "list")[1] == f"{rule}\tenabled\n"
+    # Switched off while the district's technician is on leave, and on again; kept meanwhile.
+    assert bw(env, "notifications", "rules", "disable", "1")[:2] == (
+        0,
+        "notification rule 1 disabled\n",
     )
+    assert bw(env, "notifications", "rules", "list")[1] == f"{rule}\tdisabled\n"
+    assert bw(env, "notifications", "channels", "disable", "1")[1].endswith("1 disabled\n")
+    assert bw(env, "notifications", "channels", "list")[1].endswith("\tdisabled\n")
+    assert bw(env, "notifications", "rules", "enable", "1")[1].endswith("1 enabled\n")
+    assert bw(env, "notifications", "channels", "enable", "1")[1].endswith("1 enabled\n")
+    assert bw(env, "notifications", "rules", "list")[1] == f"{rule}\tenabled\n"
     assert bw(env, "notifications", "channels", "remove", "1")[:2] == (
         0,
         "notification channel 1 removed\n",
@@ -68,6 +79,8 @@ def test_channels_and_rules_are_added_listed_and_removed(env: dict[str, str]) ->
         (["rules", "add", "r", "--channel", "7"], "no notification channel with id 7"),
         (["channels", "remove", "7"], "no notification channel with id 7"),
         (["channels", "test", "7"], "no notification channel with id 7"),
+        (["channels", "disable", "7"], "no notification channel with id 7"),
+        (["rules", "enable", "7"], "no notification rule with id 7"),
         (["rules", "add", "r", "--channel", "1", "--status", "up"], "--status is down or degraded"),
     ],
 )
