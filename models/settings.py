@@ -206,6 +206,12 @@ class Settings(BaseSettings):
         8, ge=1, le=100, description="A message not delivered after this many attempts fails."
     )
     notify_send_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    notify_retention_days: float = Field(
+        90.0,
+        gt=0,
+        description="Messages sent or given up are deleted this long after they were made "
+        "(with the next changes told); pending ones are kept until they are.",
+    )
     notify_claim_seconds: float = Field(
         60.0,
         gt=0,

@@ -2,9 +2,11 @@
 and let go, as REST shows them; two workers deciding for one district at once."""
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from models.auth import Role
@@ -171,3 +173,18 @@ async def test_a_district_group_open_when_the_monitors_link_is_found_out_closes(
     assert link.cause is not None and link.cause.startswith("monitor's link: 24 of 24 sites")
     assert (group.id, Notice.CLOSED) in [(n.incident_id, n.state) for n in notices]
     assert set(ids) <= {n.incident_id for n in notices if n.state == Notice.GROUPED}
+
+
+async def test_silent_references_are_logged_once_not_at_every_step(
+    seeded: SessionMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the monitor's link is out, every step asks the references again; the log says
+    when they fell silent, not every few seconds for as long as the cable is cut."""
+    communes = await communes_with_agents(seeded, "040") + await communes_with_agents(seeded, "042")
+    await down_incidents(seeded, communes, utcnow() - timedelta(seconds=10))
+    silent = GroupStore(seeded, RULE, [f"127.0.0.1:{free_port()}"])
+    with caplog.at_level(logging.INFO, logger="monitor.probe.group_store"):
+        for _ in range(3):
+            await silent.regroup([c.id for c in communes], utcnow())
+    said = [r.getMessage() for r in caplog.records if r.name == "monitor.probe.group_store"]
+    assert said.count("monitor link references unreachable") == 1

@@ -416,3 +416,43 @@ async def test_two_senders_on_postgresql_deliver_each_message_once(
                 sender.stop()
             await asyncio.gather(*tasks)
     assert len(receiver.deliveries) == 40 and len(receiver.unique) == 40
+
+
+async def test_messages_told_long_ago_are_deleted_and_pending_ones_kept(
+    settings: Settings, seeded: SessionMaker
+) -> None:
+    config = quick(settings, notify_retention_days=30)
+    channel_id = await channel_and_rule(
+        seeded, ChannelType.WEBHOOK, {"url": "https://hooks.tinh.vn/bw"}, SECRET
+    )
+    long_ago, lately = utcnow() - timedelta(days=31), utcnow() - timedelta(days=29)
+    kept_for_now = {
+        "sent long ago": (MessageState.SENT, long_ago),
+        "given up long ago": (MessageState.FAILED, long_ago),
+        "still to send": (MessageState.PENDING, long_ago),  # a channel down for a month
+        "sent lately": (MessageState.SENT, lately),
+    }
+    async with seeded() as session:
+        session.add_all(
+            NotificationMessage(
+                delivery_id=name,
+                channel_id=channel_id,
+                subject=name,
+                text=name,
+                payload={},
+                state=state,
+                created_at=at,
+            )
+            for name, (state, at) in kept_for_now.items()
+        )
+        await session.commit()
+    async with recording(seeded) as bus:
+        site_id, code = (await sites(seeded, "040"))[0]
+        bus.publish(down(site_id, code))
+    dispatcher = Dispatcher(seeded, config)
+    later = utcnow() + timedelta(seconds=1)
+    assert await dispatcher.dispatch(later) == 1  # the new change is told ...
+    left = {m.delivery_id for m in await messages(seeded)}
+    # ... and what was told (or given up) more than 30 days ago is gone.
+    made = {m for m in left if m.startswith("msg_")}
+    assert len(made) == 1 and left == {"still to send", "sent lately", *made}

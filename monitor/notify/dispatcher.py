@@ -22,6 +22,7 @@ from models.db import SessionMaker
 from models.incident import Incident
 from models.notification import (
     ChangeKind,
+    MessageState,
     NotificationChannel,
     NotificationEvent,
     NotificationMessage,
@@ -52,6 +53,7 @@ class Dispatcher:
         self._window = timedelta(seconds=settings.notify_digest_seconds)
         self._link = site_link(settings.resolved_dashboard_url)
         self._zone = ZoneInfo(settings.notify_time_zone)
+        self._keep_messages = timedelta(days=settings.notify_retention_days)
         self._stopping = asyncio.Event()
         self._trouble = RoundTrouble(log, "notification dispatch")
 
@@ -94,7 +96,7 @@ class Dispatcher:
             made = await self._messages(session, events, now)
             for event in events:
                 event.dispatched_at = now
-            await _forget(session, now)
+            await _forget(session, now, self._keep_messages)
         if made:
             log.info("notifications queued", extra={"changes": len(events), "messages": made})
         return made
@@ -268,8 +270,16 @@ async def _remind(session: AsyncSession, now: datetime) -> None:
             )
 
 
-async def _forget(session: AsyncSession, now: datetime) -> None:
-    """Changes made into messages a while ago are of no further use."""
+async def _forget(session: AsyncSession, now: datetime, keep_messages: timedelta) -> None:
+    """Changes made into messages a while ago are of no further use; messages delivered or
+    given up are kept for the retention (what was told, and why one failed), pending ones until
+    they are delivered or given up."""
     await session.execute(
         delete(NotificationEvent).where(NotificationEvent.dispatched_at < now - KEEP_EVENTS)
+    )
+    await session.execute(
+        delete(NotificationMessage).where(
+            NotificationMessage.state != MessageState.PENDING,
+            NotificationMessage.created_at < now - keep_messages,
+        )
     )

@@ -44,6 +44,8 @@ class GroupStore:
         self._references = references or []
         # Parents whose group waited for the monitor's link to be judged: judged again next time.
         self._held: set[int] = set()
+        # The references last found unreachable: a change is logged, not every step's finding.
+        self._unreachable: list[str] = []
 
     async def regroup(self, site_ids: Iterable[int], now: datetime) -> list[IncidentChanged]:
         """Judge the parents of `site_ids` again (or the monitor's link, while it is out), and
@@ -58,7 +60,19 @@ class GroupStore:
                 notices = await self._regroup_families(session, set(site_ids), blind, now)
             notices += await _let_stragglers_go(session, grouping.stragglers_after(self._rule, now))
             await _queue_notifications(session, notices, now)
+        self._log_references(blind)
         return notices
+
+    def _log_references(self, blind: "_Blindness") -> None:
+        if blind.unreachable is None or blind.unreachable == self._unreachable:
+            return
+        if blind.unreachable:
+            log.warning(
+                "monitor link references unreachable", extra={"references": blind.unreachable}
+            )
+        else:
+            log.info("monitor link references answer again", extra={"references": blind.references})
+        self._unreachable = blind.unreachable
 
     async def _regroup_families(
         self, session: AsyncSession, site_ids: set[int], blind: "_Blindness", now: datetime
@@ -103,10 +117,6 @@ class _Blindness:
             return False
         if self.unreachable is None:
             self.unreachable = await unreachable(self.references)
-            if self.unreachable:
-                log.warning(
-                    "monitor link references unreachable", extra={"references": self.unreachable}
-                )
         return len(self.unreachable) == len(self.references)
 
 
