@@ -10,7 +10,9 @@ judged again with the next batch).
 With reference targets configured, a group about to open first asks whether the monitor can
 see at all (monitor/probe/monitor_link.py): if no reference answers, the group waits, and a
 monitor-link incident opens once the failure is widespread; while it is open, no group opens
-and every site's incident is attached to it.
+and every site's incident is attached to it. The references are asked outside the transaction
+(a step that finds it needs them is rolled back and taken again), so no row lock, nor SQLite's
+writer lock, is held over their timeout.
 """
 
 import logging
@@ -52,15 +54,30 @@ class GroupStore:
         let go of the stragglers of groups closed a while ago (whether or not anything
         changed); what to announce once committed."""
         blind = _Blindness(self._references)
+        if self._unreachable or self._held:  # a cut under way: every step asks the references
+            await blind.ask()
+        try:
+            notices = await self._step(set(site_ids), blind, now)
+        except _NotAskedError:
+            # Never a network wait with rows locked (on SQLite, with the one writer's lock held):
+            # the references are asked outside the transaction, and the step taken again.
+            await blind.ask()
+            notices = await self._step(set(site_ids), blind, now)
+        self._log_references(blind)
+        return notices
+
+    async def _step(
+        self, site_ids: set[int], blind: "_Blindness", now: datetime
+    ) -> list[IncidentChanged]:
+        blind.asked = False
         async with self._sessionmaker() as session, session.begin():
             link = await _open_link_incident(session)
             if link is not None:
                 notices = await _follow_link(session, link, blind, self._rule, now)
             else:
-                notices = await self._regroup_families(session, set(site_ids), blind, now)
+                notices = await self._regroup_families(session, site_ids, blind, now)
             notices += await _let_stragglers_go(session, grouping.stragglers_after(self._rule, now))
             await _queue_notifications(session, notices, now)
-        self._log_references(blind)
         return notices
 
     def _log_references(self, blind: "_Blindness") -> None:
@@ -82,13 +99,15 @@ class GroupStore:
                 select(Site.parent_id).where(Site.id.in_(site_ids), Site.parent_id.is_not(None))
             )
         )
-        held, self._held = self._held, set()
+        held = self._held
         notices: list[IncidentChanged] = []
         for parent_id in sorted(p for p in parents | held if p is not None):  # one lock order
             notices += await _regroup_family(session, parent_id, self._rule, blind, now)
-        if blind.judged and await blind.out():
+        if blind.asked and await blind.out():
             self._held = {p for p in parents | held if p is not None}
             notices += await _open_link(session, blind, self._rule, now)
+        else:
+            self._held = set()
         return notices
 
 
@@ -100,23 +119,28 @@ async def _open_link_incident(session: AsyncSession) -> Incident | None:
     )
 
 
+class _NotAskedError(Exception):
+    """The step needs to know whether the references answer, and nobody has asked them yet."""
+
+
 class _Blindness:
     """Whether the monitor's own link is out: asked of the references once per step, and only
-    if something needs to know."""
+    if something needs to know (or a cut is under way)."""
 
     def __init__(self, references: list[str]) -> None:
         self.references = references
         self.unreachable: list[str] | None = None
+        self.asked = False  # whether the step needed to know
 
-    @property
-    def judged(self) -> bool:
-        return self.unreachable is not None
+    async def ask(self) -> None:
+        self.unreachable = await unreachable(self.references)
 
     async def out(self) -> bool:
         if not self.references:
             return False
+        self.asked = True
         if self.unreachable is None:
-            self.unreachable = await unreachable(self.references)
+            raise _NotAskedError
         return len(self.unreachable) == len(self.references)
 
 
