@@ -1,4 +1,5 @@
-"""What the probe engine records: measurement samples and status changes of each site."""
+"""What the probe engine records: measurement samples, status changes and full checks of each
+site."""
 
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,20 @@ class StatusChange(Base):
     old_status: Mapped[SiteStatus] = mapped_column(str_enum(SiteStatus, "old_status"))
     new_status: Mapped[SiteStatus] = mapped_column(str_enum(SiteStatus, "new_status"))
     reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class FullCheckResult(Base):
+    """One full check of one site (monitor.probe.full_check): the site row keeps only its last,
+    the conference report asks which one stood when the conference went live."""
+
+    __tablename__ = "full_check"
+    __table_args__ = (Index("ix_full_check_site_id_at", "site_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    passed: Mapped[bool]
+    failed: Mapped[str] = mapped_column(String(200), default="")  # what failed, in words
 
 
 class SampleRollup(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from models.attendance import Attendance, AttendanceSource
 from models.auth import Role
 from models.db import SessionMaker
-from models.history import Sample, StatusChange
+from models.history import FullCheckResult, Sample, StatusChange
 from models.incident import Incident
 from models.site import Site, SiteStatus
 from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
@@ -66,6 +66,11 @@ async def _history(seeded: SessionMaker) -> None:
                 site_id=ids[code], at=at(minutes), present=value, source=source, by="test"
             )
 
+        def checked(code: str, minutes: float, failed: str = "") -> FullCheckResult:
+            return FullCheckResult(
+                site_id=ids[code], at=at(minutes), passed=not failed, failed=failed
+            )
+
         def sample(code: str, minutes: float, **figures: object) -> Sample:
             return Sample(site_id=ids[code], at=at(minutes), reachable=True, **figures)
 
@@ -79,6 +84,11 @@ async def _history(seeded: SessionMaker) -> None:
                 change("01273", 70, DEGRADED, UP),
                 change("01654", -5, UP, DOWN),
                 change("01654", 5, DOWN, UP),
+                checked("01267", -20),
+                checked("01273", -90),  # before pre-flight opened (at -60): says nothing
+                checked("01273", -15, "no picture"),
+                checked("01273", 30),  # after the start: too late to be ready at it
+                checked("01654", -30),
                 Incident(site_id=ids["01267"], severity=DOWN, opened_at=at(10), closed_at=at(16.5)),
                 Incident(
                     site_id=ids["01273"], severity=DEGRADED, opened_at=at(60), closed_at=at(70)
@@ -143,7 +153,8 @@ async def test_the_report_of_an_ended_conference(
     assert hop_giang["seconds"]["degraded"] == 600 and hop_giang["uptime_ratio"] == 1
     assert hop_giang["worst_loss_ratio"] == 0.08 and hop_giang["attendance"] is None
 
-    assert song_hien["ready_at_start"] is True and hop_giang["ready_at_start"] is True
+    # Up for the ready minutes and checked: ready; up but its full check found no picture: not.
+    assert song_hien["ready_at_start"] is True and hop_giang["ready_at_start"] is False
     nuoc_hai = report["districts"][1]["sites"][0]
     assert nuoc_hai["ready_at_start"] is False  # down when the conference went live
     assert nuoc_hai["seconds"]["down"] == 300  # down from before the start until 08:05
@@ -163,7 +174,7 @@ async def test_the_report_of_an_ended_conference(
     assert [r["site_code"] for r in rows] == ["01267", "01273", "01654"]
     assert rows[0]["site_name"] == "Phường Sông Hiến" and rows[0]["seconds_down"] == "390.0"
     assert rows[0]["district_name"] == "Thành phố Cao Bằng" and rows[1]["attendance"] == ""
-    assert [r["ready_at_start"] for r in rows] == ["yes", "yes", "no"]
+    assert [r["ready_at_start"] for r in rows] == ["yes", "no", "no"]
 
 
 async def test_a_report_so_far_while_live_and_an_empty_one_before_the_start(

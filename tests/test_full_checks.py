@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from app.main import create_app
 from models.auth import Role, issue_token
 from models.db import SessionMaker, open_database
+from models.history import FullCheckResult
 from models.settings import Settings
 from models.site import Site, SiteStatus
 from models.topology.builtin import seed_if_empty
@@ -112,6 +113,11 @@ async def test_sites_of_a_conference_in_pre_flight_are_checked_and_become_ready(
         assert sites[AWAY]["full_check"] is None
         assert sites[AWAY]["reason"].startswith("down")
     await agent.close()
+    # Kept in the history too, where the report reads which check stood at the start.
+    async with seeded() as session:
+        history = list(await session.scalars(select(FullCheckResult)))
+    assert history and history[-1].passed
+    assert abs(history[-1].at - datetime.fromisoformat(check["at"])) < timedelta(milliseconds=1)
 
 
 async def site(client: httpx.AsyncClient, code: str, headers: dict[str, str]) -> dict[str, Any]:

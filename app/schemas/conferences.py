@@ -193,7 +193,10 @@ class ReportSite(BaseModel):
     worst_mos: float | None
     expected_delegates: int
     attendance: int | None = Field(description="Delegates present, as last reported.")
-    ready_at_start: bool = Field(description="Up for the ready minutes when it went live.")
+    ready_at_start: bool = Field(
+        description="Ready when it went live, as the readiness board judged: up for the ready "
+        "minutes and a full check passed since pre-flight opened."
+    )
 
 
 class ReportTotals(BaseModel):

@@ -76,8 +76,7 @@ def judge(
 
 
 def ready_since(status: SiteStatus, since: datetime, at: datetime, ready_after: timedelta) -> bool:
-    """Whether a site `status` since `since` was ready at `at` (the report's "ready at the
-    start")."""
+    """Whether a site `status` since `since` had been up long enough at `at`."""
     return status is SiteStatus.UP and at - since >= ready_after
 
 

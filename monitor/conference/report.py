@@ -15,13 +15,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.conference import Conference, ConferencePhase
-from models.history import Sample, StatusChange
+from models.history import FullCheckResult, Sample, StatusChange
 from models.incident import Incident, IncidentKind
 from models.site import SiteStatus
 from monitor.conference.attendance import latest_present
 from monitor.conference.participants import participants
 from monitor.conference.phases import phase_at, schedule_of
-from monitor.conference.readiness import ready_since
+from monitor.conference.readiness import FullCheck, SiteState, judge
 from monitor.conference.timeline import Change, overlap_seconds, seconds_in_status
 
 
@@ -51,7 +51,7 @@ class SiteReport:
     incidents: list[IncidentSpan]
     worst: Worst
     attendance: int | None
-    ready_at_start: bool  # up for the conference's ready minutes when it went live
+    ready_at_start: bool  # ready as the readiness board judged it when the conference went live
 
     @property
     def uptime_ratio(self) -> float | None:
@@ -140,6 +140,7 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
     worst = await _worst(session, ids, start, end)
     present = await latest_present(session, ids, schedule.preflight_from, end)
     ready_after = timedelta(minutes=conference.ready_minutes)
+    checks = await _checks_before(session, ids, start)
     sites, names = [], {}
     for p in taking_part:
         site = p.site
@@ -158,7 +159,12 @@ async def build_report(session: AsyncSession, conference: Conference, now: datet
                 worst=worst.get(site.id, Worst()),
                 attendance=present[site.id].present if site.id in present else None,
                 ready_at_start=opening is not None
-                and ready_since(opening.new, opening.at, start, ready_after),
+                and judge(
+                    SiteState(opening.new, opening.at, "", None, True, checks.get(site.id)),
+                    start,
+                    schedule.preflight_from,
+                    ready_after,
+                ).ready,
             )
         )
     return Report(
@@ -188,6 +194,24 @@ async def _status_before(
         )
     )
     return {site_id: Change(at, status) for site_id, at, status in rows.all()}
+
+
+async def _checks_before(
+    session: AsyncSession, ids: list[int], start: datetime
+) -> dict[int, FullCheck]:
+    """Each site's last full check when the window opened."""
+    last = (
+        select(FullCheckResult.site_id, func.max(FullCheckResult.at).label("at"))
+        .where(FullCheckResult.site_id.in_(ids), FullCheckResult.at <= start)
+        .group_by(FullCheckResult.site_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(FullCheckResult).join(
+            last, and_(FullCheckResult.site_id == last.c.site_id, FullCheckResult.at == last.c.at)
+        )
+    )
+    return {c.site_id: FullCheck(c.at, c.passed, c.failed) for c in rows.scalars()}
 
 
 async def _changes(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.attendance import Attendance
 from models.base import utcnow
 from models.db import SessionMaker
-from models.history import Sample, StatusChange
+from models.history import FullCheckResult, Sample, StatusChange
 from models.incident import Incident, IncidentKind
 from models.notification import ChangeKind
 from models.site import Site
@@ -215,6 +215,18 @@ class Recorder:
                 )
             if checks := [e for e in events if isinstance(e, FullChecked)]:
                 await session.execute(update(Site), _check_rows(checks))
+                await session.execute(
+                    insert(FullCheckResult),
+                    [
+                        {
+                            "site_id": c.site_id,
+                            "at": c.at,
+                            "passed": c.passed,
+                            "failed": c.failed[:200],
+                        }
+                        for c in checks
+                    ],
+                )
             notices = await self._incidents(session, saved, probed)
         self._attendance.written(present)
         self.written += len(samples) + len(changes)
