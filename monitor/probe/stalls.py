@@ -27,25 +27,36 @@ class StallLog:
     def __init__(self) -> None:
         self._started = 0.0
         self.last_end = 0.0  # perf_counter() when the last noticeable pause ended
+        self._ticked = 0.0  # perf_counter() of the watch's last tick, while it watches
+        self._watching = False
 
     def stalled_since(self, moment: float) -> bool:
-        """Did a noticeable pause end after `moment` (a `time.perf_counter()` value)?"""
-        return self.last_end > moment
+        """Did a noticeable pause end after `moment` (a `time.perf_counter()` value), or is the
+        loop's watch overdue (it stood still, and its late tick has not run yet)?"""
+        if self.last_end > moment:
+            return True
+        return self._watching and time.perf_counter() - self._ticked >= TICK_SECONDS + STALL_SECONDS
 
     async def watch_loop(self, on_lag: Callable[[float], None] = lambda _: None) -> None:
         """Tick every TICK_SECONDS; a late tick means the loop stood still that long.
 
-        After a stall a timer runs in the loop's first turn, before the pongs that waited in the
-        socket buffers have climbed through DTLS and SCTP: they find the stall noted.
+        After a stall, the loop's first turn runs what the sockets hold before its timers: an
+        answer read straight off a socket (a STUN response) is handled before the late tick
+        notes the stall, and finds the watch overdue instead. Pongs that climb through DTLS and
+        SCTP come a turn or two later and find the stall noted.
         """
-        while True:
-            started = time.perf_counter()
-            await asyncio.sleep(TICK_SECONDS)
-            now = time.perf_counter()
-            lateness = max(0.0, now - started - TICK_SECONDS)
-            on_lag(lateness)
-            if lateness >= STALL_SECONDS:
-                self.last_end = now
+        self._watching, self._ticked = True, time.perf_counter()
+        try:
+            while True:
+                started = time.perf_counter()
+                await asyncio.sleep(TICK_SECONDS)
+                now = self._ticked = time.perf_counter()
+                lateness = max(0.0, now - started - TICK_SECONDS)
+                on_lag(lateness)
+                if lateness >= STALL_SECONDS:
+                    self.last_end = now
+        finally:
+            self._watching = False
 
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:
         now = time.perf_counter()
