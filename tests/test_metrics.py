@@ -196,16 +196,17 @@ def grafana_queries() -> list[str]:
     return [e.replace("$site", ".*").replace("$__rate_interval", "1m") for e in exprs]
 
 
-async def test_alertmanager_mutes_communes_while_their_district_is_down(tmp_path: Path) -> None:
+def alert(name: str, **labels: str) -> dict[str, Any]:
+    """An alert as Prometheus posts it to Alertmanager, firing for the next ten minutes."""
     now = datetime.now(UTC)
+    return {
+        "labels": {"alertname": name, "severity": "critical", **labels},
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(minutes=10)).isoformat(),
+    }
 
-    def alert(name: str, **labels: str) -> dict[str, Any]:
-        return {
-            "labels": {"alertname": name, "severity": "critical", **labels},
-            "startsAt": now.isoformat(),
-            "endsAt": (now + timedelta(minutes=10)).isoformat(),
-        }
 
+async def test_alertmanager_mutes_communes_while_their_district_is_down(tmp_path: Path) -> None:
     alerts = [
         alert("BridgeWatchDistrictOutage", parent="051"),
         alert("BridgeWatchSiteDown", site="01600", level="commune", parent="051"),
@@ -238,15 +239,6 @@ async def test_alertmanager_mutes_communes_while_their_district_is_down(tmp_path
 async def test_alertmanager_mutes_every_site_while_the_monitors_link_is_down(
     tmp_path: Path,
 ) -> None:
-    now = datetime.now(UTC)
-
-    def alert(name: str, **labels: str) -> dict[str, Any]:
-        return {
-            "labels": {"alertname": name, "severity": "critical", **labels},
-            "startsAt": now.isoformat(),
-            "endsAt": (now + timedelta(minutes=10)).isoformat(),
-        }
-
     job = {"job": "bridgewatch", "instance": "bw:8000"}
     alerts = [
         alert("BridgeWatchMonitorLinkDown", kind="monitor_link", **job),

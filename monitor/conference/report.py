@@ -10,8 +10,9 @@ recorded status changes (`timeline`), so they are exact to the change, not to th
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.conference import Conference, ConferencePhase
@@ -182,36 +183,29 @@ async def _status_before(
     session: AsyncSession, ids: list[int], start: datetime
 ) -> dict[int, Change]:
     """Each site's status when the window opened, and since when: its last change before."""
-    last = (
-        select(StatusChange.site_id, func.max(StatusChange.at).label("at"))
-        .where(StatusChange.site_id.in_(ids), StatusChange.at <= start)
-        .group_by(StatusChange.site_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(StatusChange.site_id, StatusChange.at, StatusChange.new_status).join(
-            last, and_(StatusChange.site_id == last.c.site_id, StatusChange.at == last.c.at)
-        )
-    )
-    return {site_id: Change(at, status) for site_id, at, status in rows.all()}
+    rows = await session.scalars(_last_before(StatusChange, ids, start))
+    return {c.site_id: Change(c.at, c.new_status) for c in rows}
 
 
 async def _checks_before(
     session: AsyncSession, ids: list[int], start: datetime
 ) -> dict[int, FullCheck]:
     """Each site's last full check when the window opened."""
+    rows = await session.scalars(_last_before(FullCheckResult, ids, start))
+    return {c.site_id: FullCheck(c.at, c.passed, c.failed) for c in rows}
+
+
+def _last_before(
+    table: type[StatusChange] | type[FullCheckResult], ids: list[int], start: datetime
+) -> Select[Any]:
+    """The rows of `table` (a site's history: site_id, at) last for each site at `start`."""
     last = (
-        select(FullCheckResult.site_id, func.max(FullCheckResult.at).label("at"))
-        .where(FullCheckResult.site_id.in_(ids), FullCheckResult.at <= start)
-        .group_by(FullCheckResult.site_id)
+        select(table.site_id, func.max(table.at).label("at"))
+        .where(table.site_id.in_(ids), table.at <= start)
+        .group_by(table.site_id)
         .subquery()
     )
-    rows = await session.execute(
-        select(FullCheckResult).join(
-            last, and_(FullCheckResult.site_id == last.c.site_id, FullCheckResult.at == last.c.at)
-        )
-    )
-    return {c.site_id: FullCheck(c.at, c.passed, c.failed) for c in rows.scalars()}
+    return select(table).join(last, and_(table.site_id == last.c.site_id, table.at == last.c.at))
 
 
 async def _changes(
