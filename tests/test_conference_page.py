@@ -474,7 +474,7 @@ async def test_the_printable_report_has_a_table_per_district_and_prints_on_a4(
     assert song_hien[6] == "94.6 %"
     assert song_hien[7] == "1" and song_hien[8] == "400 ms" and song_hien[-1] == "23/25"
     assert present == "23/75"
-    assert ready == "2/3"  # Nước Hai was down at the start
+    assert ready == "1/3"  # Nước Hai was down at the start, Hợp Giang's check saw no picture
     assert incidents == [  # per district, the longest first, in the hall's time
         "Phường Hợp Giang: Suy giảm 09:00\N{EN DASH}09:10 (10 phút trong giờ họp)",
         "Phường Sông Hiến: Mất kết nối 08:10\N{EN DASH}08:16 (6 phút trong giờ họp)",
