@@ -15,7 +15,6 @@ import gc
 import time
 from collections.abc import Callable
 from typing import Any
-from weakref import WeakKeyDictionary
 
 NOTICEABLE_SECONDS = 0.005  # young collections take well under this; they change nothing
 TICK_SECONDS = 0.02
@@ -28,43 +27,25 @@ class StallLog:
     def __init__(self) -> None:
         self._started = 0.0
         self.last_end = 0.0  # perf_counter() when the last noticeable pause ended
-        # perf_counter() of each watched loop's last tick: per loop, as a process may run
-        # several (a server in a thread), and one that stopped must not speak for the others.
-        self._ticked: WeakKeyDictionary[asyncio.AbstractEventLoop, float] = WeakKeyDictionary()
 
     def stalled_since(self, moment: float) -> bool:
-        """Did a noticeable pause end after `moment` (a `time.perf_counter()` value), or is the
-        running loop's watch overdue (it stood still, and its late tick has not run yet)?"""
-        if self.last_end > moment:
-            return True
-        try:
-            ticked = self._ticked.get(asyncio.get_running_loop())
-        except RuntimeError:  # no loop running: nothing of a loop to be late
-            return False
-        overdue = TICK_SECONDS + STALL_SECONDS
-        return ticked is not None and time.perf_counter() - ticked >= overdue
+        """Did a noticeable pause end after `moment` (a `time.perf_counter()` value)?"""
+        return self.last_end > moment
 
     async def watch_loop(self, on_lag: Callable[[float], None] = lambda _: None) -> None:
         """Tick every TICK_SECONDS; a late tick means the loop stood still that long.
 
-        After a stall, the loop's first turn runs what the sockets hold before its timers: an
-        answer read straight off a socket (a STUN response) is handled before the late tick
-        notes the stall, and finds the watch overdue instead. Pongs that climb through DTLS and
-        SCTP come a turn or two later and find the stall noted.
+        After a stall a timer runs in the loop's first turn, before the pongs that waited in the
+        socket buffers have climbed through DTLS and SCTP: they find the stall noted.
         """
-        loop = asyncio.get_running_loop()
-        self._ticked[loop] = time.perf_counter()
-        try:
-            while True:
-                started = time.perf_counter()
-                await asyncio.sleep(TICK_SECONDS)
-                now = self._ticked[loop] = time.perf_counter()
-                lateness = max(0.0, now - started - TICK_SECONDS)
-                on_lag(lateness)
-                if lateness >= STALL_SECONDS:
-                    self.last_end = now
-        finally:
-            self._ticked.pop(loop, None)
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(TICK_SECONDS)
+            now = time.perf_counter()
+            lateness = max(0.0, now - started - TICK_SECONDS)
+            on_lag(lateness)
+            if lateness >= STALL_SECONDS:
+                self.last_end = now
 
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:
         now = time.perf_counter()
