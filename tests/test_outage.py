@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from app.main import create_app
 from models.auth import Role, issue_token
+from models.base import utcnow
 from models.db import SessionMaker, open_database
 from models.history import Sample, StatusChange
 from models.incident import Incident
@@ -201,6 +202,7 @@ async def test_a_site_status_written_by_someone_else_converges_to_what_its_monit
                 return await statuses() == {"up"}
 
             await eventually(all_up, "every site is up")
+            written_elsewhere = utcnow()
             async with seeded() as session:
                 await session.execute(
                     update(Site)
@@ -220,14 +222,15 @@ async def test_a_site_status_written_by_someone_else_converges_to_what_its_monit
             await session.execute(
                 select(StatusChange.new_status, StatusChange.reason).where(
                     StatusChange.old_status == SiteStatus.UNKNOWN,
-                    StatusChange.new_status == SiteStatus.UP,
+                    StatusChange.at >= written_elsewhere,
                 )
             )
         ).all()
     assert summary["by_status"]["up"] >= len(SITES)
-    # Each site's first unknown -> up, then the correction, which keeps the monitor's reason.
-    assert len(corrections) == 2 * len(SITES)
-    assert {reason for _, reason in corrections} == {"link good"}
+    # One correction per site, unknown -> up, with the monitor's own reason. (A site's first
+    # status is not counted: on a busy machine it may go unknown -> degraded -> up.)
+    assert len(corrections) == len(SITES)
+    assert set(corrections) == {(SiteStatus.UP, "link good")}
 
 
 async def test_a_worker_cut_off_from_the_database_stops_probing_what_it_gave_up(
