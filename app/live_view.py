@@ -30,12 +30,18 @@ from pydantic import TypeAdapter
 from sqlalchemy import Row, or_, select
 
 from app.health import DatabaseWatch
-from app.queries import incident_public, incidents_with_site, site_public, sites_with_parent_code
+from app.queries import (
+    as_observed,
+    incident_public,
+    incidents_with_site,
+    site_public,
+    sites_with_parent_code,
+)
 from app.schemas.devices import room_devices
 from models.base import utcnow
 from models.db import SessionMaker, is_outage
-from models.incident import Incident
-from models.site import Site
+from models.incident import Incident, IncidentKind
+from models.site import Site, SiteStatus
 from monitor.conference.attendance import Present, latest_present
 from monitor.probe.events import (
     AttendanceChanged,
@@ -187,7 +193,10 @@ class LiveView:
         self._database = database
         self._stopping = stopping
         self._sites: dict[str, dict[str, Any]] = {}  # by code, in code order; JSON-ready
-        self._site_json: dict[str, str] = {}  # each site's JSON, redone only when it changes
+        self._site_json: dict[str, str] = {}  # each site's JSON as shown, redone on a change
+        # Whether the monitor's own link is out (an open monitor-link incident): the sites that
+        # read down are then shown not observable (app/queries.py `as_observed`).
+        self._link_out = False
         self._incidents: dict[int, dict[str, Any]] = {}  # open and recent, JSON-ready
         self._snapshot: bytes | None = None  # built for the next client that needs one
         self._clients: set[Client] = set()
@@ -350,8 +359,24 @@ class LiveView:
         self._changed |= touched
 
     def _render(self, code: str) -> None:
-        self._site_json[code] = _dumps(self._sites[code])
+        self._site_json[code] = _dumps(as_observed(self._sites[code], self._link_out))
         self._snapshot = None
+
+    def _follow_link(self) -> None:
+        """Once the monitor's link goes out or comes back, the sites that read down are shown
+        otherwise: sent again."""
+        link_out = any(
+            i["kind"] == IncidentKind.MONITOR_LINK and i["closed_at"] is None
+            for i in self._incidents.values()
+        )
+        if link_out == self._link_out:
+            return
+        self._link_out = link_out
+        down = [code for code, site in self._sites.items() if site["status"] == SiteStatus.DOWN]
+        for code in down:
+            self._render(code)
+        self._changed.update(down)
+        self._kick.set()
 
     def _send_update(self) -> None:
         codes = [code for code in self._changed if code in self._site_json]
@@ -413,6 +438,7 @@ class LiveView:
         self._incidents.update(found)
         self._forget_old_incidents()
         self._snapshot = None
+        self._follow_link()
         for change in changes:
             if incident := found.get(change.incident_id):
                 self._broadcast(sse("incident", {"state": change.state, **incident}))
@@ -458,7 +484,7 @@ class LiveView:
         changed: list[str] = []
         topology = list(self._sites) != [site.code for site, _ in rows]
         for site, parent_code in rows:
-            fresh = site_public(site, parent_code).model_dump(mode="json")
+            fresh = site_public(site, parent_code, link_out=False).model_dump(mode="json")
             fresh["attendance"] = _attendance(present.get(site.id))
             old = self._sites.get(site.code)
             if old is not None:
@@ -476,9 +502,12 @@ class LiveView:
             if self._incidents.get(incident_id) != incident
         ]
         self._sites = sites
-        self._site_json = {code: _dumps(site) for code, site in sites.items()}
         self._incidents = incidents
         self._forget_old_incidents()
+        self._follow_link()
+        self._site_json = {
+            code: _dumps(as_observed(site, self._link_out)) for code, site in sites.items()
+        }
         self._snapshot = None
         first = not self.seeded
         self.seeded = True

@@ -17,12 +17,14 @@ from app.schemas.devices import room_devices
 from app.schemas.incidents import IncidentPublic
 from app.schemas.sites import SitePublic
 from models.incident import Incident
-from models.site import Site
+from models.site import Site, SiteStatus
+from monitor.probe.monitor_link import NOT_OBSERVABLE, observed
 
 Parent = aliased(Site)  # a site's parent, for its code (and for filters on it)
 
 
-def site_public(site: Site, parent_code: str | None) -> SitePublic:
+def site_public(site: Site, parent_code: str | None, link_out: bool) -> SitePublic:
+    """The site as staff are shown it, `link_out` whether the monitor's own link is out."""
     devices = room_devices(site.latest)
     check = None
     if site.full_check_at is not None:
@@ -31,9 +33,19 @@ def site_public(site: Site, parent_code: str | None) -> SitePublic:
             passed=bool(site.full_check_passed),
             failed=site.full_check_failed,
         )
-    return SitePublic.model_validate(
-        {**_columns(site), "parent_code": parent_code, "devices": devices, "full_check": check}
-    )
+    fields = {**_columns(site), "parent_code": parent_code, "devices": devices, "full_check": check}
+    return SitePublic.model_validate(as_observed(fields, link_out))
+
+
+def as_observed(site: dict[str, Any], link_out: bool) -> dict[str, Any]:
+    """A site's public fields with its status as shown (monitor/probe/monitor_link.py): while
+    the monitor's own link is out, a site that reads down is of unknown status, not observable.
+    """
+    stored = SiteStatus(site["status"])
+    shown = observed(stored, link_out)
+    if shown == stored:
+        return site
+    return {**site, "status": shown, "status_reason": NOT_OBSERVABLE, "observable": False}
 
 
 def _columns(site: Site) -> dict[str, Any]:

@@ -5,16 +5,18 @@ monitor's own link: one line, the sites it cannot reach not observable rather th
 from datetime import timedelta
 
 from playwright.async_api import Browser, expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.main import create_app
 from models.auth import Role
 from models.base import utcnow
 from models.db import SessionMaker
+from models.incident import Incident, IncidentKind
 from models.settings import Settings
 from models.site import Site, SiteStatus
-from monitor.probe.events import EventBus
+from monitor.probe.events import EventBus, IncidentChanged
 from monitor.probe.group_store import GroupStore
+from monitor.probe.incidents import Notice
 from tests.browser import WALL, counter, serve, tile
 from tests.databases import SQLITE_ONLY
 from tests.service import free_port
@@ -77,18 +79,42 @@ async def test_while_the_monitors_link_is_out_its_sites_are_not_shown_down(
         )
         await session.commit()
     nobody = f"127.0.0.1:{free_port()}"  # the gateway does not answer
-    await GroupStore(seeded, RULE, [nobody]).regroup([c.id for c in communes], utcnow())
     async with (
         serve(create_app(settings)) as service,
         opened(browser, WALL, bearer(auth[Role.VIEWER])) as page,
     ):
         await page.goto(service.base)
+        first = page.locator(tile(page, communes[0].code))
+        await expect(first).to_have_attribute("data-status", "down")
+        # The monitor finds its own link out while the page is open (as a worker's recorder
+        # would tell it): the sites it cannot see are no longer shown down.
+        bus: EventBus = service.server.lifespan.state["bus"]
+        for notice in await GroupStore(seeded, RULE, [nobody]).regroup(
+            [c.id for c in communes], utcnow()
+        ):
+            bus.publish(notice)
         lines = page.locator("#incidents-open > [data-incident]")
         await expect(lines).to_have_count(1)
         await expect(lines.locator(".inc-cause")).to_have_text(
             "Máy giám sát mất kết nối: 24/24 điểm cầu không quan sát được"
         )
-        await expect(page.locator(tile(page, communes[0].code))).to_have_attribute(
-            "data-status", "unknown"
-        )
+        await expect(first).to_have_attribute("data-status", "unknown")
         assert await counter(page, "down") == 0
+        # A page opened meanwhile shows the same from its first snapshot, with the reason.
+        await page.reload()
+        await expect(first).to_have_attribute("data-status", "unknown")
+        await first.click()
+        await expect(page.locator("#site-panel")).to_contain_text(
+            "không quan sát được: máy giám sát mất kết nối"
+        )
+        # The link is back, the sites not yet: they read down again.
+        async with seeded() as session:
+            link = await session.scalar(
+                select(Incident).where(Incident.kind == IncidentKind.MONITOR_LINK)
+            )
+            assert link is not None
+            link.closed_at = utcnow()
+            await session.commit()
+        bus.publish(IncidentChanged(link.id, "04", Notice.CLOSED))
+        await expect(first).to_have_attribute("data-status", "down")
+        assert await counter(page, "down") == len(communes)

@@ -7,6 +7,7 @@ from playwright.async_api import Browser
 from app.main import create_app
 from models.settings import DEFAULT_THRESHOLDS, Settings
 from models.site import SiteStatus
+from monitor.probe.monitor_link import NOT_OBSERVABLE
 from monitor.probe.quality import figures
 from monitor.probe.status import Policy, StatusMachine
 from monitor.scaleout.unwatched import UNWATCHED_REASON
@@ -85,6 +86,7 @@ def reasons_the_monitor_writes() -> list[str]:
     over = machine(SiteStatus.MAINTENANCE).maintain(None, T0)
     written.append(over.reason if over else "")
     written.append(UNWATCHED_REASON)  # scale-out: no worker holds the site
+    written.append(NOT_OBSERVABLE)  # shown while the monitor's own link is out
     assert all(written), written
     return written
 

@@ -17,6 +17,7 @@ from models.site import Site, SiteStatus
 from monitor.probe.group_store import GroupStore
 from monitor.probe.grouping import Rule
 from monitor.probe.incidents import Notice
+from monitor.probe.monitor_link import NOT_OBSERVABLE
 from tests.databases import PostgresDatabases
 from tests.service import free_port
 from tests.test_outage import seeded_postgres
@@ -173,6 +174,55 @@ async def test_a_district_group_open_when_the_monitors_link_is_found_out_closes(
     assert link.cause is not None and link.cause.startswith("monitor's link: 24 of 24 sites")
     assert (group.id, Notice.CLOSED) in [(n.incident_id, n.state) for n in notices]
     assert set(ids) <= {n.incident_id for n in notices if n.state == Notice.GROUPED}
+
+
+async def test_while_the_monitors_link_is_out_its_down_sites_read_not_observable(
+    seeded: SessionMaker, client: httpx.AsyncClient, auth: Headers
+) -> None:
+    """An organiser asking which communes are down during a cut in the server room is told
+    none is known to be: the sites read unknown, not observable, in every REST answer; their
+    incidents and stored status stay down, and read down again once the link is back."""
+    viewer = auth[Role.VIEWER]
+    communes = await communes_with_agents(seeded, "040") + await communes_with_agents(seeded, "042")
+    await down_incidents(seeded, communes, utcnow() - timedelta(seconds=5))
+    async with seeded() as session:
+        await session.execute(
+            update(Site).where(Site.id.in_([c.id for c in communes])).values(status=SiteStatus.DOWN)
+        )
+        await session.commit()
+    store = GroupStore(seeded, RULE, [f"127.0.0.1:{free_port()}"])  # the gateway is silent
+    await store.regroup([c.id for c in communes], utcnow())
+    assert store.link_out  # what the worker's site metrics follow
+
+    async def shown(params: dict[str, str]) -> list[dict[str, object]]:
+        listed = await client.get("/api/v1/sites", params=params, headers=viewer)
+        assert listed.status_code == 200, listed.text
+        items: list[dict[str, object]] = listed.json()["items"]
+        return items
+
+    district = await shown({"parent": "040"})
+    assert {(s["status"], s["observable"]) for s in district} == {("unknown", False)}
+    assert {s["status_reason"] for s in district} == {NOT_OBSERVABLE}
+    assert await shown({"status": "down"}) == []
+    assert {c.code for c in communes} <= {s["code"] for s in await shown({"status": "unknown"})}
+    one = (await client.get(f"/api/v1/sites/{communes[0].code}", headers=viewer)).json()
+    assert (one["status"], one["observable"]) == ("unknown", False)
+    summary = (await client.get("/api/v1/summary", headers=viewer)).json()
+    assert summary["by_status"]["down"] == 0
+    assert summary["monitor_link"]["not_observable"] == len(communes)
+
+    async with seeded() as session:  # the link is back (as its step closes it)
+        await session.execute(
+            update(Incident)
+            .where(Incident.kind == IncidentKind.MONITOR_LINK)
+            .values(closed_at=utcnow())
+        )
+        await session.commit()
+    district = await shown({"parent": "040"})
+    assert {(s["status"], s["observable"]) for s in district} == {("down", True)}
+    assert len(await shown({"status": "down"})) == len(communes)
+    summary = (await client.get("/api/v1/summary", headers=viewer)).json()
+    assert summary["by_status"]["down"] == len(communes) and summary["monitor_link"] is None
 
 
 async def test_silent_references_are_logged_once_not_at_every_step(

@@ -127,17 +127,25 @@ async def gateway(port: int) -> AsyncIterator[None]:
 
 async def monitor_link_seen(
     client: httpx.AsyncClient, viewer: dict[str, str]
-) -> tuple[float, object]:
-    """`bridgewatch_incidents_open{kind="monitor_link"}` and the summary's monitor link id."""
-    scraped = (await client.get("/metrics")).text
+) -> tuple[float, object, float]:
+    """`bridgewatch_incidents_open{kind="monitor_link"}`, the summary's monitor link id, and
+    how many of the two districts' sites `bridgewatch_site_status` says are down."""
+    scraped = list(text_string_to_metric_families((await client.get("/metrics")).text))
+    samples = [sample for family in scraped for sample in family.samples]
     (open_links,) = [
-        sample.value
-        for family in text_string_to_metric_families(scraped)
-        for sample in family.samples
-        if sample.name == "bridgewatch_incidents_open" and sample.labels["kind"] == "monitor_link"
+        s.value
+        for s in samples
+        if s.name == "bridgewatch_incidents_open" and s.labels["kind"] == "monitor_link"
     ]
+    down = sum(
+        s.value
+        for s in samples
+        if s.name == "bridgewatch_site_status"
+        and s.labels["status"] == "down"
+        and s.labels["site"] in TWO_DISTRICTS
+    )
     link = (await client.get("/api/v1/summary", headers=viewer)).json()["monitor_link"]
-    return open_links, None if link is None else link["incident_id"]
+    return open_links, None if link is None else link["incident_id"], down
 
 
 async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
@@ -208,9 +216,16 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
         assert [i["kind"] for i in seen[0]].count("group") == 0  # no district paged
         link = next(i for i in seen[0] if i["kind"] == "monitor_link")
         assert link["site_code"] == "04" and link["severity"] == "down"
+
         # Prometheus (whose shipped rules then mute every site alert) and the organisers'
-        # summary say so too.
-        assert await monitor_link_seen(client, viewer) == (1.0, link["id"])
+        # summary say so too, and no site reads down where staff look: not observable.
+        async def link_told() -> bool:  # the worker's metrics follow its grouping step
+            return await monitor_link_seen(client, viewer) == (1.0, link["id"], 0.0)
+
+        await eventually(link_told, "the link told by metrics and summary, no site down")
+        listed = await client.get("/api/v1/sites", params={"limit": 1000}, headers=viewer)
+        shown = [s for s in listed.json()["items"] if s["code"] in TWO_DISTRICTS]
+        assert {(s["status"], s["observable"]) for s in shown} == {("unknown", False)}
 
         async def told(count: int) -> bool:
             return len(receiver.unique) >= count
@@ -224,7 +239,7 @@ async def test_every_agent_gone_with_the_gateway_is_one_monitor_link_incident(
                 return await open_incidents() == []
 
             await eventually(none_open, "the monitor-link incident closed")
-            assert await monitor_link_seen(client, viewer) == (0.0, None)
+            assert await monitor_link_seen(client, viewer) == (0.0, None, 0.0)
 
             await eventually(lambda: told(2), "the mend was told", 60)
     # No commune contact paged: one line for the monitor's link, every site folded under it.

@@ -24,10 +24,11 @@ from app.schemas.sites import (
 )
 from models.base import utcnow
 from models.history import Sample, SampleRollup
-from models.incident import Incident, IncidentKind
 from models.site import ProbeMode, Site, SiteLevel, SiteStatus
 from models.text import search_key
 from models.topology.hierarchy import find_cycle, load_parent_map
+from monitor.probe.group_store import open_link_incident
+from monitor.probe.monitor_link import observed
 
 router = APIRouter(prefix="/sites", tags=["sites"], responses=problems(*EVERY_ROUTE, 422))
 summary_router = APIRouter(tags=["sites"], responses=problems(*EVERY_ROUTE))
@@ -54,21 +55,29 @@ async def list_sites(
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Offset = 0,
 ) -> Page[SitePublic]:
+    link_out = await _link_out(session)
     query = sites_with_parent_code()
     if level is not None:
         query = query.where(Site.level == level)
     if parent is not None:
         query = query.where(Parent.code == parent)
-    if status is not None:
-        query = query.where(Site.status == status)
+    if status is not None:  # as shown: while the monitor's link is out, down reads unknown
+        query = query.where(
+            Site.status.in_(s for s in SiteStatus if observed(s, link_out) == status)
+        )
     if enabled is not None:
         query = query.where(Site.enabled == enabled)
     if q and (key := search_key(q)):
         query = query.where(Site.search_text.like(f"%{_escape_like(key)}%", escape="\\"))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(query.order_by(Site.code).limit(limit).offset(offset))
-    items = [site_public(site, parent_code) for site, parent_code in rows]
+    items = [site_public(site, parent_code, link_out) for site, parent_code in rows]
     return Page[SitePublic](items=items, total=total or 0)
+
+
+async def _link_out(session: AsyncSession) -> bool:
+    """Whether the monitor's own link is out: its sites that read down are not observable."""
+    return await open_link_incident(session) is not None
 
 
 async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
@@ -80,7 +89,7 @@ async def _get(session: AsyncSession, code: str) -> tuple[Site, str | None]:
 
 @router.get("/{code}", summary="One site", responses=problems(404))
 async def get_site(code: str, session: SessionDep, _: Viewer) -> SitePublic:
-    return site_public(*await _get(session, code))
+    return site_public(*await _get(session, code), await _link_out(session))
 
 
 async def _parent_id(session: AsyncSession, parent_code: str | None) -> int | None:
@@ -121,7 +130,7 @@ async def create_site(
     if probe_engine is not None:
         probe_engine.request_reload()
     live.site_edited()  # the dashboard shows the edit without waiting for its periodic check
-    return site_public(site, body.parent_code)
+    return site_public(site, body.parent_code, await _link_out(session))
 
 
 @router.patch("/{code}", summary="Change some fields of a site", responses=problems(403, 404))
@@ -146,7 +155,7 @@ async def update_site(
     if probe_engine is not None:
         probe_engine.request_reload()
     live.site_edited()  # the dashboard shows the edit without waiting for its periodic check
-    return site_public(site, parent_code)
+    return site_public(site, parent_code, await _link_out(session))
 
 
 @router.delete(
@@ -248,22 +257,21 @@ async def summary(session: SessionDep, _: Viewer) -> Summary:
     rows = await session.execute(
         select(Site.level, status, func.count()).group_by(Site.level, status)
     )
+    link = await open_link_incident(session)
     by_level_status = {level: dict.fromkeys(SiteStatus, 0) for level in SiteLevel}
     by_level_not_probed = dict.fromkeys(SiteLevel, 0)
+    not_observable = 0
     for level, site_status, count in rows:
         if site_status is None:
             by_level_not_probed[level] += count
-        else:
-            by_level_status[level][site_status] += count
+            continue
+        shown = observed(site_status, link is not None)
+        by_level_status[level][shown] += count
+        not_observable += count if shown != site_status else 0
     by_level = {
         level: sum(counts.values()) + by_level_not_probed[level]
         for level, counts in by_level_status.items()
     }
-    link = await session.scalar(
-        select(Incident).where(
-            Incident.kind == IncidentKind.MONITOR_LINK, Incident.closed_at.is_(None)
-        )
-    )
     return Summary(
         total=sum(by_level.values()),
         not_probed=sum(by_level_not_probed.values()),
@@ -273,5 +281,10 @@ async def summary(session: SessionDep, _: Viewer) -> Summary:
         by_level_not_probed=by_level_not_probed,
         monitor_link=None
         if link is None
-        else MonitorLinkPublic(incident_id=link.id, since=link.opened_at, cause=link.cause or ""),
+        else MonitorLinkPublic(
+            incident_id=link.id,
+            since=link.opened_at,
+            cause=link.cause or "",
+            not_observable=not_observable,
+        ),
     )

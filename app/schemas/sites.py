@@ -62,6 +62,13 @@ class SitePublic(BaseModel):
         description="Why the status last changed, in English, e.g. '3 heartbeats missed' "
         "(docs/PROTOCOL.md lists the forms); empty when not known."
     )
+    observable: bool = Field(
+        True,
+        description="False while the monitor's own link is out (the summary's `monitor_link`) "
+        'for a site that reads down: it is then shown `unknown`, with the reason "not '
+        "observable: the monitor's own link is down\", as it is not known to be down. Its "
+        "incident and history still say down.",
+    )
     lat: float | None
     lon: float | None
     contact_name: str | None
@@ -155,6 +162,10 @@ class MonitorLinkPublic(BaseModel):
         description="e.g. \"monitor's link: 160 of 171 sites not observable (unreachable: "
         '10.0.0.1:443)".'
     )
+    not_observable: int = Field(
+        description="Probed sites that read down, counted `unknown` meanwhile (they are not "
+        "known to be down)."
+    )
 
 
 class Summary(BaseModel):
@@ -183,6 +194,6 @@ class Summary(BaseModel):
     monitor_link: MonitorLinkPublic | None = Field(
         description="Set while the monitor cannot reach its own reference targets "
         "(BRIDGEWATCH_MONITOR_LINK_REFERENCES) and sites across several districts fell "
-        "together: the sites counted `down` are then not observable, not known to be down. "
+        "together: the sites that read down are then not observable, and counted `unknown`. "
         "Null otherwise."
     )

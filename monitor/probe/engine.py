@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -32,6 +32,7 @@ from monitor.probe.group_store import GroupStore
 from monitor.probe.grouping import Rule
 from monitor.probe.holdings import Holdings
 from monitor.probe.metrics import ProbeMetrics, SiteSnapshot
+from monitor.probe.monitor_link import observed
 from monitor.probe.reach import Reaching, ReachTimings
 from monitor.probe.recorder import Recorder, prune_samples
 from monitor.probe.site_monitor import SiteMonitor
@@ -131,12 +132,12 @@ class ProbeEngine:
             heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds,
             window_seconds=settings.window_seconds,
         )
-        grouping = GroupStore(
+        self._grouping = GroupStore(
             sessionmaker,
             Rule(settings.group_fraction, timedelta(seconds=settings.group_window_seconds)),
             settings.monitor_link_references,
         )
-        self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds, grouping)
+        self.recorder = Recorder(sessionmaker, bus, settings.recorder_flush_seconds, self._grouping)
         self._prober = StunProber() if settings.liveness == "stun" else None
 
     async def start(self) -> None:
@@ -226,11 +227,14 @@ class ProbeEngine:
             await asyncio.sleep(RETENTION_SECONDS)
 
     def snapshots(self) -> list[SiteSnapshot]:
+        """Each site as the metrics show it: not observable while the monitor's link is out."""
         unknown = SiteInfo("", "", "")
+        link_out = self._grouping.link_out
         snapshots = []
         for code, monitor in list(self.monitors.items()):
             info = self.info.get(code, unknown)
-            snapshots.append(monitor.snapshot(info.name, info.level, info.parent))
+            snapshot = monitor.snapshot(info.name, info.level, info.parent)
+            snapshots.append(replace(snapshot, status=observed(snapshot.status, link_out)))
         return snapshots
 
     def gauges(self) -> dict[str, float]:

@@ -48,6 +48,9 @@ class GroupStore:
         self._held: set[int] = set()
         # The references last found unreachable: a change is logged, not every step's finding.
         self._unreachable: list[str] = []
+        # Whether a monitor-link incident was open after the last step (the site metrics show
+        # the sites down meanwhile as not observable).
+        self.link_out = False
 
     async def regroup(self, site_ids: Iterable[int], now: datetime) -> list[IncidentChanged]:
         """Judge the parents of `site_ids` again (or the monitor's link, while it is out), and
@@ -71,13 +74,15 @@ class GroupStore:
     ) -> list[IncidentChanged]:
         blind.asked = False
         async with self._sessionmaker() as session, session.begin():
-            link = await _open_link_incident(session)
+            link = await open_link_incident(session)
             if link is not None:
                 notices = await _follow_link(session, link, blind, self._rule, now)
             else:
                 notices = await self._regroup_families(session, site_ids, blind, now)
             notices += await _let_stragglers_go(session, grouping.stragglers_after(self._rule, now))
             await _queue_notifications(session, notices, now)
+            link_out = await open_link_incident(session) is not None
+        self.link_out = link_out
         return notices
 
     def _log_references(self, blind: "_Blindness") -> None:
@@ -111,7 +116,8 @@ class GroupStore:
         return notices
 
 
-async def _open_link_incident(session: AsyncSession) -> Incident | None:
+async def open_link_incident(session: AsyncSession) -> Incident | None:
+    """The monitor-link incident, while the monitor's own link is out."""
     return await session.scalar(
         select(Incident).where(
             Incident.kind == IncidentKind.MONITOR_LINK, Incident.closed_at.is_(None)
@@ -200,7 +206,7 @@ async def _open_link(
     hub = await session.scalar(
         select(Site).where(Site.parent_id.is_(None)).order_by(Site.id).limit(1).with_for_update()
     )
-    if hub is None or await _open_link_incident(session) is not None:
+    if hub is None or await open_link_incident(session) is not None:
         return []  # (another worker opened it while this one waited for the hub's row)
     probed_count, down, codes = await _sites_down(session)
     since = monitor_link.blind_since(down, probed_count, rule)

@@ -11,13 +11,20 @@ attached, the sites not observable rather than down (a district's group that ope
 before, left with no child, closes). It closes once a reference answers and
 fewer than that are still down; who is still down a window later stands alone (the stragglers
 of grouping.py).
+
+Only what staff and alerts are told changes, never the monitoring: a site keeps its stored
+status (down, with its incident), and is shown as of unknown status, not observable (`observed`),
+by the REST API, the live stream and the site metrics alike.
 """
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from models.site import SiteStatus
 from monitor.probe.grouping import Rule, needed
+
+NOT_OBSERVABLE = "not observable: the monitor's own link is down"
 
 
 @dataclass(frozen=True)
@@ -60,3 +67,9 @@ def cause(down: int, probed: int, references: list[str]) -> str:
         f"monitor's link: {down} of {probed} sites not observable "
         f"(unreachable: {', '.join(references)})"
     )
+
+
+def observed(status: SiteStatus, link_out: bool) -> SiteStatus:
+    """The status a site is shown with: while the monitor's own link is out, one that reads down
+    is not known to be down."""
+    return SiteStatus.UNKNOWN if link_out and status == SiteStatus.DOWN else status

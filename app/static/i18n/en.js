@@ -110,6 +110,7 @@ export default {
   'reason.good': 'link good',
   'reason.goodFor': 'link good for {n} windows',
   'reason.unwatched': 'not monitored: no monitor worker is watching this site',
+  'reason.notObservable': "not observable: the monitor's own link is down",
   'reason.for': '{list} for {n} windows',
   'reason.rtt': 'round trip {ms} ms',
   'reason.jitter': 'jitter {ms} ms',

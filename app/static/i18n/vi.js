@@ -111,6 +111,7 @@ export default {
   'reason.good': 'đường truyền tốt',
   'reason.goodFor': 'đường truyền tốt trong {n} chu kỳ đo',
   'reason.unwatched': 'không được giám sát: không có tiến trình giám sát nào theo dõi điểm cầu này',
+  'reason.notObservable': 'không quan sát được: máy giám sát mất kết nối',
   'reason.for': '{list} trong {n} chu kỳ đo',
   'reason.rtt': 'độ trễ khứ hồi {ms} ms',
   'reason.jitter': 'độ biến thiên trễ {ms} ms',

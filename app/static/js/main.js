@@ -16,7 +16,7 @@ import {
   state,
   subscribe,
 } from './state.js';
-import { setMonitorBlind, shownStatus } from './status.js';
+import { shownStatus } from './status.js';
 import { LiveStream } from './stream.js';
 import { createTiles } from './tiles.js';
 import { getToken } from './token.js';
@@ -92,7 +92,6 @@ function downCount() {
 // and scroll stay where they were) and rebuild only when the topology itself changed.
 let topology = '';
 subscribe('snapshot', () => {
-  followMonitorLink();
   const next = topologyOf(sites());
   if (next !== topology) {
     topology = next;
@@ -123,23 +122,7 @@ subscribe('sites', (codes, wentDown) => {
   else alerting.showTitle();
 });
 
-subscribe('incidents', () => {
-  if (followMonitorLink()) {
-    const all = [...sites().keys()];
-    tiles.update(all);
-    map.update(all);
-    counters.update();
-    panel.update(all);
-    alerting.showTitle();
-  }
-  incidents.update();
-});
-
-/** Whether the monitor's own link just went out or came back (the sites' shown status moves). */
-function followMonitorLink() {
-  const incidents = [...state.incidents.values()];
-  return setMonitorBlind(incidents.some((i) => i.kind === 'monitor_link' && !i.closed_at));
-}
+subscribe('incidents', () => incidents.update());
 
 function topologyOf(all) {
   return [...all.values()]

@@ -21,6 +21,7 @@ const FORMS = [
   [/^link good$/, () => t('reason.good')],
   [/^link good for (\d+) windows$/, (n) => t('reason.goodFor', { n })],
   [/^not monitored: no worker holds the site$/, () => t('reason.unwatched')],
+  [/^not observable: the monitor's own link is down$/, () => t('reason.notObservable')],
 ];
 
 // One window's problems, as "RTT 350 ms, jitter 40 ms, loss 5%, MOS 3.2" (any of them).

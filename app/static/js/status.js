@@ -24,26 +24,15 @@ export const ICONS = {
 
 export const LEVELS = ['hub', 'province', 'district', 'commune'];
 
-// While the monitor's own link is out (an open "monitor_link" incident), a site it cannot reach
-// is not observable, not down: nobody should run to 171 communes for a cable in the server room.
-let monitorBlind = false;
-
-/** Whether the monitor's link is out; returns whether that changed. */
-export function setMonitorBlind(blind) {
-  const changed = blind !== monitorBlind;
-  monitorBlind = blind;
-  return changed;
-}
-
 /**
  * The status a site is shown with. A site with probe_mode "none" (the hub, where the monitor
  * itself runs) is never probed: its stored status stays "unknown" forever and says nothing, so
- * it is shown as not monitored. A disabled one stays "paused": maintenance must show. A down
- * site while the monitor's link is out is of unknown status.
+ * it is shown as not monitored. A disabled one stays "paused": maintenance must show. (While the
+ * monitor's own link is out, the service itself sends a site that reads down as "unknown", not
+ * observable: nobody should run to 171 communes for a cable in the server room.)
  */
 export function shownStatus(site) {
   if (site.probe_mode === 'none' && site.status !== 'paused') return 'unmonitored';
-  if (monitorBlind && site.status === 'down') return 'unknown';
   return site.status;
 }
 
