@@ -17,6 +17,10 @@ Agent secrets reach the agent processes on their standard input (never argv, nev
 every process gathers ICE candidates on 127.0.0.1 only. The agent-process sub-mode, started by
 the benchmark itself, is `python -m bench.engine agents --port P --lifetime S` (the JSON object
 {code: secret} on the first line of stdin; the process exits when stdin closes).
+
+`--loss L --delay D` put every site's path through the userspace relay
+(monitor/simulation/link.py, in the agent processes): each datagram lost with probability L and
+delayed D seconds, each way.
 """
 
 import argparse
@@ -58,6 +62,7 @@ from monitor.probe.credentials import issue_agent_secret
 from monitor.probe.engine import ProbeEngine
 from monitor.probe.events import EventBus, Resync, SampleTaken, StatusChanged
 from monitor.probe.metrics import ProbeMetrics
+from monitor.simulation.link import ImpairedPath, Impairment
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 from tests.service import free_port
 
@@ -111,11 +116,17 @@ def spread(items: list[T], count: int) -> list[T]:
 # -- the agent processes (sub-mode) ---------------------------------------------------------
 
 
-async def serve_agents(secrets: dict[str, str], port: int) -> None:
-    """One SiteAgent per site behind one loopback HTTP server, until the process ends."""
+async def serve_agents(secrets: dict[str, str], port: int, link: Impairment) -> None:
+    """One SiteAgent per site behind one loopback HTTP server, until the process ends; each
+    site's sessions through UDP relays with `link`'s loss and delay, if any."""
     restrict_host_addresses([LOOPBACK])
     rtc = rtc_configuration([])
-    agents = {code: SiteAgent(code, secret, rtc) for code, secret in secrets.items()}
+    agents = {
+        code: SiteAgent(
+            code, secret, rtc, None, ImpairedPath(link) if link.loss or link.delay_seconds else None
+        )
+        for code, secret in secrets.items()
+    }
     config = uvicorn.Config(
         agent_app(agents), host=LOOPBACK, port=port, log_config=None, access_log=False
     )
@@ -134,6 +145,7 @@ def agents_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.engine agents")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--lifetime", type=float, required=True, help="exit after this long")
+    add_link_options(parser)
     args = parser.parse_args(argv)
     secrets = json.loads(sys.stdin.buffer.readline())
     threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
@@ -142,7 +154,12 @@ def agents_main(argv: list[str]) -> None:
     lifetime.start()
     logging.basicConfig(level=logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        run_loop(serve_agents(secrets, args.port))
+        run_loop(serve_agents(secrets, args.port, Impairment(args.loss, args.delay)))
+
+
+def add_link_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--loss", type=float, default=0.0, help="datagrams lost, each way (0-1)")
+    parser.add_argument("--delay", type=float, default=0.0, help="one-way delay, seconds")
 
 
 # -- set-up: database and agent processes ---------------------------------------------------
@@ -201,9 +218,12 @@ async def _assign(sessionmaker: SessionMaker, url: str, sites: int, kill: int) -
     return plan
 
 
-def spawn_agents(port: int, lifetime: float, log: Path) -> subprocess.Popen[bytes]:
+def spawn_agents(
+    port: int, lifetime: float, log: Path, link: Impairment
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "bench.engine", "agents", "--port", str(port)]
     command += ["--lifetime", f"{lifetime:.0f}"]
+    command += ["--loss", str(link.loss), "--delay", str(link.delay_seconds)]
     with log.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 (our own command)
             command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
@@ -239,14 +259,15 @@ def end_process(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def agent_processes(
-    plan: Plan, folder: Path, lifetime: float
+    plan: Plan, folder: Path, lifetime: float, link: Impairment = Impairment.NONE
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Start every agent process, hand each its secrets, wait until all answer; kill at exit."""
+    """Start every agent process, hand each its secrets, wait until all answer; kill at exit.
+    With `link`, every site's path crosses a relay that loses and delays datagrams."""
     processes: list[subprocess.Popen[bytes]] = []
     logs = [folder / f"agents-{port}.log" for port in plan.ports]
     try:
         for port, log in zip(plan.ports, logs, strict=True):
-            processes.append(spawn_agents(port, lifetime, log))
+            processes.append(spawn_agents(port, lifetime, log, link))
         for process, share in zip(processes, plan.shares, strict=True):
             send_secrets(process, share)
         for process, port, log in zip(processes, plan.ports, logs, strict=True):
@@ -790,6 +811,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--liveness", choices=["stun", "echo"], help="what a heartbeat is (default: the setting's)"
     )
+    add_link_options(parser)
     return parser.parse_args(argv)
 
 
@@ -816,6 +838,7 @@ def run_info(args: argparse.Namespace, argv: list[str], loop: str) -> dict[str, 
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sites (N)": str(args.sites),
         "liveness": args.liveness or "the setting's",
+        "every path": f"{args.loss:.0%} loss and {args.delay * 1000:.0f} ms delay each way",
         "event loop": loop,
         "CPUs": str(os.cpu_count()),
     }
@@ -830,7 +853,8 @@ def main(argv: list[str]) -> int:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         plan = run_loop(prepare(url, args.sites, args.kill))
         lifetime = args.deadline + WATCHDOG_GRACE_SECONDS
-        with agent_processes(plan, Path(folder), lifetime) as processes:
+        link = Impairment(args.loss, args.delay)
+        with agent_processes(plan, Path(folder), lifetime, link) as processes:
             watchdog = start_watchdog(
                 processes, deadline - time.monotonic() + WATCHDOG_GRACE_SECONDS
             )

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     window_seconds: float = Field(10.0, gt=0, le=3600, description="One Sample per window.")
     missed_heartbeats_to_down: int = Field(3, ge=1, le=100)
     liveness: Literal["stun", "echo"] = Field(
-        "echo",
+        "stun",
         description="What a heartbeat is: 'stun', a STUN binding request on the connection's "
         "selected candidate pair, answered by the agent's ICE layer, with a timeout adapted to "
         "the site's RTT and a confirmation before a site counts lost; 'echo', a ping the agent "

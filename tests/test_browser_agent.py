@@ -1,12 +1,14 @@
 """The browser agent printed in docs/PROTOCOL.md §6, run as written in real Chromium from a page
 on another origin: the document is enough to write an agent, and CORS lets that page dial in."""
 
+import contextlib
 import re
+import secrets
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, async_playwright
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -16,7 +18,7 @@ from app.main import create_app
 from models.db import SessionMaker
 from models.settings import Settings
 from models.site import ProbeMode
-from tests.browser import serve
+from tests.browser import kill_processes_with, launch, serve
 from tests.databases import SQLITE_ONLY
 from tests.probing import eventually, fast, give_agent
 from tests.service import free_port
@@ -82,6 +84,46 @@ async def test_the_documented_browser_agent_dials_in_from_an_allowed_origin(
             return (await _site(api))["status"] == "down"
 
         await eventually(down, "the site is down once the page is gone")
+
+
+async def test_a_browser_agent_switched_off_is_down_by_its_missed_stun_heartbeats(
+    settings: Settings, seeded: SessionMaker, browser: Browser
+) -> None:
+    """Liveness by STUN, the default: the monitor's binding requests are answered by Chromium's
+    own WebRTC stack, no agent code. The PC switched off (Chromium SIGKILLed: no goodbye on any
+    protocol, the channel never closes) is down by its missed heartbeats; a browser that opens
+    the page again brings it back."""
+    secret = await give_agent(seeded, SITE, None, ProbeMode.PUSH)
+    page_port = free_port()
+    origin = f"http://127.0.0.1:{page_port}"
+    monitor_settings = fast(settings, anonymous_read=True, agent_origins=[origin])
+    assert monitor_settings.liveness == "stun"
+    marker = f"--bridgewatch-test-browser={secrets.token_hex(8)}"
+    async with (
+        serve(create_app(monitor_settings)) as monitor,
+        httpx.AsyncClient(base_url=monitor.base, timeout=10) as api,
+        serve(page_site(documented_agent(monitor.base, SITE, secret)), page_port),
+        async_playwright() as playwright,
+    ):
+
+        async def status_is(wanted: str) -> bool:
+            return (await _site(api))["status"] == wanted
+
+        switched_off = await launch(playwright, [marker])
+        await (await switched_off.new_page()).goto(origin)
+        await eventually(lambda: status_is("up"), "the browser agent's site is up")
+        assert kill_processes_with(marker) > 0
+        await eventually(lambda: status_is("down"), "the site is down once the PC is off")
+        assert (await _site(api))["status_reason"] == "3 heartbeats missed"
+        with contextlib.suppress(Exception):  # its driver connection is gone with it
+            await switched_off.close()
+
+        context = await browser.new_context()
+        try:
+            await (await context.new_page()).goto(origin)
+            await eventually(lambda: status_is("up"), "the site is up again")
+        finally:
+            await context.close()
 
 
 async def test_only_listed_origins_get_cors_and_only_on_the_agent_paths(
