@@ -5,7 +5,7 @@ monitor's own link: one line, the sites it cannot reach not observable rather th
 from datetime import timedelta
 
 from playwright.async_api import Browser, expect
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.main import create_app
 from models.auth import Role
@@ -13,7 +13,6 @@ from models.base import utcnow
 from models.db import SessionMaker
 from models.incident import Incident, IncidentKind
 from models.settings import Settings
-from models.site import Site, SiteStatus
 from monitor.probe.events import EventBus, IncidentChanged
 from monitor.probe.group_store import GroupStore
 from monitor.probe.incidents import Notice
@@ -21,7 +20,7 @@ from tests.browser import WALL, counter, serve, tile
 from tests.databases import SQLITE_ONLY
 from tests.service import free_port
 from tests.test_dashboard import bearer, opened
-from tests.test_group_store import RULE, communes_with_agents, down_incidents
+from tests.test_group_store import RULE, communes_with_agents, down_incidents, two_districts_down
 
 pytestmark = SQLITE_ONLY
 Headers = dict[Role, dict[str, str]]
@@ -71,13 +70,7 @@ async def test_a_district_link_is_one_line_with_its_communes_folded(
 async def test_while_the_monitors_link_is_out_its_sites_are_not_shown_down(
     settings: Settings, seeded: SessionMaker, browser: Browser, auth: Headers
 ) -> None:
-    communes = await communes_with_agents(seeded, "040") + await communes_with_agents(seeded, "042")
-    await down_incidents(seeded, communes, utcnow() - timedelta(seconds=5))
-    async with seeded() as session:
-        await session.execute(
-            update(Site).where(Site.id.in_([c.id for c in communes])).values(status=SiteStatus.DOWN)
-        )
-        await session.commit()
+    communes = await two_districts_down(seeded)
     nobody = f"127.0.0.1:{free_port()}"  # the gateway does not answer
     async with (
         serve(create_app(settings)) as service,

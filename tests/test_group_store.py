@@ -63,6 +63,20 @@ async def down_incidents(
         return [row.id for row in rows]
 
 
+async def two_districts_down(sessionmaker: SessionMaker) -> list[Site]:
+    """The 24 communes of 040 and 042, down for 5 s with their incidents open: as the monitor
+    sees every site when its own cable is cut."""
+    communes = await communes_with_agents(sessionmaker, "040")
+    communes += await communes_with_agents(sessionmaker, "042")
+    await down_incidents(sessionmaker, communes, utcnow() - timedelta(seconds=5))
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Site).where(Site.id.in_([c.id for c in communes])).values(status=SiteStatus.DOWN)
+        )
+        await session.commit()
+    return communes
+
+
 async def _close(sessionmaker: SessionMaker, ids: list[int]) -> None:
     async with sessionmaker() as session:
         await session.execute(
@@ -183,13 +197,7 @@ async def test_while_the_monitors_link_is_out_its_down_sites_read_not_observable
     none is known to be: the sites read unknown, not observable, in every REST answer; their
     incidents and stored status stay down, and read down again once the link is back."""
     viewer = auth[Role.VIEWER]
-    communes = await communes_with_agents(seeded, "040") + await communes_with_agents(seeded, "042")
-    await down_incidents(seeded, communes, utcnow() - timedelta(seconds=5))
-    async with seeded() as session:
-        await session.execute(
-            update(Site).where(Site.id.in_([c.id for c in communes])).values(status=SiteStatus.DOWN)
-        )
-        await session.commit()
+    communes = await two_districts_down(seeded)
     store = GroupStore(seeded, RULE, [f"127.0.0.1:{free_port()}"])  # the gateway is silent
     await store.regroup([c.id for c in communes], utcnow())
     assert store.link_out  # what the worker's site metrics follow
