@@ -113,7 +113,10 @@ class StunHeartbeat:
             self._running = True
             self._last_pong = self._loop.time()
             self._keepalive()
-            # Sites start at random phases: their requests spread over the interval.
+            # The first request at once, as the echo's first ping: the window the connection
+            # opens in is judged on an answer. Then sites run at random phases: their
+            # requests spread over the interval.
+            self._heartbeat()
             start = self._loop.time() + random.uniform(0, self._interval)
             self._prober.call_at(start, self._tick)
         try:
@@ -136,8 +139,12 @@ class StunHeartbeat:
             self._ended.set()
             return
         if not self._confirmation:  # a suspect site is probed by its confirmations
-            probe = self._probe(1, self._timeout)
-            self._prober.call_at(self._loop.time() + self._rto.seconds, self._suspect, probe)
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """One request, suspected past the site's own timeout, missed past the heartbeat's."""
+        probe = self._probe(1, self._timeout)
+        self._prober.call_at(self._loop.time() + self._rto.seconds, self._suspect, probe)
 
     def _probe(self, copies: int, timeout: float) -> int:
         """Send a probe that counts missed if unanswered within `timeout`."""
