@@ -751,7 +751,11 @@ def steady_rows(r: Results) -> list[tuple[str, str]]:
     per_site = r.steady_cpu_seconds / (r.sites * r.steady_seconds) * 1e6
     rss_per_site = (r.rss_steady_kb - r.rss_before_kb) / r.sites
     lag = f"p99 {_ms(percentile(r.lag, 99))}, max {_ms(max(r.lag))}" if r.lag else "n/a"
-    gc2 = f"{len(r.gc2)} collections, longest {_ms(max(r.gc2, default=None))}"
+    gc2 = (
+        f"{len(r.gc2)} collections: {', '.join(f'{s * 1000:.0f}' for s in r.gc2)} ms"
+        if r.gc2
+        else "none"
+    )
     caveat = [] if r.all_up_seconds is not None else [("steady window", OVERLOADED)]
     return [
         *caveat,

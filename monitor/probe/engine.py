@@ -28,6 +28,7 @@ from monitor.maintenance.query import in_maintenance
 from monitor.probe import rollups
 from monitor.probe.events import EventBus, FullChecked, StatusChanged
 from monitor.probe.full_check import CheckPlan, LastCheck, due
+from monitor.probe.gc_freeze import keep_frozen
 from monitor.probe.group_store import GroupStore
 from monitor.probe.grouping import Rule
 from monitor.probe.holdings import Holdings
@@ -158,6 +159,7 @@ class ProbeEngine:
         )
         self._tasks.append(asyncio.create_task(self._retention(), name="retention"))
         self._tasks.append(asyncio.create_task(self._check_loop(), name="full checks"))
+        self._tasks.append(asyncio.create_task(keep_frozen(), name="gc freeze"))
 
     async def stop(self) -> None:
         """Stop once, however often asked (at the server's first signal, and again when its
