@@ -3,6 +3,7 @@
 import asyncio
 import json
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,14 @@ def alert(name: str, **labels: str) -> dict[str, Any]:
     }
 
 
+async def alert_states(
+    client: httpx.AsyncClient, name: Callable[[dict[str, str]], str]
+) -> dict[str, str]:
+    """The state of each alert Alertmanager holds, by `name` of its labels."""
+    found = (await client.get("/api/v2/alerts")).json()
+    return {name(a["labels"]): a["status"]["state"] for a in found}
+
+
 async def test_alertmanager_mutes_communes_while_their_district_is_down(tmp_path: Path) -> None:
     alerts = [
         alert("BridgeWatchDistrictOutage", parent="051"),
@@ -218,10 +227,7 @@ async def test_alertmanager_mutes_communes_while_their_district_is_down(tmp_path
             assert (await client.post("/api/v2/alerts", json=alerts)).status_code == 200
 
             async def states() -> dict[str, str]:
-                found = (await client.get("/api/v2/alerts")).json()
-                return {
-                    a["labels"].get("site", "district 051"): a["status"]["state"] for a in found
-                }
+                return await alert_states(client, lambda labels: labels.get("site", "district 051"))
 
             async def settled() -> bool:
                 return (await states()).get("01600") == "suppressed"
@@ -253,11 +259,9 @@ async def test_alertmanager_mutes_every_site_while_the_monitors_link_is_down(
             assert (await client.post("/api/v2/alerts", json=alerts)).status_code == 200
 
             async def states() -> dict[str, str]:
-                found = (await client.get("/api/v2/alerts")).json()
-                return {
-                    a["labels"].get("site", a["labels"]["alertname"]): a["status"]["state"]
-                    for a in found
-                }
+                return await alert_states(
+                    client, lambda labels: labels.get("site", labels["alertname"])
+                )
 
             async def settled() -> bool:
                 return len(await states()) == len(alerts) and all(
