@@ -27,7 +27,7 @@ from models.incident import Incident
 from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
 from monitor.agent.http import agent_app
-from monitor.agent.site_agent import SiteAgent
+from monitor.agent.site_agent import IDLE_TIMEOUT_SECONDS, SiteAgent
 from monitor.simulation.link import ImpairedPath, Impairment
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
@@ -220,6 +220,36 @@ async def test_loss_and_delay_on_the_path_degrade_a_site_but_never_down_it(
     assert incident.worst_rtt_seconds == max(
         s.rtt_median_seconds for s in windows if s.rtt_median_seconds is not None
     )
+
+
+@SQLITE_ONLY
+async def test_a_stopping_monitor_ends_its_agents_sessions_before_their_idle_limit(
+    settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    """A monitor stopping (a restart, a rolling update) closes its connections, and each agent
+    ends its session then, ready for the next offer, rather than 10 s later on its own."""
+    port = free_port()
+    codes = ["040", "01267"]
+    secrets = {c: await give_agent(seeded, c, f"http://127.0.0.1:{port}/{c}") for c in codes}
+    agents = in_process_agents(secrets)
+    viewer = auth[Role.VIEWER]
+
+    async def sessions_ended() -> bool:
+        return not any(agent.sessions for agent in agents.values())
+
+    try:
+        async with serving(agent_app(agents), port):
+            async with service(fast(settings)) as client:
+
+                async def all_up() -> bool:
+                    statuses = [await site_status(client, c, viewer) for c in codes]
+                    return statuses == [SiteStatus.UP] * len(codes)
+
+                await eventually(all_up, "the sites are up")
+                assert not await sessions_ended()
+            await eventually(sessions_ended, "the sessions ended", IDLE_TIMEOUT_SECONDS - 2)
+    finally:
+        await asyncio.gather(*(agent.close() for agent in agents.values()))
 
 
 @SQLITE_ONLY

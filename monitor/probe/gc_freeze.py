@@ -6,20 +6,21 @@ the engine makes new objects all the time (windows, events, packets) and CPython
 collection whenever the survivors since the last one reach a quarter of the long-lived ones.
 Nearly all of those are the connections', which live for hours, and walking them finds nothing.
 
-So the objects alive at each turn are frozen (`gc.freeze`: moved to a permanent generation that
-collections skip), and later full collections walk only what is newer. A frozen object that
-becomes garbage in a cycle (a connection closed since) is freed at the next turn, which
-unfreezes everything, collects once and freezes again: one pause every `EVERY_SECONDS` instead
-of several a minute, and nothing kept for longer than that. The monitor's stall log
-(monitor/probe/stalls.py) sees that pause like any other collection.
+So what survives a full collection is frozen at once (`gc.freeze`: moved to a permanent
+generation that collections skip), and the next full collection walks only what is newer: its
+pause follows what the engine made since the last one, not how many sites it holds, and no
+extra collection is run for it. A frozen object that becomes garbage in a cycle (a connection
+closed since) is freed at the next turn, which unfreezes everything, collects once and freezes
+again: one pause of a whole collection every `EVERY_SECONDS`, and nothing kept for longer than
+that. The monitor's stall log (monitor/probe/stalls.py) sees every pause like any other.
 """
 
 import asyncio
 import gc
+from typing import Any
 
-# The first turn once the first set-ups are done (1,000 sites take ~30 s), then every 10 min.
-FIRST_SECONDS = 60.0
 EVERY_SECONDS = 600.0
+_holders = 0  # engines in this process keeping the collector's survivors frozen
 
 
 def refreeze() -> None:
@@ -29,13 +30,25 @@ def refreeze() -> None:
     gc.freeze()
 
 
-async def keep_frozen(first: float = FIRST_SECONDS, every: float = EVERY_SECONDS) -> None:
-    """Refreeze at `first` seconds, then every `every` seconds; unfreeze when cancelled (the
-    engine stops: the process's other work collects as usual)."""
+def _freeze_survivors(phase: str, info: dict[str, Any]) -> None:
+    """A collector callback: after a full collection, what it kept is long-lived."""
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
+async def keep_frozen(every: float = EVERY_SECONDS) -> None:
+    """Freeze the survivors of each full collection, and refreeze every `every` seconds; when
+    cancelled (the engine stops) unfreeze: the process's other work collects as usual."""
+    global _holders
+    if _holders == 0:
+        gc.callbacks.append(_freeze_survivors)
+    _holders += 1
     try:
-        await asyncio.sleep(first)
         while True:
-            refreeze()
             await asyncio.sleep(every)
+            refreeze()
     finally:
-        gc.unfreeze()
+        _holders -= 1
+        if _holders == 0:
+            gc.callbacks.remove(_freeze_survivors)
+            gc.unfreeze()

@@ -188,6 +188,11 @@ class SiteProbe:
             self._error_class = "heartbeat_lost"
             await close_quietly(connection.pc)
 
+    @property
+    def hushed(self) -> bool:
+        """The monitor is stopping."""
+        return self._hushed
+
     def hush(self) -> None:
         """Ping no more (the monitor is stopping); the connection stays up until closed."""
         self._hushed = True
