@@ -51,6 +51,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
+from app.logs import configure as configure_logs
 from models import migrations
 from models.db import SessionMaker, create_engine, create_sessionmaker
 from models.settings import Settings
@@ -852,7 +853,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     started = time.monotonic()
     deadline = started + args.deadline
-    logging.basicConfig(level=logging.WARNING)
+    configure_logs("WARNING", as_json=True)  # the engine's warnings with their fields
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         plan = run_loop(prepare(url, args.sites, args.kill))

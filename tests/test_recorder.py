@@ -4,7 +4,7 @@ retention of raw samples."""
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models.base import utcnow
 from models.db import SessionMaker
@@ -150,3 +150,44 @@ async def test_a_districts_own_episode_leaves_the_group_incident_it_holds_alone(
     assert rows[IncidentKind.GROUP].closed_at is None
     assert rows[IncidentKind.GROUP].opened_at == t0 - timedelta(minutes=1)
     assert rows[IncidentKind.SITE].closed_at == t0 + timedelta(seconds=10)
+
+
+async def test_written_through_says_what_is_stored_not_what_is_queued(
+    seeded: SessionMaker,
+) -> None:
+    """The engine corrects a stored status that differs from its monitor's only if the change
+    was published before `written_through`: a change still queued (a database busy at 3,321
+    sites) is not a drift, and re-sending it would only queue more."""
+    site_id = await _site_id(seeded, "040")
+    bus = EventBus()
+    recorder = Recorder(seeded, bus, flush_seconds=0.05)
+    assert recorder.written_through is None
+    task = asyncio.create_task(recorder.run())
+    holder = seeded()
+    try:
+        await eventually(
+            lambda: _true(recorder.written_through is not None), "the recorder caught up"
+        )
+        # Another writer holds the site's row: the recorder's write of the change must wait.
+        await holder.execute(update(Site).where(Site.id == site_id).values(status_reason="held"))
+        changed = StatusChanged(site_id, "040", SiteStatus.UNKNOWN, SiteStatus.UP, "test", utcnow())
+        bus.publish(changed)
+        await asyncio.sleep(1.0)
+        through = recorder.written_through
+        assert through is not None and through <= changed.at  # queued, not stored
+        await holder.rollback()
+        await eventually(
+            lambda: _true((recorder.written_through or changed.at) > changed.at),
+            "the change is stored",
+        )
+    finally:
+        await holder.close()
+        recorder.stop()
+        await asyncio.wait_for(task, 30)
+    async with seeded() as session:
+        site = await session.get(Site, site_id)
+    assert site is not None and site.status is SiteStatus.UP
+
+
+async def _true(value: bool) -> bool:
+    return value

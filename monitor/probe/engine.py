@@ -56,7 +56,6 @@ RETIRE_SECONDS = 30.0
 HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
 # A status the monitor has held this long is in the database, unless someone else overwrote it.
-SETTLED_SECONDS = 15.0
 CHECK_TICK_SECONDS = 2.0  # how often to look which full checks are due
 
 
@@ -274,6 +273,7 @@ class ProbeEngine:
             # this worker no longer holds is another worker's now, and probing it too would
             # fight that worker for the agent.
             self._let_go(self.leases.held)
+        written_through = self.recorder.written_through  # (before the statuses are read)
         wanted = await self._load(self.leases.held if self.leases else None)
         self.info = {code: loaded.info for code, loaded in wanted.items()}
         for code, monitor in self.monitors.items():
@@ -291,7 +291,7 @@ class ProbeEngine:
         self._plan_checks(wanted)
         for code, loaded in wanted.items():
             if code in self.monitors:
-                self._converge(self.monitors[code].probe, loaded.status)
+                self._converge(self.monitors[code].probe, loaded.status, written_through)
             else:
                 policy = self._policy(loaded.config.limits)
                 machine = StatusMachine(policy, loaded.status, loaded.since, loaded.reason)
@@ -366,19 +366,24 @@ class ProbeEngine:
         self.metrics.full_checks.labels("failed" if failed else "passed").inc()
         self.bus.publish(FullChecked(config.id, config.code, at, not failed, outcome))
 
-    def _converge(self, probe: SiteProbe, stored: SiteStatus) -> None:
+    def _converge(
+        self, probe: SiteProbe, stored: SiteStatus, written_through: datetime | None
+    ) -> None:
         """A site's stored status follows what its monitor sees, whoever wrote it last.
 
         Status changes are written once, when they happen. A stored status that drifted from
         the monitor's (the unwatched sweep of another process marked the site `unknown` a
         moment before this worker took it back, after a database outage) would otherwise stay
         wrong for good: nothing re-sends a status that did not change. A status the monitor
-        has held for a while (its own change is written by then) and the database does not
-        show is announced again, with the monitor's reason.
+        took before the recorder had written everything published (`written_through`, read
+        before `stored` was), which the database does not show, is announced again with the
+        monitor's reason. One taken since may still be queued: a recorder behind at 3,321
+        sites in set-up would otherwise be sent thousands of copies, and fall further behind.
         """
         machine = probe.machine
-        settled = utcnow() - machine.since > timedelta(seconds=SETTLED_SECONDS)
-        if stored is machine.status or not settled:
+        if stored is machine.status or written_through is None:
+            return
+        if machine.since >= written_through:
             return
         log.warning(
             "stored status differs from the monitor's; corrected",

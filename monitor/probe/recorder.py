@@ -119,6 +119,8 @@ class Recorder:
         self._stopping = asyncio.Event()
         self._attendance = AttendanceLog()
         self.written = 0
+        # Everything published before this moment is in the database (None: not known yet).
+        self.written_through: datetime | None = None
 
     @property
     def backlog(self) -> int:
@@ -137,11 +139,13 @@ class Recorder:
         try:
             while not self._stopping.is_set():
                 await self._pause(self._flush_seconds)  # let the batch gather
+                drained_at = utcnow()
                 pending.extend(self._subscription.drain(MAX_BATCH))
-                if not pending:
-                    continue
-                if await self._written(pending):
+                caught_up = self._subscription.queue.empty()
+                if not pending or await self._written(pending):
                     pending = []
+                    if caught_up:
+                        self.written_through = drained_at
                 else:  # keep the batch: a busy database must not lose history
                     await self._pause(RETRY_SECONDS)
             # Stopping: write what was queued by now, once; what the sites observe from here on
