@@ -73,6 +73,8 @@ LOOPBACK = "127.0.0.1"
 TOPOLOGY = "vietnam-2025"
 HEALTHY_PROCESSES = 4
 LAG_PERIOD_SECONDS = 0.05
+AGENT_STALL_SECONDS = 0.1  # an agent process's stall worth listing beside a false down
+STALL_MARK = "AGENT-STALL"
 SETTLE_SECONDS = 5.0  # after all-up, before the steady window opens
 DETECT_WAIT_SECONDS = 30.0
 STOP_BUDGET_SECONDS = 120.0
@@ -131,10 +133,39 @@ async def serve_agents(secrets: dict[str, str], port: int, link: Impairment) -> 
     config = uvicorn.Config(
         agent_app(agents), host=LOOPBACK, port=port, log_config=None, access_log=False
     )
+    lag = asyncio.create_task(report_agent_lag())
     try:
         await uvicorn.Server(config).serve()
     finally:
+        lag.cancel()
         await asyncio.gather(*(agent.close() for agent in agents.values()))
+
+
+def report_agent_stall(kind: str, at: float, seconds: float) -> None:
+    """A line in the agent process's log: the benchmark lists it beside a false down near it."""
+    print(f"{STALL_MARK} {json.dumps({'kind': kind, 'at': at, 'seconds': seconds})}", flush=True)
+
+
+async def report_agent_lag() -> None:
+    while True:
+        before = time.monotonic()
+        await asyncio.sleep(LAG_PERIOD_SECONDS)
+        late = time.monotonic() - before - LAG_PERIOD_SECONDS
+        if late >= AGENT_STALL_SECONDS:
+            report_agent_stall("loop", before, late)
+
+
+class AgentGcReport:
+    """Every full collection of an agent process that stops it for a while, reported."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.monotonic()
+        elif (took := time.monotonic() - self._started) >= AGENT_STALL_SECONDS:
+            report_agent_stall(f"gc{info['generation']}", self._started, took)
 
 
 def _exit_when_stdin_closes() -> None:
@@ -154,6 +185,7 @@ def agents_main(argv: list[str]) -> None:
     lifetime.daemon = True
     lifetime.start()
     logging.basicConfig(level=logging.WARNING)
+    gc.callbacks.append(AgentGcReport())
     with contextlib.suppress(KeyboardInterrupt):
         run_loop(serve_agents(secrets, args.port, Impairment(args.loss, args.delay)))
 
@@ -473,6 +505,9 @@ class Results:
     dial: list[float] = field(default_factory=list)
     lost_events: int = 0
     silent_windows: str = ""
+    watch_started: float = 0.0  # time.monotonic() the watcher's times count from
+    lag_samples: list[tuple[float, float]] = field(default_factory=list)  # (woke, late)
+    agent_stalls: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -702,6 +737,7 @@ async def measure(
     )
     results.dial, results.lost_events = watcher.dial_seconds, watcher.lost_events
     results.silent_windows = ", ".join(f"{k} {v}" for k, v in watcher.silent_windows.most_common())
+    results.watch_started, results.lag_samples = watcher.started, lag.samples
     return results
 
 
@@ -798,8 +834,36 @@ def report(r: Results, run_info: dict[str, str], kill: int) -> None:
     reasons = Counter(reason for _, _, reason in r.false_downs)
     for reason, count in reasons.most_common():
         print(f"    {count} x {reason}")
-    for code, at, reason in r.false_downs[:10]:
-        print(f"    {code} at {at:.1f} s: {reason}")
+    for code, at, reason in r.false_downs[:20]:
+        print(f"    {code} at {at:.1f} s: {reason}; before it: {stalls_before(r, at)}")
+
+
+def agent_stalls(folder: Path, ports: list[int]) -> list[tuple[float, float, str]]:
+    """(at, seconds, what) of every stall the agent processes reported."""
+    stalls = []
+    for index, port in enumerate(ports):
+        for line in (folder / f"agents-{port}.log").read_text(errors="replace").splitlines():
+            if line.startswith(STALL_MARK):
+                stall = json.loads(line.removeprefix(STALL_MARK))
+                stalls.append((stall["at"], stall["seconds"], f"{stall['kind']}@agents{index}"))
+    return sorted(stalls)
+
+
+def stalls_before(results: Results, down_at: float) -> str:
+    """What stood still, in the agent processes and in the monitor, in the 2 s before a down:
+    a silence that long on a path is what a false down needs."""
+    at = results.watch_started + down_at
+    near = [
+        f"{what} {seconds * 1000:.0f} ms at {started - at:+.1f} s"
+        for started, seconds, what in results.agent_stalls
+        if at - 2.0 <= started <= at
+    ]
+    near += [
+        f"monitor {lag * 1000:.0f} ms at {woke - at:+.1f} s"
+        for woke, lag in results.lag_samples
+        if at - 2.0 <= woke <= at and lag >= AGENT_STALL_SECONDS
+    ]
+    return "; ".join(near) or "no stall over 100 ms"
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -865,6 +929,7 @@ def main(argv: list[str]) -> int:
             )
             results = run_loop(measure(plan, processes, args, deadline))
             watchdog.cancel()
+        results.agent_stalls = agent_stalls(Path(folder), plan.ports)
     info = run_info(args, argv, f"{results.loop} ({loop_factory()[1]})")
     report(results, info, args.kill)
     print(f"total run time {time.monotonic() - started:.0f} s")
