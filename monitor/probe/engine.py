@@ -55,7 +55,6 @@ CLOSE_MIN_SECONDS = 1.0
 RETIRE_SECONDS = 30.0
 HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
-# A status the monitor has held this long is in the database, unless someone else overwrote it.
 CHECK_TICK_SECONDS = 2.0  # how often to look which full checks are due
 
 
@@ -381,9 +380,7 @@ class ProbeEngine:
         sites in set-up would otherwise be sent thousands of copies, and fall further behind.
         """
         machine = probe.machine
-        if stored is machine.status or written_through is None:
-            return
-        if machine.since >= written_through:
+        if stored is machine.status or written_through is None or machine.since >= written_through:
             return
         log.warning(
             "stored status differs from the monitor's; corrected",
