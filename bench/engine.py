@@ -22,6 +22,12 @@ the benchmark itself, is `python -m bench.engine agents --port P --lifetime S` (
 (monitor/simulation/link.py, in the agent processes): each datagram lost with probability L and
 delayed D seconds, each way; set-up then ends once every site answers, up or degraded.
 
+`--cut S` cuts every agent's link after the steady window, for S seconds: through the same
+relay, every datagram is dropped, and HTTP requests wait until the link is back, as TCP would
+retransmit them. Reported: sites down, and how long each took to answer again after the link
+was restored, with the set-ups, CPU and loop lag of that recovery. Downs from the cut until every
+site answers again are not false.
+
 Each agent process reports its own stalls (loop lag or a collection of 100 ms or more) in its
 log, and each false down is listed with what stood still in the 2 s before it, there and in
 the engine.
@@ -54,6 +60,7 @@ import httpx
 import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.logs import configure as configure_logs
 from models import migrations
@@ -68,7 +75,7 @@ from monitor.probe.engine import ProbeEngine
 from monitor.probe.events import EventBus, Resync, SampleTaken, StatusChanged
 from monitor.probe.gc_freeze import keep_frozen
 from monitor.probe.metrics import ProbeMetrics
-from monitor.simulation.link import ImpairedPath, Impairment
+from monitor.simulation.link import BLACKHOLE, ImpairedPath, Impairment
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
 from tests.service import free_port
 
@@ -83,6 +90,7 @@ STALL_MARK = "AGENT-STALL"
 AGENT_REFREEZE_SECONDS = 86_400.0  # longer than any run
 SETTLE_SECONDS = 5.0  # after all-up, before the steady window opens
 DETECT_WAIT_SECONDS = 30.0
+RECOVERY_WAIT_SECONDS = 120.0  # after a cut link is restored, for every site to answer again
 STOP_BUDGET_SECONDS = 120.0
 AGENT_START_SECONDS = 60.0
 WATCHDOG_GRACE_SECONDS = 60.0
@@ -125,20 +133,57 @@ def spread(items: list[T], count: int) -> list[T]:
 # -- the agent processes (sub-mode) ---------------------------------------------------------
 
 
-async def serve_agents(secrets: dict[str, str], port: int, link: Impairment) -> None:
+class Outage:
+    """Every site's link in this process, cut on SIGUSR1 and restored on SIGUSR2: while cut,
+    every datagram is dropped and HTTP requests wait, as TCP would retransmit them until the
+    link is back (a request whose client gave up meanwhile is answered to nobody)."""
+
+    def __init__(self, paths: list[ImpairedPath], link: Impairment) -> None:
+        self._paths = paths
+        self._link = link
+        self._restored = asyncio.Event()
+        self._restored.set()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, self.cut)
+        loop.add_signal_handler(signal.SIGUSR2, self.restore)
+
+    def cut(self) -> None:
+        self._restored.clear()
+        for path in self._paths:
+            path.impairment = BLACKHOLE
+
+    def restore(self) -> None:
+        for path in self._paths:
+            path.impairment = self._link
+        self._restored.set()
+
+    def hold(self, app: ASGIApp) -> ASGIApp:
+        async def held(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                await self._restored.wait()
+            await app(scope, receive, send)
+
+        return held
+
+
+async def serve_agents(
+    secrets: dict[str, str], port: int, link: Impairment, cuttable: bool
+) -> None:
     """One SiteAgent per site behind one loopback HTTP server, until the process ends; each
-    site's sessions through UDP relays with `link`'s loss and delay, if any."""
+    site's sessions through UDP relays with `link`'s loss and delay, if any, or if `cuttable`
+    (then SIGUSR1 cuts every link and SIGUSR2 restores it)."""
     restrict_host_addresses([LOOPBACK])
     rtc = rtc_configuration([])
+    relayed = cuttable or bool(link.loss or link.delay_seconds)
+    paths = {code: ImpairedPath(link) for code in secrets} if relayed else {}
     agents = {
-        code: SiteAgent(
-            code, secret, rtc, None, ImpairedPath(link) if link.loss or link.delay_seconds else None
-        )
+        code: SiteAgent(code, secret, rtc, detour=paths.get(code))
         for code, secret in secrets.items()
     }
-    config = uvicorn.Config(
-        agent_app(agents), host=LOOPBACK, port=port, log_config=None, access_log=False
-    )
+    app: ASGIApp = agent_app(agents)
+    if cuttable:
+        app = Outage(list(paths.values()), link).hold(app)
+    config = uvicorn.Config(app, host=LOOPBACK, port=port, log_config=None, access_log=False)
     lag = asyncio.create_task(report_agent_lag())
     # These processes stand for hundreds of machines with one agent each, whose collections
     # walk a few thousand objects. Here one heap holds them all, and its full collections
@@ -191,6 +236,7 @@ def agents_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.engine agents")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--lifetime", type=float, required=True, help="exit after this long")
+    parser.add_argument("--cuttable", action="store_true", help="SIGUSR1 cuts, SIGUSR2 restores")
     add_link_options(parser)
     args = parser.parse_args(argv)
     secrets = json.loads(sys.stdin.buffer.readline())
@@ -201,7 +247,7 @@ def agents_main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING)
     gc.callbacks.append(AgentGcReport())
     with contextlib.suppress(KeyboardInterrupt):
-        run_loop(serve_agents(secrets, args.port, Impairment(args.loss, args.delay)))
+        run_loop(serve_agents(secrets, args.port, Impairment(args.loss, args.delay), args.cuttable))
 
 
 def add_link_options(parser: argparse.ArgumentParser) -> None:
@@ -266,11 +312,12 @@ async def _assign(sessionmaker: SessionMaker, url: str, sites: int, kill: int) -
 
 
 def spawn_agents(
-    port: int, lifetime: float, log: Path, link: Impairment
+    port: int, lifetime: float, log: Path, link: Impairment, cuttable: bool
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "bench.engine", "agents", "--port", str(port)]
     command += ["--lifetime", f"{lifetime:.0f}"]
     command += ["--loss", str(link.loss), "--delay", str(link.delay_seconds)]
+    command += ["--cuttable"] if cuttable else []
     with log.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 (our own command)
             command, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
@@ -306,15 +353,20 @@ def end_process(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def agent_processes(
-    plan: Plan, folder: Path, lifetime: float, link: Impairment = Impairment.NONE
+    plan: Plan,
+    folder: Path,
+    lifetime: float,
+    link: Impairment = Impairment.NONE,
+    cuttable: bool = False,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start every agent process, hand each its secrets, wait until all answer; kill at exit.
-    With `link`, every site's path crosses a relay that loses and delays datagrams."""
+    With `link`, every site's path crosses a relay that loses and delays datagrams; with
+    `cuttable`, a relay that SIGUSR1 and SIGUSR2 cut and restore."""
     processes: list[subprocess.Popen[bytes]] = []
     logs = [folder / f"agents-{port}.log" for port in plan.ports]
     try:
         for port, log in zip(plan.ports, logs, strict=True):
-            processes.append(spawn_agents(port, lifetime, log, link))
+            processes.append(spawn_agents(port, lifetime, log, link, cuttable))
         for process, share in zip(processes, plan.shares, strict=True):
             send_secrets(process, share)
         for process, port, log in zip(processes, plan.ports, logs, strict=True):
@@ -439,6 +491,7 @@ class Watcher:
         self.up_at: dict[str, float] = {}
         self.connected_at: dict[str, float] = {}
         self.downs: list[tuple[str, float, str]] = []  # (code, when, reason)
+        self.changed_at: dict[str, float] = {}  # each site's latest status change
         self.dial_seconds: list[float] = []
         self.lost_events = 0
         self.silent_windows: Counter[str] = Counter()  # windows without a pong, by error class
@@ -471,6 +524,7 @@ class Watcher:
     def _on_change(self, event: StatusChanged, now: float) -> None:
         self._changed.set()
         self.status[event.site_code] = event.new
+        self.changed_at[event.site_code] = now
         if event.new is SiteStatus.UP:
             self.up_at.setdefault(event.site_code, now - self.started)
         elif event.new is SiteStatus.DOWN:
@@ -485,6 +539,9 @@ class Watcher:
 
     def count(self, status: SiteStatus) -> int:
         return sum(s is status for s in self.status.values())
+
+    def all_answering(self) -> bool:
+        return all(s in ANSWERING for s in self.status.values())
 
 
 # -- the measurement ------------------------------------------------------------------------
@@ -509,6 +566,13 @@ class Results:
     lag_setup_max: float | None = None
     gc2: list[float] = field(default_factory=list)
     gc_any_max: float | None = None
+    cut_downs: int = 0  # sites down when the cut link was restored
+    cut_cores: tuple[float, float, float] | None = None
+    recovery: list[float] = field(default_factory=list)  # per site: restored -> answering
+    recovery_all_seconds: float | None = None
+    recovery_dials: list[float] = field(default_factory=list)
+    recovery_lag: list[float] = field(default_factory=list)
+    recovery_cores: tuple[float, float, float] | None = None
     victims_answering: int = 0
     detection: list[float] = field(default_factory=list)
     false_downs: list[tuple[str, float, str]] = field(default_factory=list)
@@ -538,6 +602,7 @@ class Run:
     gc: GcProbe
     results: Results
     killed_at: float | None = None
+    outage: tuple[float, float] | None = None  # from the cut until every site answered again
 
     @property
     def agent_pids(self) -> list[int]:
@@ -593,6 +658,8 @@ def setup_budget_end(run: Run) -> float:
     after = (
         SETTLE_SECONDS + float(run.args.seconds) + DETECT_WAIT_SECONDS + 10 + STOP_BUDGET_SECONDS
     )
+    if run.args.cut:
+        after += run.args.cut + RECOVERY_WAIT_SECONDS
     return run.deadline - after
 
 
@@ -654,6 +721,38 @@ async def steady_phase(run: Run) -> None:
     results.gc_any_max = max(steady_gcs, default=None)
 
 
+async def cut_phase(run: Run) -> None:
+    """Cut every agent's link for `--cut` seconds, restore it, and wait until every site
+    answers again: how long each took, and what the re-dialling cost."""
+    if not run.args.cut:
+        return
+    watcher, results = run.watcher, run.results
+    pids, start = run.agent_pids, Usage.now(run.agent_pids)
+    for pid in pids:
+        os.kill(pid, signal.SIGUSR1)
+    await asyncio.sleep(run.args.cut)
+    restored = Usage.now(run.agent_pids)
+    for pid in pids:
+        os.kill(pid, signal.SIGUSR2)
+    results.cut_cores = restored.since(start)
+    results.cut_downs = watcher.count(SiteStatus.DOWN)
+    dials_before = len(watcher.dial_seconds)
+    await watcher.wait_until(watcher.all_answering, restored.at + RECOVERY_WAIT_SECONDS)
+    end = Usage.now(run.agent_pids)
+    run.outage = (start.at, end.at)
+    results.recovery_cores = end.since(restored)
+    results.recovery_lag = run.lag.between(restored.at, end.at)
+    results.recovery_dials = watcher.dial_seconds[dials_before:]
+    if watcher.all_answering():
+        results.recovery_all_seconds = end.at - restored.at
+    results.recovery = [
+        max(0.0, watcher.changed_at.get(code, 0.0) - restored.at)
+        for code, status in watcher.status.items()
+        if status in ANSWERING
+    ]
+    await asyncio.sleep(SETTLE_SECONDS)
+
+
 async def kill_phase(run: Run) -> None:
     """SIGKILL the victims' process; wait until each answering victim is flagged down."""
     victims = {c for c in run.plan.victims if run.watcher.status[c] in ANSWERING}
@@ -674,12 +773,14 @@ async def kill_phase(run: Run) -> None:
 
 
 def false_downs(run: Run, until: float) -> list[tuple[str, float, str]]:
-    """`down` for a site whose agent was alive: any non-victim, or a victim before the kill."""
+    """`down` for a site whose agent was alive and its link up: any non-victim, or a victim
+    before the kill; not while the link was cut, or until every site answered again."""
     killed = run.killed_at if run.killed_at is not None else until
+    cut, mended = run.outage or (until, until)
     return [
         (code, at - run.watcher.started, reason)
         for code, at, reason in run.watcher.downs
-        if at < until and (code not in run.plan.victims or at < killed)
+        if at < until and not cut <= at <= mended and (code not in run.plan.victims or at < killed)
     ]
 
 
@@ -689,6 +790,7 @@ async def phases(run: Run) -> None:
         async with asyncio.timeout(budget):
             await setup_phase(run)
             await steady_phase(run)
+            await cut_phase(run)
             await kill_phase(run)
     except TimeoutError:
         run.results.timed_out = "the deadline passed before the run was complete"
@@ -829,6 +931,24 @@ def steady_rows(r: Results) -> list[tuple[str, str]]:
     ]
 
 
+def cut_rows(r: Results, cut: float) -> list[tuple[str, str]]:
+    if not cut:
+        return []
+    lag = r.recovery_lag
+    return [
+        (f"link cut for {cut:.0f} s: sites down when restored", str(r.cut_downs)),
+        ("CPU while cut (cores)", _cores(r.cut_cores or (0.0, 0.0, 0.0))),
+        ("every site answering again after restore", _seconds(r.recovery_all_seconds)),
+        ("per-site time from restore to answering", _dist(r.recovery)),
+        ("set-ups after restore (dial)", f"{len(r.recovery_dials)}: {_dist(r.recovery_dials)}"),
+        ("CPU after restore (cores)", _cores(r.recovery_cores or (0.0, 0.0, 0.0))),
+        (
+            "loop lag after restore",
+            f"p99 {_ms(percentile(lag, 99))}, max {_ms(max(lag))}" if lag else "n/a",
+        ),
+    ]
+
+
 def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
     detected = f"{len(r.detection)}/{r.victims_answering} answering victims (of {kill}) detected"
     return [
@@ -838,8 +958,9 @@ def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
     ]
 
 
-def report(r: Results, run_info: dict[str, str], kill: int) -> None:
-    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r), *kill_rows(r, kill)]
+def report(r: Results, run_info: dict[str, str], args: argparse.Namespace) -> None:
+    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r)]
+    rows += [*cut_rows(r, args.cut), *kill_rows(r, args.kill)]
     rows.append(("connection set-up (dial)", _dist(r.dial)))
     rows.append(("windows without a pong, by cause", r.silent_windows or "none"))
     if r.lost_events:
@@ -897,6 +1018,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--kill", type=int, default=10, help="victim agents to SIGKILL")
     parser.add_argument("--deadline", type=float, default=900.0, help="overall limit, seconds")
     parser.add_argument(
+        "--cut", type=float, default=0.0, help="after the steady window, cut every link this long"
+    )
+    parser.add_argument(
         "--liveness", choices=["stun", "echo"], help="what a heartbeat is (default: the setting's)"
     )
     add_link_options(parser)
@@ -942,7 +1066,7 @@ def main(argv: list[str]) -> int:
         plan = run_loop(prepare(url, args.sites, args.kill))
         lifetime = args.deadline + WATCHDOG_GRACE_SECONDS
         link = Impairment(args.loss, args.delay)
-        with agent_processes(plan, Path(folder), lifetime, link) as processes:
+        with agent_processes(plan, Path(folder), lifetime, link, bool(args.cut)) as processes:
             watchdog = start_watchdog(
                 processes, deadline - time.monotonic() + WATCHDOG_GRACE_SECONDS
             )
@@ -950,7 +1074,7 @@ def main(argv: list[str]) -> int:
             watchdog.cancel()
         results.agent_stalls = agent_stalls(Path(folder), plan.ports)
     info = run_info(args, argv, f"{results.loop} ({loop_factory()[1]})")
-    report(results, info, args.kill)
+    report(results, info, args)
     print(f"total run time {time.monotonic() - started:.0f} s")
     return 2 if results.timed_out or results.all_up_seconds is None else 0
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.main import create_app
 from models.auth import Role
@@ -28,7 +29,7 @@ from models.settings import Settings
 from models.site import ProbeMode, Site, SiteStatus
 from monitor.agent.http import agent_app
 from monitor.agent.site_agent import IDLE_TIMEOUT_SECONDS, SiteAgent
-from monitor.simulation.link import ImpairedPath, Impairment
+from monitor.simulation.link import BLACKHOLE, ImpairedPath, Impairment
 from monitor.wire.ice import rtc_configuration
 from monitor.wire.protocol import Report
 from tests.databases import SQLITE_ONLY
@@ -250,6 +251,54 @@ async def test_a_stopping_monitor_ends_its_agents_sessions_before_their_idle_lim
             await eventually(sessions_ended, "the sessions ended", IDLE_TIMEOUT_SECONDS - 2)
     finally:
         await asyncio.gather(*(agent.close() for agent in agents.values()))
+
+
+@SQLITE_ONLY
+async def test_a_cut_link_is_dialled_again_with_no_request_to_end_the_lost_session(
+    settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    """A site whose link is lost is offered a new session at once. Its agent is not asked to
+    end the lost one: over a cut link that request waits out its timeout before the site is
+    dialled again, and when a whole network drops, thousands of them queue in the monitor's
+    HTTP client. The agent ends a session that hears no ping by itself."""
+    port = free_port()
+    secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
+    path = ImpairedPath()
+    agent = SiteAgent("01267", secret, rtc_configuration([]), detour=path)
+    requests: list[str] = []
+
+    def logged(app: ASGIApp) -> ASGIApp:
+        async def log(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                requests.append(scope["method"])
+            await app(scope, receive, send)
+
+        return log
+
+    viewer = auth[Role.VIEWER]
+    try:
+        async with (
+            serving(logged(agent_app({"01267": agent})), port),
+            service(fast(settings)) as client,
+        ):
+
+            async def status_is(wanted: SiteStatus) -> bool:
+                return await site_status(client, "01267", viewer) == wanted
+
+            await eventually(lambda: status_is(SiteStatus.UP), "the site is up")
+            path.impairment = BLACKHOLE
+            await eventually(lambda: status_is(SiteStatus.DOWN), "the site is down")
+            offers = requests.count("POST")
+
+            async def offered_again() -> bool:
+                return requests.count("POST") > offers
+
+            await eventually(offered_again, "a new session is offered while the link is out")
+            path.impairment = Impairment.NONE
+            await eventually(lambda: status_is(SiteStatus.UP), "the site is up again")
+    finally:
+        await agent.close()
+    assert "DELETE" not in requests, requests
 
 
 @SQLITE_ONLY

@@ -131,8 +131,13 @@ class PullReach:
         """End the agent's session too, rather than leave it to notice the silence. Not when
         the monitor stops: closing the connection has told the agent (its channel closes), and
         thousands of requests at once would hold the stop up for minutes (the HTTP client's
-        pool scans its whole queue for each one: 88 s at 3,321 sites)."""
-        if connection.location and self._config.monitor_key and not self._probe.hushed:
+        pool scans its whole queue for each one: 88 s at 3,321 sites). Nor when the link was
+        lost: the request would most likely wait out its timeout before the site is dialled
+        again, and the agent ends a session that hears no ping on its own."""
+        probe = self._probe
+        if probe.hushed or probe.machine.lost:
+            return
+        if connection.location and self._config.monitor_key:
             token = monitor_token(self._config.monitor_key, self._config.code)
             await delete_session(self._reaching.http, connection.location, token)
 
