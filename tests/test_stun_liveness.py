@@ -92,9 +92,11 @@ class Tally:
         self.unmeasured = 0
         self.misses = 0
         self.lates = 0
+        self.overtaken_misses = 0  # missed, after a later request was answered
         self.streak = 0
         self.longest_streak = 0
         self.three_missed = asyncio.Event()  # three in a row: a site would be down
+        self.heard = asyncio.Event()  # set at each answer to a request (not a confirmation)
 
     def answered(self, rtt_seconds: float | None) -> None:
         self.streak = 0
@@ -102,6 +104,7 @@ class Tally:
             self.unmeasured += 1
         else:
             self.rtts.append(rtt_seconds)
+            self.heard.set()
 
     def missed(self) -> None:
         self.misses += 1
@@ -109,6 +112,10 @@ class Tally:
         self.longest_streak = max(self.longest_streak, self.streak)
         if self.streak == 3:
             self.three_missed.set()
+
+    def overtaken(self) -> None:
+        self.misses += 1
+        self.overtaken_misses += 1
 
     def late(self) -> None:
         self.lates += 1
@@ -179,6 +186,41 @@ async def test_silence_is_three_misses_within_a_second_and_an_answer_ends_it() -
     # One interval, then the request's and two confirmations' timeouts at the 0.25 s floor.
     assert noticed < 0.1 + 3 * 0.25 + 0.2, noticed
     assert tally.streak == 0 and len(tally.rtts) > answered  # heard again, timed again
+
+
+async def test_a_request_lost_then_confirmed_alive_starts_no_run_of_misses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One request lost, its confirmation answered; the next request lost with its first
+    confirmation, the second answered. Three requests counted missed for the windows, but the
+    first is no miss in a row: the site had answered since it was sent. Counted in a row, it
+    made three with the next two, and lossy links went down (5 lost round trips, not 7)."""
+    monkeypatch.setattr(stun_heartbeat, "FLOOR_SECONDS", 0.5)  # room for the cuts' timing
+    path = ImpairedPath()
+    tally = Tally()
+    loop = asyncio.get_running_loop()
+
+    async def cut(start: float, end: float) -> None:
+        await asyncio.sleep(start - loop.time())
+        path.impairment = BLACKHOLE
+        await asyncio.sleep(end - loop.time())
+        path.impairment = Impairment.NONE
+
+    async with connected(path) as (pc, channel, _):
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 2.0, 2.0, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        for _ in range(2):  # the first request goes out at once, the second at the first tick
+            tally.heard.clear()
+            await asyncio.wait_for(tally.heard.wait(), 5)
+        tick = loop.time() + 2.0  # the next request; its confirmation 0.5 s later
+        await cut(tick - 0.3, tick + 0.25)
+        # That request counts missed at its 2 s timeout, when the next one goes out; that one
+        # and its first confirmation are lost, the second confirmation is answered.
+        await cut(tick + 1.7, tick + 2.75)
+        await asyncio.sleep(tick + 3.5 - loop.time())
+        beating.cancel()
+    assert (tally.misses, tally.overtaken_misses, tally.longest_streak) == (3, 1, 2)
+    assert not tally.three_missed.is_set()
 
 
 async def test_a_lossy_slow_link_never_looks_silent() -> None:

@@ -23,6 +23,10 @@ class HeartbeatSink(Protocol):
         """A pong in time; no RTT when the monitor paused meanwhile (it would time the pause)."""
 
     def missed(self) -> None: ...
+    def overtaken(self) -> None:
+        """Missed, but a heartbeat sent after it was answered already: the window counts it
+        lost, yet the site has answered since, so it is no miss in a row."""
+
     def late(self) -> None:
         """A pong came after its ping was counted missed: the peer is alive, the link is slow."""
 

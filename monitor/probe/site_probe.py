@@ -141,6 +141,10 @@ class SiteProbe:
         if self.machine.lost:
             self._dead.set()
 
+    def overtaken(self) -> None:
+        self._metrics.heartbeats.labels("missed").inc()
+        self._lost += 1
+
     def reported(self, report: Report) -> None:
         self._report = report
 
