@@ -9,8 +9,8 @@ Reported: time until every site is `up`, monitor CPU and RSS per site in steady 
 lag, gen-2 GC pauses, how long SIGKILLed agents take to be flagged `down`, and false downs.
 
 It prints results and asserts nothing. It stops by itself: the phases share one deadline, after
-which it reports what it has and exits 2 (so it does when not every site came up, or on SIGTERM
-or SIGINT); a watchdog thread kills everything a minute after the deadline should the event loop
+which it reports what it has and exits 2 (so it does when set-up did not end, or on SIGTERM or
+SIGINT); a watchdog thread kills everything a minute after the deadline should the event loop
 be stuck, and agent processes exit by themselves when the benchmark's end of their stdin closes.
 
 Agent secrets reach the agent processes on their standard input (never argv, never a file), and
@@ -96,7 +96,7 @@ AGENT_START_SECONDS = 60.0
 WATCHDOG_GRACE_SECONDS = 60.0
 PROGRESS_SECONDS = 10.0
 ANSWERING = (SiteStatus.UP, SiteStatus.DEGRADED)
-OVERLOADED = "taken WITHOUT every site up: the figures below describe an overloaded engine"
+OVERLOADED = "taken before set-up ended: the figures below describe an overloaded engine"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -903,7 +903,7 @@ def setup_rows(r: Results) -> list[tuple[str, str]]:
     ]
 
 
-def steady_rows(r: Results) -> list[tuple[str, str]]:
+def steady_rows(r: Results, lossy: bool) -> list[tuple[str, str]]:
     if r.steady is None:
         return [("steady state", "not reached")]
     per_site = r.steady_cpu_seconds / (r.sites * r.steady_seconds) * 1e6
@@ -914,7 +914,8 @@ def steady_rows(r: Results) -> list[tuple[str, str]]:
         if r.gc2
         else "none"
     )
-    caveat = [] if r.all_up_seconds is not None else [("steady window", OVERLOADED)]
+    settled = r.all_answering_seconds if lossy else r.all_up_seconds
+    caveat = [] if settled is not None else [("steady window", OVERLOADED)]
     return [
         *caveat,
         ("monitor CPU per site-second", f"{per_site:.0f} µs (baseline ~340 µs)"),
@@ -959,7 +960,8 @@ def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
 
 
 def report(r: Results, run_info: dict[str, str], args: argparse.Namespace) -> None:
-    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r)]
+    lossy = bool(args.loss or args.delay)
+    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r, lossy)]
     rows += [*cut_rows(r, args.cut), *kill_rows(r, args.kill)]
     rows.append(("connection set-up (dial)", _dist(r.dial)))
     rows.append(("windows without a pong, by cause", r.silent_windows or "none"))
@@ -1076,7 +1078,9 @@ def main(argv: list[str]) -> int:
     info = run_info(args, argv, f"{results.loop} ({loop_factory()[1]})")
     report(results, info, args)
     print(f"total run time {time.monotonic() - started:.0f} s")
-    return 2 if results.timed_out or results.all_up_seconds is None else 0
+    lossy = bool(args.loss or args.delay)
+    settled = results.all_answering_seconds if lossy else results.all_up_seconds
+    return 2 if results.timed_out or settled is None else 0
 
 
 if __name__ == "__main__":
