@@ -49,6 +49,8 @@ BURST_JS = """async ({ seconds }) => {
   // A site nobody probes (the hub) shows "not monitored" whatever status it is sent: skip it.
   const codes = [...state.sites.values()].filter((s) => s.probe_mode !== 'none').map((s) => s.code);
   const cycle = ['down', 'degraded', 'up', 'paused', 'unknown'];
+  const tileOf = (code) => document.querySelector(`button.tile[data-site="${code}"]`);
+  const before = new Map([...state.sites.keys()].map((code) => [code, tileOf(code)]));
   const longTasks = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) longTasks.push(entry.duration);
@@ -67,9 +69,12 @@ BURST_JS = """async ({ seconds }) => {
   }
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 50)));
   observer.disconnect();
-  const shown = (code) => document.querySelector(`button.tile[data-site="${code}"]`).dataset.status;
+  const shown = (code) => tileOf(code).dataset.status;
   const wrong = Object.entries(wanted).filter(([code, status]) => shown(code) !== status);
-  return { longest: Math.max(0, ...longTasks), changed: Object.keys(wanted).length, wrong };
+  // A tile that is another element now was built again: the page re-rendered, not repainted.
+  const rebuilt = [...before].filter(([code, tile]) => tileOf(code) !== tile).length;
+  const longest = Math.max(0, ...longTasks);
+  return { longest, changed: Object.keys(wanted).length, wrong, rebuilt };
 }"""
 
 

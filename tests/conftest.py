@@ -22,13 +22,53 @@ from tests.databases import PostgresDatabases, SqliteDatabases
 
 BACKENDS = ["sqlite", "postgresql"]
 
+# Modules whose tests judge no live peer, browser or process against the clock: the API, the
+# stores and the rules. ./scripts/test runs them (`-m parallel`) in one process per core, and
+# the others one at a time, so that no test measures another test's load as a slow link.
+PARALLEL_MODULES = {
+    "test_api_auth",
+    "test_api_conferences",
+    "test_api_incidents",
+    "test_api_maintenance",
+    "test_api_notifications",
+    "test_api_sites",
+    "test_bad_input",
+    "test_cli_maintenance",
+    "test_cli_notifications",
+    "test_conference_phases",
+    "test_conference_readiness",
+    "test_conference_report",
+    "test_credentials",
+    "test_fuzz",
+    "test_group_store",
+    "test_grouping",
+    "test_ice_links",
+    "test_incidents",
+    "test_maintenance_windows",
+    "test_migrations",
+    "test_notify_digest",
+    "test_report_media",
+    "test_rollups",
+    "test_status",
+    "test_topology",
+}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Hypothesis (under the API fuzzing) keeps caches in ./.hypothesis by default, from the
     collection on: tests write only to temporary places."""
+    config.addinivalue_line(
+        "markers", "parallel: judges nothing against the clock; may share the machine"
+    )
     folder = Path(tempfile.mkdtemp(prefix="bridgewatch-hypothesis-"))
     set_hypothesis_home_dir(folder)
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in PARALLEL_MODULES:
+            item.add_marker(pytest.mark.parallel)
 
 
 @pytest.fixture(scope="session", autouse=True)

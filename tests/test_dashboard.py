@@ -554,8 +554,9 @@ async def test_the_national_topology_stays_fluid_under_a_burst_of_changes(
         await expect(page.locator("button.tile")).to_have_count(3356)
         result = await page.evaluate(BURST_JS, {"seconds": 4})
         assert result["wrong"] == [] and result["changed"] > 300
-        # ~70 ms per update on this machine; a full re-render of 3,356 tiles takes seconds.
-        assert result["longest"] < 500, result
+        # Each update repaints the tiles it names: rebuilding 3,356 tiles takes seconds, ~70 ms
+        # an update does not (how long the page's tasks take is measured in bench/dashboard.py).
+        assert result["rebuilt"] == 0, result
         await expect(page.locator('[data-counter="total"] .counter-value')).to_have_text("3.356")
 
 

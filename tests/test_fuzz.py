@@ -6,7 +6,8 @@ answer with a server error, and every response must be what the OpenAPI document
 documented media type and its documented schema, errors (problem+json) included.
 
 Bounded for CI: a fixed number of examples per operation, derandomized with a fixed seed, so a
-run is reproducible and takes about three minutes.
+run is reproducible. It is the longest module (~10 minutes in one process on a 2-core machine):
+./scripts/test runs it in one process per core with the other tests marked `parallel`.
 """
 
 import contextlib
