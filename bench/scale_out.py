@@ -21,6 +21,7 @@ every process are removed at the end.
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -221,7 +222,10 @@ async def rebalance_phase(run: Run) -> None:
     since = await db_now(run.url)
     started = time.monotonic()
     await run.workers.start()
-    share = len(run.codes) // len(run.workers.alive())
+    # The others keep the fair share, rounded up (monitor/scaleout/queries.py): the newest
+    # worker's is what is left.
+    alive = len(run.workers.alive())
+    share = len(run.codes) - (alive - 1) * math.ceil(len(run.codes) / alive)
     joined = await until(Check(run, "joined", share), "the new worker holds its share")
     took = None if joined is None else time.monotonic() - started
     up = await until(Check(run, "answering", since=await db_now(run.url)), "all answer again")
