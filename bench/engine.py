@@ -250,6 +250,11 @@ def agents_main(argv: list[str]) -> None:
         run_loop(serve_agents(secrets, args.port, Impairment(args.loss, args.delay), args.cuttable))
 
 
+def impaired(args: argparse.Namespace) -> bool:
+    """Every path goes through a lossy or slow relay (`--loss`, `--delay`)."""
+    return bool(args.loss or args.delay)
+
+
 def add_link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loss", type=float, default=0.0, help="datagrams lost, each way (0-1)")
     parser.add_argument("--delay", type=float, default=0.0, help="one-way delay, seconds")
@@ -669,7 +674,7 @@ async def setup_phase(run: Run) -> None:
     budget_end = setup_budget_end(run)
     start = Usage.now(run.agent_pids)
     watcher, progress = run.watcher, Progress(run)
-    settled = ANSWERING if run.args.loss or run.args.delay else (SiteStatus.UP,)
+    settled = ANSWERING if impaired(run.args) else (SiteStatus.UP,)
     try:
         while (
             sum(watcher.count(status) for status in settled) < len(run.plan.codes)
@@ -684,8 +689,7 @@ async def setup_phase(run: Run) -> None:
 
 
 def note_answering(run: Run) -> None:
-    answering = sum(run.watcher.count(status) for status in ANSWERING)
-    if run.results.all_answering_seconds is None and answering == len(run.plan.codes):
+    if run.results.all_answering_seconds is None and run.watcher.all_answering():
         run.results.all_answering_seconds = time.monotonic() - run.watcher.started
 
 
@@ -960,8 +964,7 @@ def kill_rows(r: Results, kill: int) -> list[tuple[str, str]]:
 
 
 def report(r: Results, run_info: dict[str, str], args: argparse.Namespace) -> None:
-    lossy = bool(args.loss or args.delay)
-    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r, lossy)]
+    rows = [*run_info.items(), *setup_rows(r), *steady_rows(r, impaired(args))]
     rows += [*cut_rows(r, args.cut), *kill_rows(r, args.kill)]
     rows.append(("connection set-up (dial)", _dist(r.dial)))
     rows.append(("windows without a pong, by cause", r.silent_windows or "none"))
@@ -1078,8 +1081,7 @@ def main(argv: list[str]) -> int:
     info = run_info(args, argv, f"{results.loop} ({loop_factory()[1]})")
     report(results, info, args)
     print(f"total run time {time.monotonic() - started:.0f} s")
-    lossy = bool(args.loss or args.delay)
-    settled = results.all_answering_seconds if lossy else results.all_up_seconds
+    settled = results.all_answering_seconds if impaired(args) else results.all_up_seconds
     return 2 if results.timed_out or settled is None else 0
 
 

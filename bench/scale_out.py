@@ -21,7 +21,6 @@ every process are removed at the end.
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import signal
 import subprocess
@@ -42,6 +41,7 @@ from models.db import asyncpg_dsn, open_database
 from models.history import StatusChange
 from models.lease import MonitorWorker, SiteLease
 from models.site import Site, SiteStatus
+from monitor.scaleout.queries import fair_share
 from tests.databases import POSTGRES_ADMIN_URL, postgres_url
 from tests.service import spawned
 
@@ -222,10 +222,9 @@ async def rebalance_phase(run: Run) -> None:
     since = await db_now(run.url)
     started = time.monotonic()
     await run.workers.start()
-    # The others keep the fair share, rounded up (monitor/scaleout/queries.py): the newest
-    # worker's is what is left.
+    # The others keep their fair share: the newest worker's is what is left.
     alive = len(run.workers.alive())
-    share = len(run.codes) - (alive - 1) * math.ceil(len(run.codes) / alive)
+    share = len(run.codes) - (alive - 1) * fair_share(len(run.codes), alive)
     joined = await until(Check(run, "joined", share), "the new worker holds its share")
     took = None if joined is None else time.monotonic() - started
     up = await until(Check(run, "answering", since=await db_now(run.url)), "all answer again")

@@ -55,8 +55,9 @@ PARALLEL_MODULES = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Hypothesis (under the API fuzzing) keeps caches in ./.hypothesis by default, from the
-    collection on: tests write only to temporary places."""
+    """The `parallel` marker (`pytest_collection_modifyitems`); and Hypothesis (under the API
+    fuzzing) keeps caches in ./.hypothesis by default, from the collection on: tests write only
+    to temporary places."""
     config.addinivalue_line(
         "markers", "parallel: judges nothing against the clock; may share the machine"
     )

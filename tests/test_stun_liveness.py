@@ -11,12 +11,12 @@ from aioice import stun
 from aioice.candidate import candidate_priority
 from aiortc import RTCDataChannel, RTCPeerConnection
 
-from monitor.agent.site_agent import SiteAgent
+from monitor.agent.site_agent import IDLE_TIMEOUT_SECONDS, SiteAgent
 from monitor.probe import stun_heartbeat
-from monitor.probe.stun_heartbeat import StunHeartbeat
+from monitor.probe.stun_heartbeat import SPARSE_PING_PACE, PingPace, StunHeartbeat
 from monitor.simulation.link import BLACKHOLE, ImpairedPath, Impairment
 from monitor.wire.ice import restrict_host_addresses, rtc_configuration
-from monitor.wire.ice_path import selected_pair
+from monitor.wire.ice_path import ice_connection, on_binding_request, selected_pair
 from monitor.wire.peer import apply_answer, close_quietly, make_offer, offering_channel, wait_open
 from monitor.wire.protocol import Report
 from monitor.wire.stun_binding import BindingRequests
@@ -97,6 +97,8 @@ class Tally:
         self.longest_streak = 0
         self.three_missed = asyncio.Event()  # three in a row: a site would be down
         self.heard = asyncio.Event()  # set at each answer to a request (not a confirmation)
+        self.reports: list[Report] = []
+        self.report_heard = asyncio.Event()
 
     def answered(self, rtt_seconds: float | None) -> None:
         self.streak = 0
@@ -122,7 +124,8 @@ class Tally:
         self.streak = 0
 
     def reported(self, report: Report) -> None:
-        pass
+        self.reports.append(report)
+        self.report_heard.set()
 
 
 @asynccontextmanager
@@ -239,7 +242,8 @@ async def test_a_lossy_slow_link_never_looks_silent() -> None:
 async def test_a_session_whose_agent_answers_stun_but_no_ping_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(stun_heartbeat, "PONG_SILENCE_SECONDS", 1.0)
+    # (The agent's report says it counts binding requests: its pings are sparse.)
+    monkeypatch.setattr(stun_heartbeat, "SPARSE_PING_PACE", PingPace(15.0, pong_silence=1.0))
     tally = Tally()
     async with connected(ImpairedPath()) as (pc, channel, _):
         heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.1, 0.5, tally)
@@ -251,3 +255,32 @@ async def test_a_session_whose_agent_answers_stun_but_no_ping_ends(
         await asyncio.wait_for(beating, 5)  # the heartbeat ends by itself
         assert channel.readyState == "open"
     assert tally.misses == 0 and len(tally.rtts) >= 5
+
+
+async def test_an_agent_kept_alive_by_binding_requests_is_pinged_rarely_and_stays() -> None:
+    """The Python agent counts the monitor's binding requests as signs of life and says so: the
+    monitor's pings then come further apart than the agent's 10 s idle limit, and the session
+    lasts (an agent counting only pings would drop it as idle). Its own consent checks stop:
+    the monitor has no request to answer."""
+    tally = Tally()
+    pongs: list[float] = []
+    agents_requests: list[float] = []
+    async with connected(ImpairedPath()) as (pc, channel, agent):
+        loop = asyncio.get_running_loop()
+        channel.on("message", lambda raw: pongs.append(loop.time()) if "pong" in raw else None)
+        connection = ice_connection(pc)
+        assert connection is not None
+        on_binding_request(connection, lambda: agents_requests.append(loop.time()))
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 1.0, 1.0, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        await asyncio.wait_for(tally.report_heard.wait(), 5)
+        reported = loop.time()
+        await asyncio.sleep(IDLE_TIMEOUT_SECONDS + 3.0)
+        assert channel.readyState == "open" and not beating.done()
+        assert [s.closed.is_set() for s in agent.sessions.values()] == [False]
+        beating.cancel()
+    assert tally.reports[0].stun_keepalive is True
+    assert SPARSE_PING_PACE.interval > IDLE_TIMEOUT_SECONDS + 3.0
+    assert not [at for at in pongs if at > reported + 0.5]  # no ping since the report
+    assert not agents_requests  # aioice's consent checks would be one every ~5 s
+    assert tally.misses == 0 and len(tally.rtts) >= IDLE_TIMEOUT_SECONDS

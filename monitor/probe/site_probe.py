@@ -135,13 +135,15 @@ class SiteProbe:
         return self._report
 
     def missed(self) -> None:
-        self._metrics.heartbeats.labels("missed").inc()
-        self._lost += 1
+        self._count_lost()
         self._publish(self.machine.heartbeat(False, utcnow()))
         if self.machine.lost:
             self._dead.set()
 
     def overtaken(self) -> None:
+        self._count_lost()  # for the window only: the status machine hears of no miss
+
+    def _count_lost(self) -> None:
         self._metrics.heartbeats.labels("missed").inc()
         self._lost += 1
 

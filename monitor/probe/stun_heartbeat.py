@@ -13,16 +13,20 @@ the default 3 missed heartbeats a dead agent is flagged within an interval plus 
 timeouts; a false one needs a request and two confirmations, seven requests, all lost: on a link
 that loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat.
 
-The data channel stays for the agent's reports, and carries a ping every `KEEPALIVE_SECONDS`:
-agents drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs say the
-agent's application still runs: a browser's WebRTC stack answers STUN even while the page's
-scripts stand still (a sleeping tab), so a session without pongs for `PONG_SILENCE_SECONDS` ends.
+The data channel stays for the agent's reports, and carries pings (`PING_PACE`): agents
+drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs say the agent's
+application still runs: a browser's WebRTC stack answers STUN even while the page's scripts
+stand still (a sleeping tab), so a session without pongs for a while ends. An agent that counts
+the binding requests as signs of life says so in its report (`stun_keepalive`), and then needs
+pings only for that (`SPARSE_PING_PACE`): the data channel's packets (DTLS, SCTP and its
+acknowledgements) cost the monitor more than the binding requests themselves.
 """
 
 import asyncio
 import logging
 import random
 import time
+from dataclasses import dataclass
 
 from aiortc import RTCDataChannel, RTCPeerConnection
 
@@ -35,11 +39,25 @@ log = logging.getLogger(__name__)
 FLOOR_SECONDS = 0.25  # never suspect sooner: the agent's own loop may pause this long
 CONFIRM_COPIES = 3
 MISSES_REMEMBERED = 16  # an answer to an older missed probe is no longer counted late
-KEEPALIVE_SECONDS = 2.0  # 5 pings in a row must be lost before an agent's 10 s idle limit
-# No pong for this long while the agent's ICE still answers: its application stands still (a
-# page whose scripts stopped), and the session ends as if the agent had closed it. 7 pings in a
-# row must go unanswered: on a 5%-lossy link ~10⁻⁷ per ping.
-PONG_SILENCE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class PingPace:
+    """How often the data channel carries a ping, and how long without a pong ends a session:
+    the agent's ICE still answers, but its application stands still (a page whose scripts
+    stopped), and the session ends as if the agent had closed it."""
+
+    interval: float
+    pong_silence: float
+
+
+# 5 pings in a row must be lost before an agent's 10 s idle limit; 7 unanswered before the
+# session ends: on a 5%-lossy link ~10⁻⁷ per ping.
+PING_PACE = PingPace(interval=2.0, pong_silence=15.0)
+# An agent that counts binding requests as signs of life: pings only ask whether its
+# application runs (past its 10 s idle limit, so an agent that does not count them drops), and
+# still 7 must go unanswered (the channel is unreliable: a lost ping is not resent).
+SPARSE_PING_PACE = PingPace(interval=15.0, pong_silence=112.5)
 
 
 class RetransmissionTimeout:
@@ -89,7 +107,8 @@ class StunHeartbeat:
         self._heard_from = 0.0  # when the newest probe that was answered was sent
         self._confirmation = 0  # suspect: the confirmation awaited now (0: not suspect)
         self._suspected = 0  # the probe whose lateness made the site suspect
-        self._next_keepalive = 0.0
+        self._pace = PING_PACE
+        self._last_ping = 0.0
         self._last_pong = 0.0
         self._ended = asyncio.Event()  # the channel closed, or the agent's application is silent
         self._seq = 0
@@ -133,9 +152,9 @@ class StunHeartbeat:
         if not self._running:
             return
         self._prober.call_at(self._loop.time() + self._interval, self._tick)
-        if self._loop.time() >= self._next_keepalive:
+        if self._loop.time() >= self._last_ping + self._pace.interval:
             self._keepalive()
-        if self._loop.time() - self._last_pong > PONG_SILENCE_SECONDS:
+        if self._loop.time() - self._last_pong > self._pace.pong_silence:
             log.info("the agent answers STUN but not pings: its application stands still")
             self._ended.set()
             return
@@ -231,7 +250,7 @@ class StunHeartbeat:
             self._sink.answered(None if confirmation else rtt)
 
     def _keepalive(self) -> None:
-        self._next_keepalive = self._loop.time() + KEEPALIVE_SECONDS
+        self._last_ping = self._loop.time()
         self._seq += 1
         try:
             self._channel.send(encode(Ping(seq=self._seq, t=time.time())))
@@ -243,4 +262,6 @@ class StunHeartbeat:
         if isinstance(message, Pong):
             self._last_pong = self._loop.time()
         elif isinstance(message, Report):
+            if message.stun_keepalive:
+                self._pace = SPARSE_PING_PACE
             self._sink.reported(message)

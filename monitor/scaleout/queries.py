@@ -36,6 +36,12 @@ class Holding:
     workers: int
 
 
+def fair_share(sites: int, workers: int) -> int:
+    """The sites each live worker holds at most: the probed sites divided by the live workers,
+    rounded up (so the newest worker's is what the others leave)."""
+    return math.ceil(sites / max(workers, 1))
+
+
 async def tick(
     session: AsyncSession,
     worker: str,
@@ -45,7 +51,7 @@ async def tick(
 ) -> Holding:
     """Say this worker is alive, renew its leases and move it toward its fair share.
 
-    The share is the probed sites divided by the live workers, rounded up. A worker above it
+    The share is `fair_share` of the probed sites among the live workers. A worker above it
     releases its highest site ids (another worker claims them at its next tick); a worker below
     it claims free or expired leases. One transaction, so a failed tick changes nothing.
     Giving up is gradual (`release_at_most` per tick): a worker joining a busy fleet takes its
@@ -58,7 +64,7 @@ async def tick(
         select(func.count()).select_from(MonitorWorker).where(MonitorWorker.seen_at > now - ttl)
     )
     total = await session.scalar(select(func.count()).select_from(Site).where(probed()))
-    share = math.ceil((total or 0) / max(workers or 1, 1))
+    share = fair_share(total or 0, workers or 1)
     # A site disabled or taken out of probing is let go before counting what is held.
     await session.execute(
         delete(SiteLease).where(

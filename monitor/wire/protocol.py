@@ -49,6 +49,9 @@ class Report(BaseModel):
     # "12" is junk from a broken agent, not a figure.
     camera_luma: float | None = Field(None, ge=0, le=255, strict=True)  # mean, last picture
     microphone_dbfs: float | None = Field(None, ge=-100, le=0, strict=True)  # loudest of late
+    # The agent counts the monitor's STUN binding requests as signs of life, as it counts
+    # pings (docs/PROTOCOL.md §5.6): STUN heartbeats keep its session, and pings may be sparse.
+    stun_keepalive: bool | None = Field(None, strict=True)
 
     def camera_verdict(self) -> CameraVerdict | Literal["fault"] | None:
         """The named verdict when there is one; else what the old boolean says."""

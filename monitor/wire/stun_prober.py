@@ -8,9 +8,9 @@ is bytes sent on the pair's own socket, and its answer is matched by transaction
 aioice's socket reads it: aioice hands a response whose id it finds in its protocol's
 `transactions` to that entry's `response_received`, and the `ProbedPair` enters itself there
 for each request outstanding. The pair's own consent checks (every ~5 s) stop: the probes are
-consent checks (RFC 7675), only more frequent. Besides the pair (`monitor.wire.ice_path`), this
-reads two private attributes of aioice's `Connection`, its tie-breaker and its consent task
-(checked against aioice 0.13).
+consent checks (RFC 7675), only more frequent. Besides the pair and the consent checks
+(`monitor.wire.ice_path`), this reads a private attribute of aioice's `Connection`, its
+tie-breaker (checked against aioice 0.13).
 """
 
 import asyncio
@@ -27,7 +27,7 @@ from aioice.candidate import candidate_priority
 from aioice.ice import CandidatePair, Connection
 from aiortc import RTCPeerConnection
 
-from monitor.wire.ice_path import selected_pair
+from monitor.wire.ice_path import selected_pair, stop_consent_checks
 from monitor.wire.stun_binding import BindingRequests
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,7 @@ def probe_pair(pc: RTCPeerConnection, listener: ProbeListener) -> ProbedPair | N
     if selected is None:
         return None
     connection, pair = selected
-    consent = connection._query_consent_task
-    if consent is not None:
-        consent.cancel()
+    stop_consent_checks(connection)
     return ProbedPair(connection, pair, listener)
 
 
