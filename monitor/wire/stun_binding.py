@@ -6,7 +6,8 @@ carries USERNAME (`remote ufrag:local ufrag`), PRIORITY, ICE-CONTROLLING or ICE-
 MESSAGE-INTEGRITY keyed with the remote password and FINGERPRINT (RFC 8445 §7.1.2, RFC 8489
 §14). Everything but the transaction id is the same for every request on one pair, so the bytes
 before it are packed once and each request costs one HMAC-SHA1 and one CRC-32; aioice builds a
-`Message` and packs it twice (~17 µs).
+`Message` and packs it twice (~17 µs). An answer is checked where it lies, in its bytes: aioice
+would parse every attribute of it (the mapped address into an `ipaddress` and back to text).
 """
 
 import binascii
@@ -14,12 +15,12 @@ import hashlib
 import hmac
 import struct
 
-from aioice import stun
-
 BINDING_REQUEST = 0x0001
+SUCCESS_TYPE = struct.pack("!H", 0x0101)  # a binding success response
 COOKIE = 0x2112A442
 HEADER_LENGTH = 20
-INTEGRITY_ATTRIBUTE = struct.pack("!HH", 0x0008, 20)  # MESSAGE-INTEGRITY: 20 bytes of HMAC
+MESSAGE_INTEGRITY = 0x0008
+INTEGRITY_ATTRIBUTE = struct.pack("!HH", MESSAGE_INTEGRITY, 20)  # 20 bytes of HMAC-SHA1
 FINGERPRINT_ATTRIBUTE = struct.pack("!HH", 0x8028, 4)
 FINGERPRINT_XOR = 0x5354554E
 ICE_CONTROLLED = 0x8029
@@ -66,11 +67,24 @@ class BindingRequests:
         crc = binascii.crc32(self._full_prefix + transaction_id + body) ^ FINGERPRINT_XOR
         return self._full_prefix + transaction_id + body + FINGERPRINT_ATTRIBUTE + crc.to_bytes(4)
 
-    def answers(self, message: stun.Message) -> bool:
-        """A success response signed with the remote password: the far end's ICE took our
-        request as its own (an error, or anything unsigned, says nothing of that)."""
-        return (
-            message.message_class is stun.Class.RESPONSE
-            and message.message_method is stun.Method.BINDING
-            and message.check_message_integrity(self._key)
-        )
+    def answers(self, response: bytes) -> bool:
+        """A binding success response signed with the remote password: the far end's ICE took
+        our request as its own (an error, or anything unsigned, says nothing of that)."""
+        if len(response) < HEADER_LENGTH or response[:2] != SUCCESS_TYPE:
+            return False
+        position = HEADER_LENGTH
+        while position + 4 <= len(response):
+            kind, length = struct.unpack_from("!HH", response, position)
+            if kind == MESSAGE_INTEGRITY:
+                signature = response[position + 4 : position + 24]
+                return length == 20 and len(signature) == 20 and self._signs(response, position)
+            position += 4 + length + (-length % 4)
+        return False
+
+    def _signs(self, response: bytes, integrity_at: int) -> bool:
+        """Whether the MESSAGE-INTEGRITY at `integrity_at` is ours: the HMAC of what precedes
+        it, its header's length counting up to the end of that attribute (RFC 8489 §14.5)."""
+        length = integrity_at - HEADER_LENGTH + 24
+        mac = self._mac.copy()
+        mac.update(SUCCESS_TYPE + length.to_bytes(2) + response[4:integrity_at])
+        return hmac.compare_digest(mac.digest(), response[integrity_at + 4 : integrity_at + 24])

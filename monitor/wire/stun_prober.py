@@ -4,13 +4,13 @@ aioice runs each STUN transaction as a coroutine with its own future and retrans
 (and a caller adds a task and a timeout); at a thousand sites probed every second that
 bookkeeping costs more than the packets. Here one `StunProber` keeps a heap of what is due
 (a site's next probe, a probe's deadline) and wakes once per `TICK_SECONDS` at most; a request
-is bytes sent on the pair's own socket, and its answer is matched by transaction id where
-aioice's socket reads it: aioice hands a response whose id it finds in its protocol's
-`transactions` to that entry's `response_received`, and the `ProbedPair` enters itself there
-for each request outstanding. The pair's own consent checks (every ~5 s) stop: the probes are
-consent checks (RFC 7675), only more frequent. Besides the pair and the consent checks
-(`monitor.wire.ice_path`), this reads a private attribute of aioice's `Connection`, its
-tie-breaker (checked against aioice 0.13).
+is bytes sent on the pair's own socket, and its answer is read off that socket before aioice
+parses it: the `ProbedPair` takes the datagrams that carry the transaction id of a request it
+has outstanding, and hands every other to aioice. The pair's own consent checks (every ~5 s)
+stop: the probes are consent checks (RFC 7675), only more frequent. Besides the pair and the
+consent checks (`monitor.wire.ice_path`), this reads a private attribute of aioice's
+`Connection`, its tie-breaker, and stands before the `datagram_received` of the pair's
+`StunProtocol` (checked against aioice 0.13).
 """
 
 import asyncio
@@ -20,15 +20,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from aioice import stun
 from aioice.candidate import candidate_priority
 from aioice.ice import CandidatePair, Connection
 from aiortc import RTCPeerConnection
 
 from monitor.wire.ice_path import selected_pair, stop_consent_checks
-from monitor.wire.stun_binding import BindingRequests
+from monitor.wire.stun_binding import HEADER_LENGTH, BindingRequests
 
 log = logging.getLogger(__name__)
 # Probes and deadlines due within one tick go out together: at a thousand sites a wake-up per
@@ -64,45 +63,45 @@ class ProbedPair:
         self._listener = listener
         self._outstanding: dict[bytes, tuple[int, float]] = {}  # transaction id → probe, sent
         self._probes = itertools.count(1)
+        self._aioice_received = pair.protocol.datagram_received
+        pair.protocol.datagram_received = self._datagram_received  # type: ignore[method-assign]
 
     def send(self, copies: int = 1) -> int:
         """Send a probe of `copies` requests now; returns its number (answers name it)."""
         probe = next(self._probes)
         sent = time.perf_counter()
         self._forget(sent - FORGET_SECONDS)
-        transactions = self._protocol.transactions
         for _ in range(copies):
             transaction_id = secrets.token_bytes(12)
             self._outstanding[transaction_id] = (probe, sent)
-            transactions[transaction_id] = self  # type: ignore[assignment]  # matched like one
             try:
                 self._protocol.transport.sendto(self.requests.build(transaction_id), self._address)
             except Exception:  # the socket is closing: the probe goes unanswered
                 log.debug("probe not sent", exc_info=True)
         return probe
 
-    def response_received(self, message: stun.Message, addr: tuple[str, int]) -> None:
-        """aioice's socket read a response with one of our transaction ids."""
-        entry = self._outstanding.get(message.transaction_id)
-        if entry is None or not self.requests.answers(message):
-            return
-        self._drop(message.transaction_id)
-        probe, sent = entry
-        # The other copies of this probe may still be answered; the listener ignores them.
-        self._listener.answered(probe, sent)
+    def _datagram_received(self, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        """What the pair's socket read: an answer to one of our requests is ours (a response
+        whose transaction id, bytes 8 to 20, we have outstanding), anything else aioice's."""
+        datagram = cast(bytes, data)  # a datagram socket reads bytes
+        transaction_id = datagram[8:HEADER_LENGTH]
+        entry = self._outstanding.get(transaction_id)
+        if entry is None:
+            self._aioice_received(datagram, addr)
+        elif self.requests.answers(datagram):
+            del self._outstanding[transaction_id]
+            probe, sent = entry
+            # The other copies of this probe may still be answered; the listener ignores them.
+            self._listener.answered(probe, sent)
 
     def close(self) -> None:
-        for transaction_id in list(self._outstanding):
-            self._drop(transaction_id)
+        self._outstanding.clear()
+        self._protocol.datagram_received = self._aioice_received  # type: ignore[method-assign]
 
     def _forget(self, before: float) -> None:
         stale = [tid for tid, (_, sent) in self._outstanding.items() if sent < before]
         for transaction_id in stale:
-            self._drop(transaction_id)
-
-    def _drop(self, transaction_id: bytes) -> None:
-        del self._outstanding[transaction_id]
-        self._protocol.transactions.pop(transaction_id, None)
+            del self._outstanding[transaction_id]
 
 
 def probe_pair(pc: RTCPeerConnection, listener: ProbeListener) -> ProbedPair | None:
