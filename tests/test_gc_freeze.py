@@ -36,6 +36,7 @@ def test_a_frozen_cycle_is_skipped_by_collections_and_freed_at_the_next_turn() -
 
 
 async def test_while_the_engine_runs_what_survives_a_full_collection_is_walked_no_more() -> None:
+    thresholds = gc.get_threshold()
     keeping = asyncio.create_task(keep_frozen())
     await asyncio.sleep(0)  # the task registers itself with the collector
     node = _Node()
@@ -47,5 +48,6 @@ async def test_while_the_engine_runs_what_survives_a_full_collection_is_walked_n
     keeping.cancel()
     await asyncio.gather(keeping, return_exceptions=True)
     assert gc.get_freeze_count() == 0  # the engine stopped: the process collects as usual
+    assert gc.get_threshold() == thresholds
     gc.collect()
     assert _walked_by_full_collections(node)

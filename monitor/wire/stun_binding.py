@@ -51,9 +51,8 @@ class BindingRequests:
             + _attribute(0x0024, struct.pack("!I", priority))  # PRIORITY
             + _attribute(role, struct.pack("!Q", tie_breaker))
         )
-        self._key = remote_password.encode()
-        # HMAC's keyed state, copied per request instead of re-deriving it from the key.
-        self._mac = hmac.new(self._key, digestmod=hashlib.sha1)
+        # HMAC's keyed state, copied per request and answer instead of re-deriving it.
+        self._mac = hmac.new(remote_password.encode(), digestmod=hashlib.sha1)
         length = len(self._attributes)
         # The header's length field counts up to the attribute being computed (RFC 8489 §14.5).
         self._signed_prefix = struct.pack("!HHI", BINDING_REQUEST, length + 24, COOKIE)
