@@ -16,8 +16,8 @@ class _Node:
         self.me = self
 
 
-def _walked_by_full_collections(node: _Node) -> bool:
-    return any(item is node for item in gc.get_objects(generation=2))
+def _walked_by_collections(node: _Node) -> bool:
+    return any(item is node for generation in range(3) for item in gc.get_objects(generation))
 
 
 def test_a_frozen_cycle_is_skipped_by_collections_and_freed_at_the_next_turn() -> None:
@@ -35,19 +35,14 @@ def test_a_frozen_cycle_is_skipped_by_collections_and_freed_at_the_next_turn() -
         gc.unfreeze()
 
 
-async def test_while_the_engine_runs_what_survives_a_full_collection_is_walked_no_more() -> None:
-    thresholds = gc.get_threshold()
+async def test_while_the_engine_runs_what_survives_a_young_collection_is_walked_no_more() -> None:
     keeping = asyncio.create_task(keep_frozen())
     await asyncio.sleep(0)  # the task registers itself with the collector
-    node = _Node()
-    gc.collect(1)
-    gc.collect(1)  # now in the oldest generation, as a connection made during set-up
-    assert _walked_by_full_collections(node)
-    gc.collect()  # a full collection, as CPython runs on its own
-    assert not _walked_by_full_collections(node)  # frozen by it: the next one skips it
+    node = _Node()  # a connection made during set-up, or a probe that lives a second
+    gc.collect(0)  # a young collection, as CPython runs every 700 allocations
+    assert not _walked_by_collections(node)  # frozen by it: no later collection walks it
     keeping.cancel()
     await asyncio.gather(keeping, return_exceptions=True)
     assert gc.get_freeze_count() == 0  # the engine stopped: the process collects as usual
-    assert gc.get_threshold() == thresholds
     gc.collect()
-    assert _walked_by_full_collections(node)
+    assert _walked_by_collections(node)

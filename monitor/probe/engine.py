@@ -11,9 +11,10 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import aliased
 
 from models.auth import AgentCredential
@@ -46,7 +47,7 @@ from monitor.wire.stun_prober import StunProber
 
 log = logging.getLogger(__name__)
 RELOAD_SECONDS = 10.0
-LOAD_ROWS_PER_TURN = 256  # sites turned into configs before the loop runs anything else
+LOAD_ROWS_PER_TURN = 256  # sites read and turned into configs in one turn of the loop
 RETENTION_SECONDS = 3600.0
 # Docker kills 10 s after SIGTERM: the whole stop fits in 8 s, leaving the server its own end.
 STOP_SECONDS = 8.0
@@ -56,7 +57,6 @@ CLOSE_MIN_SECONDS = 1.0
 RETIRE_SECONDS = 30.0
 HTTP_CLOSE_SECONDS = 1.0
 FIRST_RELOAD_SECONDS = 10.0
-LOAD_ROWS_PER_TURN = 256  # sites turned into configs before the loop runs anything else
 CHECK_TICK_SECONDS = 2.0  # how often to look which full checks are due
 
 
@@ -80,6 +80,69 @@ class _Loaded:
     last_check: LastCheck | None
 
 
+_LOADED_COLUMNS = (
+    Site.id,
+    Site.code,
+    Site.name,
+    Site.level,
+    Site.probe_mode,
+    Site.probe_target,
+    Site.thresholds,
+    Site.status,
+    Site.status_since,
+    Site.status_reason,
+    Site.full_check_requested_at,
+    Site.full_check_at,
+    Site.full_check_passed,
+)
+
+
+def _with_own(defaults: Thresholds, own: dict[str, Any] | None) -> Thresholds:
+    """The service's thresholds with a site's own over them (most sites have none)."""
+    if not own:
+        return defaults
+    update = Thresholds.model_validate(own).model_dump(exclude_none=True)
+    return defaults.model_copy(update=update)
+
+
+def _loaded(
+    site: Row[Any],
+    defaults: Thresholds,
+    live: Thresholds | None,
+    maintenance: str | None,
+    preflight_from: datetime | None,
+) -> _Loaded:
+    """What a site's row (`_LOADED_COLUMNS`, its monitor key and parent's code) says, with the
+    limits of a live conference it takes part in and the note of a maintenance it is in."""
+    limits = _with_own(defaults, site.thresholds)
+    if live is not None:
+        limits = stricter(limits, live)
+    config = SiteConfig(
+        site.id,
+        site.code,
+        site.probe_mode,
+        site.probe_target,
+        site.monitor_key,
+        limits,
+        live is not None,
+        maintenance,
+    )
+    last = (
+        LastCheck(site.full_check_at, bool(site.full_check_passed))
+        if site.full_check_at is not None
+        else None
+    )
+    return _Loaded(
+        config,
+        SiteInfo(site.name, site.level.value, site.parent_code or ""),
+        site.status,
+        site.status_since,
+        site.status_reason,
+        CheckPlan(preflight_from, site.full_check_requested_at),
+        last,
+    )
+
+
 class NotProbedError(Exception):
     """The site exists but the engine does not watch it (disabled, or not in push mode)."""
 
@@ -100,6 +163,9 @@ class ProbeEngine:
         self._sessionmaker = sessionmaker
         self.monitors: dict[str, SiteMonitor] = {}
         self.info: dict[str, SiteInfo] = {}
+        # Each site's row and what it made, at the last reload: a row unchanged since (most,
+        # every 10 s) is not made into a config again (docs/BENCHMARKS.md).
+        self._made: dict[str, tuple[tuple[Any, ...], _Loaded]] = {}
         self._reload_requested = asyncio.Event()
         # Full checks: what each site's row asks, the last outcome, the request last answered.
         self._plans: dict[str, CheckPlan] = {}
@@ -433,54 +499,34 @@ class ProbeEngine:
     async def _load(self, only: frozenset[int] | None) -> dict[str, _Loaded]:
         credential = aliased(AgentCredential)
         parent = aliased(Site)
+        # Columns, not `Site` objects: building 3,321 ORM objects held the loop ~110 ms per
+        # reload, every 10 s (docs/BENCHMARKS.md).
         query = (
-            select(Site, credential.monitor_key, parent.code)
+            select(*_LOADED_COLUMNS, credential.monitor_key, parent.code.label("parent_code"))
             .outerjoin(credential, credential.site_id == Site.id)
             .outerjoin(parent, parent.id == Site.parent_id)
             .where(probed())
         )
         if only is not None:
             query = query.where(Site.id.in_(only))
+        made: dict[str, tuple[tuple[Any, ...], _Loaded]] = {}
         async with self._sessionmaker() as session:
-            rows = (await session.execute(query)).all()
             live = await live_limits(session, utcnow())
             preflight = await preflight_sites(session, utcnow())
             maintenance = await in_maintenance(session, utcnow())
-        defaults = self.settings.thresholds
-        loaded = {}
-        for number, (site, key, parent_code) in enumerate(rows, start=1):
-            if number % LOAD_ROWS_PER_TURN == 0:
-                # At 3,321 sites the rows took ~60 ms of one turn, every reload: the probes
-                # get the loop back between chunks.
-                await asyncio.sleep(0)
-            limits = defaults.model_copy(
-                update=Thresholds.model_validate(site.thresholds or {}).model_dump(
-                    exclude_none=True
-                )
-            )
-            if site.id in live:
-                limits = stricter(limits, live[site.id])
-            config = SiteConfig(
-                site.id,
-                site.code,
-                site.probe_mode,
-                site.probe_target,
-                key,
-                limits,
-                site.id in live,
-                maintenance[site.id].note if site.id in maintenance else None,
-            )
-            info = SiteInfo(site.name, site.level.value, parent_code or "")
-            plan = CheckPlan(preflight.get(site.id), site.full_check_requested_at)
-            last = (
-                LastCheck(site.full_check_at, bool(site.full_check_passed))
-                if site.full_check_at is not None
-                else None
-            )
-            loaded[site.code] = _Loaded(
-                config, info, site.status, site.status_since, site.status_reason, plan, last
-            )
-        return loaded
+            # In parts, each read apart: at 3,321 sites the rows held the loop ~60 ms in one
+            # turn, every reload (docs/BENCHMARKS.md).
+            result = await session.stream(query)
+            async for rows in result.partitions(LOAD_ROWS_PER_TURN):
+                for site in rows:
+                    note = maintenance[site.id].note if site.id in maintenance else None
+                    inputs = (site, live.get(site.id), note, preflight.get(site.id))
+                    known = self._made.get(site.code)
+                    if known is None or known[0] != inputs:
+                        known = (inputs, _loaded(site, self.settings.thresholds, *inputs[1:]))
+                    made[site.code] = known
+        self._made = made
+        return {code: loaded for code, (_, loaded) in made.items()}
 
     async def accept_push(self, code: str, offer: str) -> tuple[str, str]:
         monitor = self.monitors.get(code)

@@ -90,7 +90,10 @@ class SiteProbe:
         self._report: Report | None = None
         self._media: dict[str, Any] | None = None
         self._dead = asyncio.Event()
-        self._answered = asyncio.Event()  # set (and replaced) at each heartbeat answered
+        # What a full check waits on: set at the next heartbeat answered, then dropped. Made
+        # only when one waits: an event made per heartbeat was two objects per site and
+        # second that the young garbage collections had to walk (docs/BENCHMARKS.md).
+        self._answered: asyncio.Event | None = None
         self._pc: RTCPeerConnection | None = None  # the live connection, for its path
         self._heartbeat: Heartbeat | StunHeartbeat | None = None
         self._hushed = False
@@ -102,19 +105,20 @@ class SiteProbe:
     # -- the heartbeat's verdicts (monitor.probe.heartbeat.HeartbeatSink) ------------------
 
     def answered(self, rtt_seconds: float | None) -> None:
-        self._metrics.heartbeats.labels("answered").inc()
+        self._metrics.heartbeats_answered.inc()
         if rtt_seconds is not None:
             self._rtts.append(rtt_seconds)
         self._alive()
 
     def late(self) -> None:
-        self._metrics.heartbeats.labels("late").inc()
+        self._metrics.heartbeats_late.inc()
         self._alive()
 
     def _alive(self) -> None:
         self.last_seen_at = utcnow()
-        self._answered.set()
-        self._answered = asyncio.Event()
+        if self._answered is not None:
+            self._answered.set()
+            self._answered = None
         self._publish(self.machine.heartbeat(True, self.last_seen_at))
 
     async def answers(self, within: float) -> bool:
@@ -122,6 +126,8 @@ class SiteProbe:
         `within` seconds (a full check's first part)."""
         if not self.connected:
             return False
+        if self._answered is None:
+            self._answered = asyncio.Event()
         answered = self._answered
         try:
             await asyncio.wait_for(answered.wait(), within)
@@ -144,7 +150,7 @@ class SiteProbe:
         self._count_lost()  # for the window only: the status machine hears of no miss
 
     def _count_lost(self) -> None:
-        self._metrics.heartbeats.labels("missed").inc()
+        self._metrics.heartbeats_missed.inc()
         self._lost += 1
 
     def reported(self, report: Report) -> None:
