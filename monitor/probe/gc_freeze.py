@@ -1,20 +1,22 @@
-"""Full garbage collections, out of the probe loop's way.
+"""Garbage collections, out of the probe loop's way.
 
-A full (generation 2) collection walks every object the collector tracks, with the whole
-process stopped: at 1,000 sites ~400 ms, several times a minute (docs/BENCHMARKS.md), because
-the engine makes new objects all the time (windows, events, packets) and CPython runs a full
-collection whenever the survivors since the last one reach a quarter of the long-lived ones.
-Nearly all of those are the connections', which live for hours, and walking them finds nothing.
+A collection stops the whole process while it walks the objects of the generations it
+collects. The engine makes objects all the time (a pending probe, a due timer, a window's
+figures, a batch of rows), and keeps them alive from a few milliseconds to hours (the
+connections). CPython's generations sort them by how many collections they survived, and walk
+the survivors again in each collection of an older generation: at 3,321 sites full collections
+of 18-100 ms every ~5 s, and with the youngest generation collected less often to spare the
+oldest, young collections of 20-80 ms, walking tens of thousands of objects alive for about a
+heartbeat (docs/BENCHMARKS.md).
 
-So the youngest generation is collected less often (`YOUNG_THRESHOLD`): fewer short-lived
-objects reach the oldest generation, and full collections come rarely. What survives one is
-frozen at once (`gc.freeze`: moved to a permanent generation that collections skip), and the
-next walks only what is newer: its pause follows what the engine made since the last one, not
-how many sites it holds, and no extra collection is run for it. A frozen object that becomes
-garbage in a cycle (a connection closed since) is freed at the next turn, which unfreezes
-everything, collects once and freezes again: one pause of a whole collection every
-`EVERY_SECONDS`, and nothing kept for longer than that. The monitor's stall log
-(monitor/probe/stalls.py) sees every pause like any other.
+So what survives any collection is frozen at once (`gc.freeze`: moved, in one step, to a
+permanent generation that collections skip). No collection walks an object twice: each young
+one walks only what was made since the last (CPython's 700 allocations), the older generations
+stay empty, and a full collection never comes of itself. A frozen object still goes when its
+last reference does; one that becomes garbage in a cycle (a connection closed since) waits for
+the next turn, which unfreezes everything, collects once and freezes again: one pause of a
+whole collection every `EVERY_SECONDS`, and nothing kept for longer than that. The monitor's
+stall log (monitor/probe/stalls.py) sees every pause like any other.
 """
 
 import asyncio
@@ -22,14 +24,7 @@ import gc
 from typing import Any
 
 EVERY_SECONDS = 600.0
-# Collect the youngest generation after this many allocations, not CPython's 700: the probes'
-# short-lived objects (a pending request, a due timer: alive for about a heartbeat interval)
-# then mostly die before collections see them twice, instead of reaching the oldest generation,
-# whose growth triggers full collections (at 3,321 sites: one every ~5 s, of 18-100 ms, with
-# 700; one in 180 s with this; docs/BENCHMARKS.md).
-YOUNG_THRESHOLD = 10_000
 _holders = 0  # engines in this process keeping the collector's survivors frozen
-_thresholds = gc.get_threshold()
 
 
 def refreeze() -> None:
@@ -40,19 +35,17 @@ def refreeze() -> None:
 
 
 def _freeze_survivors(phase: str, info: dict[str, Any]) -> None:
-    """A collector callback: after a full collection, what it kept is long-lived."""
-    if phase == "stop" and info["generation"] == 2:
+    """A collector callback: what a collection kept is not walked again."""
+    if phase == "stop":
         gc.freeze()
 
 
 async def keep_frozen(every: float = EVERY_SECONDS) -> None:
-    """Freeze the survivors of each full collection, and refreeze every `every` seconds; when
+    """Freeze the survivors of each collection, and refreeze every `every` seconds; when
     cancelled (the engine stops) unfreeze: the process's other work collects as usual."""
-    global _holders, _thresholds
+    global _holders
     if _holders == 0:
         gc.callbacks.append(_freeze_survivors)
-        _thresholds = gc.get_threshold()
-        gc.set_threshold(YOUNG_THRESHOLD, *_thresholds[1:])
     _holders += 1
     try:
         while True:
@@ -62,5 +55,4 @@ async def keep_frozen(every: float = EVERY_SECONDS) -> None:
         _holders -= 1
         if _holders == 0:
             gc.callbacks.remove(_freeze_survivors)
-            gc.set_threshold(*_thresholds)
             gc.unfreeze()
