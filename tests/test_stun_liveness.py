@@ -11,6 +11,7 @@ from aioice import stun
 from aioice.candidate import candidate_priority
 from aiortc import RTCDataChannel, RTCPeerConnection
 
+from monitor.agent import site_agent
 from monitor.agent.site_agent import IDLE_TIMEOUT_SECONDS, SiteAgent
 from monitor.probe import stun_heartbeat
 from monitor.probe.stun_heartbeat import SPARSE_PING_PACE, PingPace, StunHeartbeat
@@ -247,7 +248,7 @@ async def test_a_session_whose_agent_answers_stun_but_no_ping_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # (The agent's report says it counts binding requests: its pings are sparse.)
-    monkeypatch.setattr(stun_heartbeat, "SPARSE_PING_PACE", PingPace(15.0, pong_silence=1.0))
+    monkeypatch.setattr(stun_heartbeat, "SPARSE_PING_PACE", PingPace(15.0, quiet=0.0, silence=1.0))
     tally = Tally()
     async with connected(ImpairedPath()) as (pc, channel, _):
         heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.1, 0.5, tally)
@@ -288,3 +289,38 @@ async def test_an_agent_kept_alive_by_binding_requests_is_pinged_rarely_and_stay
     assert not [at for at in pongs if at > reported + 0.5]  # no ping since the report
     assert not agents_requests  # aioice's consent checks would be one every ~5 s
     assert tally.misses == 0 and len(tally.rtts) >= IDLE_TIMEOUT_SECONDS
+
+
+async def test_an_agent_reporting_on_time_is_not_pinged_and_one_whose_reports_stop_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report says the agent's application runs as a pong does: while reports come on time a
+    `stun_keepalive` agent is not pinged. Once they stop, pings come again, and their pongs
+    keep the session (paces shortened: reports every 2 s, pings after 3 s of silence)."""
+    monkeypatch.setattr(site_agent, "REPORT_INTERVAL_SECONDS", 2.0)
+    monkeypatch.setattr(
+        stun_heartbeat, "SPARSE_PING_PACE", PingPace(interval=1.0, quiet=3.0, silence=6.0)
+    )
+    tally = Tally()
+    pongs: list[float] = []
+    async with connected(ImpairedPath()) as (pc, channel, agent):
+        loop = asyncio.get_running_loop()
+        channel.on("message", lambda raw: pongs.append(loop.time()) if "pong" in raw else None)
+        heartbeat = StunHeartbeat(pc, channel, StunProber(), 0.5, 0.5, tally)
+        beating = asyncio.create_task(heartbeat.run())
+        await asyncio.wait_for(tally.report_heard.wait(), 5)
+        reported = loop.time()
+        await asyncio.sleep(7.0)
+        pinged_while_reporting = [at for at in pongs if at > reported + 0.5]
+        reports_while_reporting = len(tally.reports)
+        # The agent's next report is its last for a long while.
+        monkeypatch.setattr(site_agent, "REPORT_INTERVAL_SECONDS", 1000.0)
+        await asyncio.sleep(9.0)
+        silent_since = loop.time() - 9.0
+        assert channel.readyState == "open" and not beating.done()
+        assert [s.closed.is_set() for s in agent.sessions.values()] == [False]
+        beating.cancel()
+    assert tally.reports[0].stun_keepalive is True and reports_while_reporting >= 4
+    assert not pinged_while_reporting
+    # Pinged after 3 s of silence, and again 3 s after each pong: answered, the session stays.
+    assert len([at for at in pongs if at > silent_since]) >= 2

@@ -14,11 +14,12 @@ timeouts; a false one needs a request and two confirmations, seven requests, all
 that loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat.
 
 The data channel stays for the agent's reports, and carries pings (`PING_PACE`): agents
-drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs say the agent's
-application still runs: a browser's WebRTC stack answers STUN even while the page's scripts
-stand still (a sleeping tab), so a session without pongs for a while ends. An agent that counts
-the binding requests as signs of life says so in its report (`stun_keepalive`), and then needs
-pings only for that (`SPARSE_PING_PACE`): the data channel's packets (DTLS, SCTP and its
+drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs, and their
+reports, say the agent's application still runs: a browser's WebRTC stack answers STUN even
+while the page's scripts stand still (a sleeping tab), so a session whose application is silent
+for a while ends. An agent that counts the binding requests as signs of life says so in its
+report (`stun_keepalive`), and then is pinged only when its application has been silent longer
+than its reports' pace (`SPARSE_PING_PACE`): the data channel's packets (DTLS, SCTP and its
 acknowledgements) cost the monitor more than the binding requests themselves.
 """
 
@@ -43,21 +44,27 @@ MISSES_REMEMBERED = 16  # an answer to an older missed probe is no longer counte
 
 @dataclass(frozen=True)
 class PingPace:
-    """How often the data channel carries a ping, and how long without a pong ends a session:
-    the agent's ICE still answers, but its application stands still (a page whose scripts
-    stopped), and the session ends as if the agent had closed it."""
+    """When the data channel carries a ping, and how long a silent application ends a session:
+    the agent's ICE still answers, but its application (what sends pongs and reports) stands
+    still, as a page whose scripts stopped, and the session ends as if the agent had closed it.
+    A ping goes out `interval` after the last one, once the application has been silent for
+    `quiet`."""
 
     interval: float
-    pong_silence: float
+    quiet: float
+    silence: float
 
 
 # 5 pings in a row must be lost before an agent's 10 s idle limit; 7 unanswered before the
-# session ends: on a 5%-lossy link ~10⁻⁷ per ping.
-PING_PACE = PingPace(interval=2.0, pong_silence=15.0)
+# session ends: on a 5%-lossy link ~10⁻⁷ per ping. The agent's idle rule counts only pings, so
+# they go out whatever else it says.
+PING_PACE = PingPace(interval=2.0, quiet=0.0, silence=15.0)
 # An agent that counts binding requests as signs of life: pings only ask whether its
-# application runs (past its 10 s idle limit, so an agent that does not count them drops), and
-# still 7 must go unanswered (the channel is unreliable: a lost ping is not resent).
-SPARSE_PING_PACE = PingPace(interval=15.0, pong_silence=112.5)
+# application runs, and its reports every 30 s say so already. It is pinged once a report is 5 s
+# late (past its 10 s idle limit, so an agent that does not count binding requests drops), and
+# every 15 s while no pong comes; the session ends after 3 reports and 6 pings in a row went
+# unheard (the channel is unreliable: nothing lost is resent).
+SPARSE_PING_PACE = PingPace(interval=15.0, quiet=35.0, silence=112.5)
 
 
 class RetransmissionTimeout:
@@ -109,7 +116,7 @@ class StunHeartbeat:
         self._suspected = 0  # the probe whose lateness made the site suspect
         self._pace = PING_PACE
         self._last_ping = 0.0
-        self._last_pong = 0.0
+        self._application_heard = 0.0  # the last pong or report
         self._ended = asyncio.Event()  # the channel closed, or the agent's application is silent
         self._seq = 0
         self._running = False
@@ -138,7 +145,7 @@ class StunHeartbeat:
             return
         if not self._paused:  # (a monitor stopping before the first probe never sends one)
             self._running = True
-            self._last_pong = self._loop.time()
+            self._application_heard = self._loop.time()
             self._keepalive()
             # The first request at once, as the echo's first ping: the window the connection
             # opens in is judged on an answer. Then sites run at random phases: their
@@ -158,11 +165,13 @@ class StunHeartbeat:
     def _tick(self, _: int = 0) -> None:
         if not self._running:
             return
-        self._prober.call_at(self._loop.time() + self._interval, self._tick_action)
-        if self._loop.time() >= self._last_ping + self._pace.interval:
+        now = self._loop.time()
+        self._prober.call_at(now + self._interval, self._tick_action)
+        pace = self._pace
+        if now >= self._last_ping + pace.interval and now >= self._application_heard + pace.quiet:
             self._keepalive()
-        if self._loop.time() - self._last_pong > self._pace.pong_silence:
-            log.info("the agent answers STUN but not pings: its application stands still")
+        if now - self._application_heard > pace.silence:
+            log.info("the agent answers STUN but not on the channel: its application stands still")
             self._ended.set()
             return
         if not self._confirmation:  # a suspect site is probed by its confirmations
@@ -267,8 +276,9 @@ class StunHeartbeat:
     def _on_message(self, raw: str | bytes) -> None:
         message = decode(raw)
         if isinstance(message, Pong):
-            self._last_pong = self._loop.time()
+            self._application_heard = self._loop.time()
         elif isinstance(message, Report):
+            self._application_heard = self._loop.time()
             if message.stun_keepalive:
                 self._pace = SPARSE_PING_PACE
             self._sink.reported(message)
