@@ -178,25 +178,37 @@ class StunHeartbeat:
             self._heartbeat()
 
     def _heartbeat(self) -> None:
-        """One request, suspected past the site's own timeout, missed past the heartbeat's."""
-        probe = self._probe(1, self._timeout)
+        """One request, suspected past the site's own timeout, missed past the heartbeat's
+        (its expiry is set when it is suspected: most requests are answered before)."""
+        probe = self._send(1, self._timeout)
         self._prober.call_at(self._loop.time() + self._rto.seconds, self._suspect_action, probe)
 
     def _probe(self, copies: int, timeout: float) -> int:
         """Send a probe that counts missed if unanswered within `timeout`."""
-        assert self._pair is not None
-        probe = self._pair.send(copies)
-        self._pending[probe] = (time.perf_counter(), timeout)
+        probe = self._send(copies, timeout)
         self._prober.call_at(self._loop.time() + timeout, self._expire_action, probe)
         return probe
 
+    def _send(self, copies: int, timeout: float) -> int:
+        assert self._pair is not None
+        probe = self._pair.send(copies)
+        self._pending[probe] = (time.perf_counter(), timeout)
+        return probe
+
     def _suspect(self, probe: int) -> None:
-        """Past the site's own timeout: unless a confirmation runs already, confirm at once.
-        Even just after the monitor stood still, when the answer may be waiting unread: a
-        suspicion costs three requests and counts nothing, and the confirmation's own expiry
-        waits out a stall before it counts (at 1,000 sites some stall of 20 ms ends within
-        most probes' flight, and skipping those left a dead agent to the heartbeat timeout)."""
-        if probe not in self._pending or self._confirmation or not self._running:
+        """Past the site's own timeout: the request's expiry is set, and unless a confirmation
+        runs already, it is confirmed at once. Even just after the monitor stood still, when
+        the answer may be waiting unread: a suspicion costs three requests and counts nothing,
+        and the confirmation's own expiry waits out a stall before it counts (at 1,000 sites
+        some stall of 20 ms ends within most probes' flight, and skipping those left a dead
+        agent to the heartbeat timeout)."""
+        pending = self._pending.get(probe)
+        if pending is None or not self._running:
+            return
+        sent, timeout = pending
+        expiry = self._loop.time() + max(0.0, sent + timeout - time.perf_counter())
+        self._prober.call_at(expiry, self._expire_action, probe)
+        if self._confirmation:
             return
         self._suspected = probe
         self._confirmation = self._probe(CONFIRM_COPIES, self._rto.seconds)
