@@ -183,11 +183,11 @@ class Recorder:
             # first write to the commit, and each statement waits for this event loop's turn.
             present = await self._attendance.new_rows(session, samples)
             sample_rows = [_sample_row(e) for e in samples]
-            minutes = await rollups.recount(session, [], sample_rows)
             saved = await _open_incidents(session, {e.site_id for e in probed})
             if samples:
                 await session.execute(insert(Sample), sample_rows)
-                await rollups.save(session, minutes)
+                # One statement, the database's own work: no read for the lock to wait on.
+                await rollups.refresh(session, [(row["site_id"], row["at"]) for row in sample_rows])
                 await session.execute(update(Site), self._latest(samples))
             if present:
                 await session.execute(insert(Attendance), present)
