@@ -4,13 +4,12 @@ aioice runs each STUN transaction as a coroutine with its own future and retrans
 (and a caller adds a task and a timeout); at a thousand sites probed every second that
 bookkeeping costs more than the packets. Here one `StunProber` keeps what is due (a site's next
 probe, a probe's deadline) in slots of one `TICK_SECONDS` each, and wakes once per slot at most;
-a request
-is bytes sent on the pair's own socket, and its answer is read off that socket before aioice
-parses it: the `ProbedPair` takes the datagrams that carry the transaction id of a request it
-has outstanding, and hands every other to aioice. The pair's own consent checks (every ~5 s)
-stop: the probes are consent checks (RFC 7675), only more frequent. Besides the pair and the
-consent checks (`monitor.wire.ice_path`), this reads a private attribute of aioice's
-`Connection`, its tie-breaker, and stands before the `datagram_received` of the pair's
+a request is bytes sent on the pair's own socket, and its answer is read off that socket before
+aioice parses it: the `ProbedPair` takes the datagrams that carry the transaction id of a
+request it has outstanding, and hands every other to aioice. The pair's own consent checks
+(every ~5 s) stop: the probes are consent checks (RFC 7675), only more frequent. Besides the
+pair and the consent checks (`monitor.wire.ice_path`), this reads a private attribute of
+aioice's `Connection`, its tie-breaker, and stands before the `datagram_received` of the pair's
 `StunProtocol` (checked against aioice 0.13).
 """
 
