@@ -571,6 +571,7 @@ class Results:
     lag_setup_max: float | None = None
     gc2: list[float] = field(default_factory=list)
     gc_any_max: float | None = None
+    heartbeats: dict[str, float] = field(default_factory=dict)  # in the steady window, by result
     cut_downs: int = 0  # sites down when the cut link was restored
     cut_cores: tuple[float, float, float] | None = None
     recovery: list[float] = field(default_factory=list)  # per site: restored -> answering
@@ -706,15 +707,27 @@ def record_setup(run: Run, start: Usage) -> None:
     results.lag_setup_max = max(run.lag.between(watcher.started, time.monotonic()), default=None)
 
 
+def heartbeat_counts(metrics: ProbeMetrics) -> dict[str, float]:
+    """The engine's heartbeats so far, by result (answered, missed, late)."""
+    return {
+        sample.labels["result"]: sample.value
+        for sample in next(iter(metrics.heartbeats.collect())).samples
+        if sample.name.endswith("_total")
+    }
+
+
 async def steady_phase(run: Run) -> None:
     await asyncio.sleep(SETTLE_SECONDS)
     results = run.results
     start = Usage.now(run.agent_pids)
+    beats_before = heartbeat_counts(run.engine.metrics)
     rss = []
     for _ in range(int(run.args.seconds)):
         await asyncio.sleep(1.0)
         rss.append(rss_kb())
     end = Usage.now(run.agent_pids)
+    beats = heartbeat_counts(run.engine.metrics)
+    results.heartbeats = {k: v - beats_before.get(k, 0.0) for k, v in beats.items()}
     results.steady = end.since(start)
     results.steady_seconds = end.at - start.at
     results.steady_cpu_seconds = end.monitor - start.monitor
@@ -933,6 +946,10 @@ def steady_rows(r: Results, lossy: bool) -> list[tuple[str, str]]:
         ("loop lag (50 ms sleeper)", f"{lag} ({len(r.lag)} samples)"),
         ("gen-2 GC in steady state", gc2),
         ("longest GC of any generation", _ms(r.gc_any_max)),
+        (
+            "heartbeats in the steady window",
+            ", ".join(f"{k} {v:.0f}" for k, v in sorted(r.heartbeats.items())) or "none",
+        ),
     ]
 
 
