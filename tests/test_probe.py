@@ -302,6 +302,52 @@ async def test_a_cut_link_is_dialled_again_with_no_request_to_end_the_lost_sessi
 
 
 @SQLITE_ONLY
+async def test_a_set_up_that_runs_out_of_time_with_a_live_agent_is_tried_again_before_down(
+    settings: Settings, seeded: SessionMaker, auth: Headers
+) -> None:
+    """The agent answers the offer, but its link loses the handshakes until the set-up timeout
+    (on a lossy link, SCTP's first retransmission alone waits 3 s). The site is dialled again,
+    and comes up, without ever being shown down."""
+    port = free_port()
+    secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
+    path = ImpairedPath(BLACKHOLE)
+    agent = SiteAgent("01267", secret, rtc_configuration([]), detour=path)
+    offers = 0
+
+    def healed_at_second_offer(app: ASGIApp) -> ASGIApp:
+        async def count(scope: Scope, receive: Receive, send: Send) -> None:
+            nonlocal offers
+            if scope["type"] == "http" and scope["method"] == "POST":
+                offers += 1
+                if offers == 2:
+                    path.impairment = Impairment.NONE
+            await app(scope, receive, send)
+
+        return count
+
+    viewer = auth[Role.VIEWER]
+    try:
+        async with (
+            serving(healed_at_second_offer(agent_app({"01267": agent})), port),
+            service(fast(settings)) as client,
+        ):
+
+            async def up() -> bool:
+                return await site_status(client, "01267", viewer) == SiteStatus.UP
+
+            await eventually(up, "the site is up")
+    finally:
+        await agent.close()
+    async with seeded() as session:
+        became = list(
+            await session.scalars(
+                select(StatusChange.new_status).join(Site).where(Site.code == "01267")
+            )
+        )
+    assert offers >= 2 and became == [SiteStatus.UP], (offers, became)
+
+
+@SQLITE_ONLY
 async def test_hung_agents_go_down_without_delaying_healthy_sites(
     settings: Settings, seeded: SessionMaker, auth: Headers
 ) -> None:

@@ -71,6 +71,19 @@ def test_failed_setup_is_down_and_paused_sites_stay_paused() -> None:
     assert paused.window(GOOD, at(1)) is None and paused.setup_failed("x", at(2)) is None
 
 
+def test_a_set_up_the_agent_took_part_in_is_down_only_when_it_runs_out_of_time_twice() -> None:
+    site = machine()
+    timed_out = "set-up failed: setup_timeout"
+    assert site.setup_failed(timed_out, at(15), agent_answered=True) is None
+    change = site.setup_failed(timed_out, at(31), agent_answered=True)
+    assert change is not None and change.new is SiteStatus.DOWN and change.reason == timed_out
+    up = machine(SiteStatus.UP)
+    assert up.setup_failed(timed_out, at(15), agent_answered=True) is None
+    up.connected()  # a connection in between: the next slow one is forgiven again
+    assert up.setup_failed(timed_out, at(60), agent_answered=True) is None
+    assert up.status is SiteStatus.UP
+
+
 def test_site_thresholds_override_the_defaults() -> None:
     lenient = DEFAULT_THRESHOLDS.model_copy(update={"rtt_seconds": 0.6})
     site = StatusMachine(Policy(3, 2, lenient), SiteStatus.UNKNOWN, T0)

@@ -29,6 +29,7 @@ from monitor.wire.peer import (
     close_quietly,
     make_offer,
     offering_channel,
+    setup_stage,
     wait_open,
 )
 from monitor.wire.protocol import CHANNEL_LABEL
@@ -80,8 +81,13 @@ class PullReach:
         while True:
             try:
                 connection = await self._dial()
-            except (SetupError, SignalingError) as exc:
+            except SignalingError as exc:
                 self._probe.setup_failed(exc.error_class, str(exc))
+                failures += 1
+                await asyncio.sleep(self._backoff(failures))
+                continue
+            except SetupError as exc:
+                self._probe.setup_failed(exc.error_class, str(exc), exc.agent_answered)
                 failures += 1
                 await asyncio.sleep(self._backoff(failures))
                 continue
@@ -108,6 +114,7 @@ class PullReach:
             )
         async with self._reaching.setup_slots:
             pc = RTCPeerConnection(self._reaching.rtc)
+            answer = None
             try:
                 channel = offering_channel(pc)
                 started = self._loop.time()
@@ -119,9 +126,12 @@ class PullReach:
                     await wait_open(channel)
                 return Connection(pc, channel, self._loop.time() - started, answer.location)
             except TimeoutError as exc:
+                stage = setup_stage(pc) if answer else "no answer to the offer"
                 await close_quietly(pc)
                 raise SetupError(
-                    "setup_timeout", "no connection within the set-up timeout"
+                    "setup_timeout",
+                    f"no connection within the set-up timeout ({stage})",
+                    agent_answered=answer is not None,
                 ) from exc
             except BaseException:
                 await close_quietly(pc)
@@ -252,8 +262,13 @@ class PushReach:
                 opened = await channel
                 await wait_open(opened)
         except TimeoutError:
+            stage = setup_stage(pc)
             await close_quietly(pc)
-            self._probe.setup_failed("setup_timeout", "the agent's data channel never opened")
+            self._probe.setup_failed(
+                "setup_timeout",
+                f"the agent's data channel never opened ({stage})",
+                agent_answered=True,
+            )
             self._start_grace()
             return
         try:

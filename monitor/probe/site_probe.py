@@ -211,14 +211,15 @@ class SiteProbe:
         if self._heartbeat is not None:
             self._heartbeat.pause()
 
-    def setup_failed(self, error_class: str, detail: str) -> None:
+    def setup_failed(self, error_class: str, detail: str, agent_answered: bool = False) -> None:
         self._metrics.setups.labels(error_class).inc()
         self._error_class = error_class
         log.info(
             "set-up failed",
             extra={"site": self.config.code, "error": error_class, "detail": detail[:200]},
         )
-        self._publish(self.machine.setup_failed(f"set-up failed: {error_class}", utcnow()))
+        reason = f"set-up failed: {error_class}"
+        self._publish(self.machine.setup_failed(reason, utcnow(), agent_answered))
 
     def retune(self, config: SiteConfig) -> None:
         """Judge the windows from now on as `config` says, without touching the connection: by

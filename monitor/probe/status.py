@@ -71,6 +71,7 @@ def _kinds(bad: list[str]) -> frozenset[str]:
     return frozenset(p if p.startswith("no ") else p.split(" ", 1)[0] for p in bad)
 
 
+SLOW_SETUPS_TO_DOWN = 2
 REASON_LENGTH = 200  # site.status_reason, status_change.reason
 MAINTENANCE_OVER = "maintenance over"
 
@@ -96,6 +97,7 @@ class StatusMachine:
         self._missed = 0
         self._good_streak = 0  # consecutive windows that argue for a better status
         self._failing: str | None = None  # why the last set-up failed, until one succeeds
+        self._slow_setups = 0  # set-ups in a row that the agent took part in but ran out of time
         self._kinds: frozenset[str] | None = None  # of the problems while degraded; None: unknown
 
     def _reworded(self, bad: list[str], reason: str, now: datetime) -> Transition | None:
@@ -128,6 +130,7 @@ class StatusMachine:
         """A new connection: what the one before missed does not count against it."""
         self._missed = 0
         self._failing = None
+        self._slow_setups = 0
 
     @property
     def in_maintenance(self) -> bool:
@@ -142,7 +145,18 @@ class StatusMachine:
             return self._move(SiteStatus.DOWN, f"{self._missed} heartbeats missed", now)
         return None
 
-    def setup_failed(self, reason: str, now: datetime) -> Transition | None:
+    def setup_failed(
+        self, reason: str, now: datetime, agent_answered: bool = False
+    ) -> Transition | None:
+        """A set-up failed. One that the agent took part in (it answered the offer, or dialled
+        in) but that ran out of time is tried once more before it counts: on a lossy link the
+        retransmissions of ICE, DTLS and SCTP (SCTP's first after 3 s) can outlast the set-up
+        timeout while the site is fine; an agent that cannot be reached, or refuses, counts at
+        once."""
+        if agent_answered:
+            self._slow_setups += 1
+            if self._slow_setups < SLOW_SETUPS_TO_DOWN:
+                return None
         self._failing = reason
         if self.status in (SiteStatus.DOWN, SiteStatus.PAUSED, SiteStatus.MAINTENANCE):
             self._good_streak = 0

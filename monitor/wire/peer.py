@@ -13,9 +13,13 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 class SetupError(Exception):
-    def __init__(self, error_class: str, detail: str) -> None:
+    """A connection did not come up; `agent_answered`: the agent took part in the set-up (it
+    answered the offer, or dialled in), so it lives, and its link was too slow or lossy."""
+
+    def __init__(self, error_class: str, detail: str, agent_answered: bool = False) -> None:
         super().__init__(f"{error_class}: {detail}")
         self.error_class = error_class
+        self.agent_answered = agent_answered
 
 
 async def close_quietly(pc: RTCPeerConnection) -> None:
@@ -27,6 +31,15 @@ def offering_channel(pc: RTCPeerConnection) -> RTCDataChannel:
     # Unordered and never retransmitted: a lost ping must count as lost, not arrive late.
     channel: RTCDataChannel = pc.createDataChannel(CHANNEL_LABEL, ordered=False, maxRetransmits=0)
     return channel
+
+
+def setup_stage(pc: RTCPeerConnection) -> str:
+    """How far a connection that has not come up got, for the log of a set-up that timed out:
+    ICE still checking says no path (a firewall: TURN is needed); DTLS or SCTP connecting says a
+    path that loses or delays the handshakes."""
+    sctp = pc.sctp.state if pc.sctp is not None else "none"
+    dtls = pc.sctp.transport.state if pc.sctp is not None else "none"
+    return f"ICE {pc.iceConnectionState}, DTLS {dtls}, SCTP {sctp}"
 
 
 async def wait_open(channel: RTCDataChannel) -> None:
