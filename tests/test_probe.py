@@ -5,6 +5,7 @@ processes when the test must kill one.
 """
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -102,8 +103,14 @@ def in_process_agents(
 @SQLITE_ONLY
 @pytest.mark.parametrize("liveness", ["echo", "stun"])
 async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
-    settings: Settings, seeded: SessionMaker, auth: Headers, tmp_path: Path, liveness: str
+    settings: Settings,
+    seeded: SessionMaker,
+    auth: Headers,
+    tmp_path: Path,
+    liveness: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="monitor.probe.site_probe")
     port = free_port()
     secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
     viewer = auth[Role.VIEWER]
@@ -122,6 +129,11 @@ async def test_a_killed_agent_goes_down_within_seconds_and_comes_back(
             assert took < 10, took
             site = (await client.get("/api/v1/sites/01267", headers=viewer)).json()
             assert site["status_reason"] == "3 heartbeats missed"
+            # The log says what the site was judged on: its last answer older than its timeout.
+            [lost] = [r.__dict__ for r in caplog.records if r.getMessage() == "heartbeats lost"]
+            assert lost["site"] == "01267"
+            if liveness == "stun":
+                assert lost["newest_answered_sent_s_ago"] > lost["timeout_ms"] / 1000 > 0
             incidents = (await client.get("/api/v1/incidents", headers=viewer)).json()["items"]
             assert [(i["site_code"], i["severity"], i["closed_at"]) for i in incidents] == [
                 ("01267", "down", None)

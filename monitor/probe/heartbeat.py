@@ -99,6 +99,10 @@ class Heartbeat:
         if self._pending.pop(seq, None) is not None:
             self._sink.missed()
 
+    def evidence(self) -> dict[str, float | None]:
+        """What the site was judged on when it was counted lost, for the log."""
+        return {"pings_unanswered": len(self._pending)}
+
     def _on_message(self, raw: str | bytes) -> None:
         if self._paused:
             return

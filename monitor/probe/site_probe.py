@@ -143,7 +143,9 @@ class SiteProbe:
     def missed(self) -> None:
         self._count_lost()
         self._publish(self.machine.heartbeat(False, utcnow()))
-        if self.machine.lost:
+        if self.machine.lost and not self._dead.is_set():
+            evidence = self._heartbeat.evidence() if self._heartbeat is not None else {}
+            log.info("heartbeats lost", extra={"site": self.config.code, **evidence})
             self._dead.set()
 
     def overtaken(self) -> None:

@@ -89,6 +89,11 @@ class RetransmissionTimeout:
             return self._ceiling
         return min(self._ceiling, max(self._floor, self._srtt + 4 * self._rttvar))
 
+    @property
+    def smoothed(self) -> float | None:
+        """The smoothed RTT (None: no answer timed yet)."""
+        return self._srtt
+
 
 class StunHeartbeat:
     def __init__(
@@ -218,6 +223,11 @@ class StunHeartbeat:
             return
         sent, timeout = self._pending[probe]
         late = time.perf_counter() - sent - timeout
+        if late < 0:
+            # Due by the loop's clock, which stood at the start of the turn that sent the
+            # probe: a long turn would have shortened its timeout.
+            self._prober.call_at(self._loop.time() - late, self._expire_action, probe)
+            return
         if late > STALL_SECONDS or OWN_STALLS.stalled_since(sent):
             wait = min(timeout, max(late, STALL_SECONDS))
             self._prober.call_at(self._loop.time() + wait, self._miss_action, probe)
@@ -276,6 +286,22 @@ class StunHeartbeat:
             self._sink.late()
         else:  # a confirmation's answer says the site lives; it is no heartbeat of the window
             self._sink.answered(None if confirmation else rtt)
+
+    def evidence(self) -> dict[str, float | None]:
+        """What the site was judged on when it was counted lost, for the log: a site called
+        down while its agent lived should say whether its answers were late or missing."""
+        now = time.perf_counter()
+        srtt = self._rto.smoothed
+        return {
+            "rtt_ms": None if srtt is None else round(srtt * 1000, 1),
+            "timeout_ms": round(self._rto.seconds * 1000, 1),
+            "newest_answered_sent_s_ago": round(now - self._heard_from, 3)
+            if self._heard_from
+            else None,
+            "monitor_stalled_s_ago": round(now - OWN_STALLS.last_end, 3)
+            if OWN_STALLS.last_end
+            else None,
+        }
 
     def _keepalive(self) -> None:
         self._last_ping = self._loop.time()
