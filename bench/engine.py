@@ -592,6 +592,7 @@ class Results:
     watch_started: float = 0.0  # time.monotonic() the watcher's times count from
     lag_samples: list[tuple[float, float]] = field(default_factory=list)  # (woke, late)
     agent_stalls: list[tuple[float, float, str]] = field(default_factory=list)
+    lost_evidence: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -998,6 +999,7 @@ def report(r: Results, run_info: dict[str, str], args: argparse.Namespace) -> No
         print(f"    {count} x {reason}")
     for code, at, reason in r.false_downs[:20]:
         print(f"    {code} at {at:.1f} s: {reason}; before it: {stalls_before(r, at)}")
+        print(f"        judged on: {evidence_at(r, code, at)}")
 
 
 def agent_stalls(folder: Path, ports: list[int]) -> list[tuple[float, float, str]]:
@@ -1009,6 +1011,49 @@ def agent_stalls(folder: Path, ports: list[int]) -> list[tuple[float, float, str
                 stall = json.loads(line.removeprefix(STALL_MARK))
                 stalls.append((stall["at"], stall["seconds"], f"{stall['kind']}@agents{index}"))
     return sorted(stalls)
+
+
+class LostEvidence(logging.Handler):
+    """Keeps what each site was judged on when the engine counted it lost (its "heartbeats
+    lost" log record), to be listed beside a false down; passes the rest on as logged before."""
+
+    FIELDS = ("rtt_ms", "timeout_ms", "newest_answered_sent_s_ago", "monitor_stalled_s_ago")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_site: dict[str, list[tuple[float, str]]] = {}
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if record.getMessage() == "heartbeats lost":
+            fields = ", ".join(f"{k} {getattr(record, k, None)}" for k in self.FIELDS)
+            self.by_site.setdefault(getattr(record, "site", "?"), []).append(
+                (time.monotonic(), fields)
+            )
+        elif record.levelno >= logging.WARNING:
+            for handler in logging.getLogger().handlers:
+                handler.handle(record)
+        return True
+
+    @contextlib.contextmanager
+    def attached(self, logger_name: str) -> Iterator[None]:
+        logger = logging.getLogger(logger_name)
+        level, propagate = logger.level, logger.propagate
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(self)
+        try:
+            yield
+        finally:
+            logger.removeHandler(self)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+def evidence_at(results: Results, code: str, down_at: float) -> str:
+    """What the engine judged the site on when it counted it lost, at the down."""
+    at = results.watch_started + down_at
+    near = [fields for when, fields in results.lost_evidence.get(code, []) if abs(when - at) < 1]
+    return near[0] if near else "none logged"
 
 
 def stalls_before(results: Results, down_at: float) -> str:
@@ -1092,7 +1137,10 @@ def main(argv: list[str]) -> int:
             watchdog = start_watchdog(
                 processes, deadline - time.monotonic() + WATCHDOG_GRACE_SECONDS
             )
-            results = run_loop(measure(plan, processes, args, deadline))
+            evidence = LostEvidence()
+            with evidence.attached("monitor.probe.site_probe"):
+                results = run_loop(measure(plan, processes, args, deadline))
+            results.lost_evidence = evidence.by_site
             watchdog.cancel()
         results.agent_stalls = agent_stalls(Path(folder), plan.ports)
     info = run_info(args, argv, f"{results.loop} ({loop_factory()[1]})")
