@@ -10,8 +10,9 @@ confirms a suspect). Any answer clears the suspicion. A confirmation unanswered 
 timeout confirms it: the suspect request and the confirmation count missed there and then, and
 the next confirmation follows, until an answer or the status machine counts the site lost. With
 the default 3 missed heartbeats a dead agent is flagged within an interval plus three of its
-timeouts; a false one needs a request and two confirmations, seven requests, all lost: on a link
-that loses 5% each way (~10% of round trips) ~10⁻⁷ per heartbeat.
+timeouts; a false one needs a request and two confirmations, nine requests, all lost: on a link
+that loses 5% each way (~10% of round trips) ~10⁻⁹ per heartbeat, once in two thousand
+10-minute runs at 1,000 sites (with three copies it was seven requests, once in twenty runs).
 
 The data channel stays for the agent's reports, and carries pings (`PING_PACE`): agents
 drop a session that hears no ping for 10 s (docs/PROTOCOL.md §5.6). Their pongs, and their
@@ -38,7 +39,7 @@ from monitor.wire.stun_prober import ProbedPair, StunProber, probe_pair
 
 log = logging.getLogger(__name__)
 FLOOR_SECONDS = 0.25  # never suspect sooner: the agent's own loop may pause this long
-CONFIRM_COPIES = 3
+CONFIRM_COPIES = 4
 MISSES_REMEMBERED = 16  # an answer to an older missed probe is no longer counted late
 
 
@@ -203,7 +204,7 @@ class StunHeartbeat:
     def _suspect(self, probe: int) -> None:
         """Past the site's own timeout: the request's expiry is set, and unless a confirmation
         runs already, it is confirmed at once. Even just after the monitor stood still, when
-        the answer may be waiting unread: a suspicion costs three requests and counts nothing,
+        the answer may be waiting unread: a suspicion costs four requests and counts nothing,
         and the confirmation's own expiry waits out a stall before it counts (at 1,000 sites
         some stall of 20 ms ends within most probes' flight, and skipping those left a dead
         agent to the heartbeat timeout)."""
