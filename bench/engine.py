@@ -548,6 +548,9 @@ class Watcher:
     def all_answering(self) -> bool:
         return all(s in ANSWERING for s in self.status.values())
 
+    def all_up(self) -> bool:
+        return all(s is SiteStatus.UP for s in self.status.values())
+
 
 # -- the measurement ------------------------------------------------------------------------
 
@@ -576,6 +579,7 @@ class Results:
     cut_cores: tuple[float, float, float] | None = None
     recovery: list[float] = field(default_factory=list)  # per site: restored -> answering
     recovery_all_seconds: float | None = None
+    recovery_up_seconds: float | None = None  # every site `up` again, from the restore
     recovery_dials: list[float] = field(default_factory=list)
     recovery_lag: list[float] = field(default_factory=list)
     recovery_cores: tuple[float, float, float] | None = None
@@ -763,6 +767,10 @@ async def cut_phase(run: Run) -> None:
     results.recovery_dials = watcher.dial_seconds[dials_before:]
     if watcher.all_answering():
         results.recovery_all_seconds = end.at - restored.at
+    if not impaired(run.args):  # on a lossy link a site that answers may stay degraded
+        await watcher.wait_until(watcher.all_up, restored.at + RECOVERY_WAIT_SECONDS)
+        if watcher.all_up():
+            results.recovery_up_seconds = time.monotonic() - restored.at
     results.recovery = [
         max(0.0, watcher.changed_at.get(code, 0.0) - restored.at)
         for code, status in watcher.status.items()
@@ -962,6 +970,7 @@ def cut_rows(r: Results, cut: float) -> list[tuple[str, str]]:
         (f"link cut for {cut:.0f} s: sites down when restored", str(r.cut_downs)),
         ("CPU while cut (cores)", _cores(r.cut_cores or (0.0, 0.0, 0.0))),
         ("every site answering again after restore", _seconds(r.recovery_all_seconds)),
+        ("every site up again after restore", _seconds(r.recovery_up_seconds)),
         ("per-site time from restore to answering", _dist(r.recovery)),
         ("set-ups after restore (dial)", f"{len(r.recovery_dials)}: {_dist(r.recovery_dials)}"),
         ("CPU after restore (cores)", _cores(r.recovery_cores or (0.0, 0.0, 0.0))),
