@@ -81,13 +81,9 @@ class PullReach:
         while True:
             try:
                 connection = await self._dial()
-            except SignalingError as exc:
-                self._probe.setup_failed(exc.error_class, str(exc))
-                failures += 1
-                await asyncio.sleep(self._backoff(failures))
-                continue
-            except SetupError as exc:
-                self._probe.setup_failed(exc.error_class, str(exc), exc.agent_answered)
+            except (SetupError, SignalingError) as exc:
+                answered = isinstance(exc, SetupError) and exc.agent_answered
+                self._probe.setup_failed(exc.error_class, str(exc), answered)
                 failures += 1
                 await asyncio.sleep(self._backoff(failures))
                 continue
@@ -126,7 +122,7 @@ class PullReach:
                     await wait_open(channel)
                 return Connection(pc, channel, self._loop.time() - started, answer.location)
             except TimeoutError as exc:
-                stage = setup_stage(pc) if answer else "no answer to the offer"
+                stage = "no answer to the offer" if answer is None else setup_stage(pc)
                 await close_quietly(pc)
                 raise SetupError(
                     "setup_timeout",

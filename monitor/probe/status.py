@@ -71,6 +71,8 @@ def _kinds(bad: list[str]) -> frozenset[str]:
     return frozenset(p if p.startswith("no ") else p.split(" ", 1)[0] for p in bad)
 
 
+# Set-ups in a row that time out after the agent answered before the site reads `down`: one
+# more try costs a dead link one set-up timeout, and spares a lossy one a false alarm.
 SLOW_SETUPS_TO_DOWN = 2
 REASON_LENGTH = 200  # site.status_reason, status_change.reason
 MAINTENANCE_OVER = "maintenance over"
