@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,17 @@ def agent_process(
     finally:
         process.kill()
         process.wait(timeout=30)
+
+
+def seeing_requests(app: ASGIApp, seen: Callable[[str], None]) -> ASGIApp:
+    """`app`, telling `seen` the method of each HTTP request before serving it."""
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            seen(scope["method"])
+        await app(scope, receive, send)
+
+    return served
 
 
 async def agent_ready(port: int) -> bool:
@@ -278,19 +289,10 @@ async def test_a_cut_link_is_dialled_again_with_no_request_to_end_the_lost_sessi
     path = ImpairedPath()
     agent = SiteAgent("01267", secret, rtc_configuration([]), detour=path)
     requests: list[str] = []
-
-    def logged(app: ASGIApp) -> ASGIApp:
-        async def log(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                requests.append(scope["method"])
-            await app(scope, receive, send)
-
-        return log
-
     viewer = auth[Role.VIEWER]
     try:
         async with (
-            serving(logged(agent_app({"01267": agent})), port),
+            serving(seeing_requests(agent_app({"01267": agent}), requests.append), port),
             service(fast(settings)) as client,
         ):
 
@@ -324,23 +326,17 @@ async def test_a_set_up_that_runs_out_of_time_with_a_live_agent_is_tried_again_b
     secret = await give_agent(seeded, "01267", f"http://127.0.0.1:{port}/01267")
     path = ImpairedPath(BLACKHOLE)
     agent = SiteAgent("01267", secret, rtc_configuration([]), detour=path)
-    offers = 0
+    requests: list[str] = []
 
-    def healed_at_second_offer(app: ASGIApp) -> ASGIApp:
-        async def count(scope: Scope, receive: Receive, send: Send) -> None:
-            nonlocal offers
-            if scope["type"] == "http" and scope["method"] == "POST":
-                offers += 1
-                if offers == 2:
-                    path.impairment = Impairment.NONE
-            await app(scope, receive, send)
-
-        return count
+    def heal_at_second_offer(method: str) -> None:
+        requests.append(method)
+        if requests.count("POST") == 2:
+            path.impairment = Impairment.NONE
 
     viewer = auth[Role.VIEWER]
     try:
         async with (
-            serving(healed_at_second_offer(agent_app({"01267": agent})), port),
+            serving(seeing_requests(agent_app({"01267": agent}), heal_at_second_offer), port),
             service(fast(settings)) as client,
         ):
 
@@ -356,7 +352,7 @@ async def test_a_set_up_that_runs_out_of_time_with_a_live_agent_is_tried_again_b
                 select(StatusChange.new_status).join(Site).where(Site.code == "01267")
             )
         )
-    assert offers >= 2 and became == [SiteStatus.UP], (offers, became)
+    assert requests.count("POST") >= 2 and became == [SiteStatus.UP], (requests, became)
 
 
 @SQLITE_ONLY
