@@ -99,7 +99,7 @@ class StatusMachine:
         self._missed = 0
         self._good_streak = 0  # consecutive windows that argue for a better status
         self._failing: str | None = None  # why the last set-up failed, until one succeeds
-        self._slow_setups = 0  # set-ups in a row that the agent took part in but ran out of time
+        self._slow_setups = 0  # since the last connection: set-ups the agent answered, timed out
         self._kinds: frozenset[str] | None = None  # of the problems while degraded; None: unknown
 
     def _reworded(self, bad: list[str], reason: str, now: datetime) -> Transition | None:
